@@ -1,0 +1,11 @@
+"""massrecon: projected total-mass maps of galaxy clusters from SZ, X-ray and galaxy data."""
+
+try:
+    from ._version import version as __version__
+except ImportError:  # running from a source tree without an installed version file
+    __version__ = "0.0.0"
+
+from .exceptions import MassreconWarning, OutOfDistributionWarning
+from .frame import ClusterFrame
+
+__all__ = ["__version__", "ClusterFrame", "MassreconWarning", "OutOfDistributionWarning"]

@@ -1,0 +1,77 @@
+"""The ``massrecon`` command line.
+
+Thin by design: it parses arguments, calls the library and turns expected errors into one-line
+messages with a non-zero exit status.
+"""
+
+import argparse
+import sys
+
+import astropy.units as u
+
+__all__ = ["main"]
+
+
+def _cmd_frame(args):
+    from .examples import example_frame
+
+    frame = example_frame(args.example, npix=args.npix, size_r200=args.size_r200)
+    print(frame)
+    rows = [
+        ("M200c", f"{frame.m200.to_value(u.Msun):.4e} Msun"),
+        ("M500c", f"{frame.m500.to_value(u.Msun):.4e} Msun"),
+        ("R200c", f"{frame.r200.to_value(u.kpc):.1f} kpc"),
+        ("R500c", f"{frame.r500.to_value(u.kpc):.1f} kpc"),
+        ("c200", f"{frame.c200:.3f} ({frame.cm_relation})"),
+        ("theta200", f"{frame.theta200.to_value(u.arcmin):.3f} arcmin"),
+        ("pixel", f"{frame.pixel_scale.to_value(u.arcsec):.2f} arcsec = "
+                  f"{frame.pixel_scale_kpc.to_value(u.kpc):.2f} kpc"),
+        ("shape", f"{frame.array_shape}"),
+    ]
+    for key, val in rows:
+        print(f"  {key:<9} {val}")
+    if args.header:
+        print(repr(frame.to_header()))
+    return 0
+
+
+def build_parser():
+    """The argument parser of the ``massrecon`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="massrecon", description="Mass maps of galaxy clusters from SZ, X-ray and galaxies."
+    )
+    parser.add_argument("--version", action="version", version=f"massrecon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("frame", help="show the model's R200 frame of a bundled example cluster")
+    p.add_argument("--example", default="coma", help="example cluster name (default: coma)")
+    p.add_argument("--npix", type=int, default=80, help="pixels across the frame (default 80)")
+    p.add_argument("--size-r200", type=float, default=2.0,
+                   help="frame width in units of R200 (default 2)")
+    p.add_argument("--header", action="store_true", help="also print the FITS header")
+    p.set_defaults(func=_cmd_frame)
+
+    for register in _SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules add their subcommands here (kept lazy so `massrecon --help` stays fast).
+_SUBCOMMANDS = []
+
+
+def main(argv=None):
+    """Entry point of the ``massrecon`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, u.UnitsError, FileExistsError, FileNotFoundError) as exc:
+        print(f"massrecon {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

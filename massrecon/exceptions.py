@@ -1,0 +1,18 @@
+"""Warnings issued by massrecon.
+
+All massrecon warnings subclass `~astropy.utils.exceptions.AstropyUserWarning`, so
+``warnings.filterwarnings("ignore", category=AstropyUserWarning)`` silences them together with
+astropy's own.
+"""
+
+from astropy.utils.exceptions import AstropyUserWarning
+
+__all__ = ["MassreconWarning", "OutOfDistributionWarning"]
+
+
+class MassreconWarning(AstropyUserWarning):
+    """Base class of all warnings issued by massrecon."""
+
+
+class OutOfDistributionWarning(MassreconWarning):
+    """A cluster or observation lies outside the range the model or a relation was built for."""

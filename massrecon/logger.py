@@ -1,0 +1,15 @@
+"""The massrecon logger, a child of astropy's logger.
+
+Messages go through astropy's logging machinery, so ``astropy.log.setLevel("DEBUG")`` (or the
+``massrecon`` logger's own level) controls them.
+"""
+
+import logging
+
+from astropy import log as _astropy_log
+
+__all__ = ["log"]
+
+log = _astropy_log.getChild("massrecon") if hasattr(_astropy_log, "getChild") else logging.getLogger(
+    "astropy.massrecon"
+)
