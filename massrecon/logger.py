@@ -4,12 +4,9 @@ Messages go through astropy's logging machinery, so ``astropy.log.setLevel("DEBU
 ``massrecon`` logger's own level) controls them.
 """
 
-import logging
-
 from astropy import log as _astropy_log
 
 __all__ = ["log"]
 
-log = _astropy_log.getChild("massrecon") if hasattr(_astropy_log, "getChild") else logging.getLogger(
-    "astropy.massrecon"
-)
+#: Logger of massrecon (``astropy.massrecon``).
+log = _astropy_log.getChild("massrecon")
