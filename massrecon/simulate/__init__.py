@@ -1,0 +1,29 @@
+"""A mock galaxy-cluster universe: halo population, 3D components and their projected maps.
+
+See :doc:`/simulate` in the documentation for the models and their sources.
+"""
+
+from .population import (
+    PHYSICS_MODELS,
+    HaloProperties,
+    PhysicsModel,
+    SimulationConfig,
+    get_physics,
+    projection_bases,
+    sample_halo,
+)
+from .projection import MAP_NAMES, MAP_UNITS, HaloModel, project_halo
+
+__all__ = [
+    "PHYSICS_MODELS",
+    "PhysicsModel",
+    "SimulationConfig",
+    "HaloProperties",
+    "get_physics",
+    "sample_halo",
+    "projection_bases",
+    "MAP_NAMES",
+    "MAP_UNITS",
+    "HaloModel",
+    "project_halo",
+]
