@@ -58,8 +58,14 @@ def build_parser():
     return parser
 
 
-# Other modules add their subcommands here (kept lazy so `massrecon --help` stays fast).
-_SUBCOMMANDS = []
+def _register_simulate(sub):
+    from .simulate._cli import register
+
+    register(sub)
+
+
+# Subcommands of other subpackages; each is a function adding its parser to ``sub``.
+_SUBCOMMANDS = [_register_simulate]
 
 
 def main(argv=None):
@@ -68,7 +74,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, u.UnitsError, FileExistsError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, u.UnitsError, OSError) as exc:
         print(f"massrecon {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -90,27 +90,28 @@ def random_rotation(rng):
     )
 
 
-def subhalo_mass_function_count(m200_h, xmin, z, norm=1.0):
-    """Expected number of subhalos with ``m/M > xmin`` (Giocoli et al. 2010, eq. 2).
+def subhalo_mass_function_count(m200_h, xmin, z, norm=1.0, xmax=0.2):
+    """Expected number of subhalos with ``xmin < m/M < xmax`` (Giocoli et al. 2010, eq. 2).
 
-    ``m200_h`` is the host mass in h^-1 Msun.
+    ``m200_h`` is the host mass in h^-1 Msun.  Subhalos above ``xmax`` (default 0.2) are major
+    mergers, modelled separately as companions.
     """
     a0, alpha, beta = _GIOCOLI["a0"], _GIOCOLI["alpha"], _GIOCOLI["beta"]
     amp = norm * (1 + z) ** 0.5 * a0 * m200_h ** (1 - alpha)
-    val, _ = quad(lambda lx: np.exp(-alpha * lx) * np.exp(-beta * np.exp(3 * lx)), np.log(xmin), 0.0)
+    val, _ = quad(lambda lx: np.exp(-alpha * lx) * np.exp(-beta * np.exp(3 * lx)), np.log(xmin), np.log(xmax))
     return amp * val
 
 
-def sample_subhalo_masses(rng, m200_h, xmin, z, norm=1.0):
-    """Draw subhalo mass ratios ``m/M`` from the Giocoli et al. 2010 mass function."""
-    n_mean = subhalo_mass_function_count(m200_h, xmin, z, norm)
+def sample_subhalo_masses(rng, m200_h, xmin, z, norm=1.0, xmax=0.2):
+    """Draw subhalo mass ratios ``xmin < m/M < xmax`` from the Giocoli et al. 2010 mass function."""
+    n_mean = subhalo_mass_function_count(m200_h, xmin, z, norm, xmax)
     n = rng.poisson(n_mean)
     alpha, beta = _GIOCOLI["alpha"], _GIOCOLI["beta"]
     out = []
     # power law m^-alpha in dN/dlnm -> inverse transform, then the exponential cut by rejection
     while len(out) < n:
         u_ = rng.uniform(size=2 * (n - len(out)) + 4)
-        x = (xmin ** (-alpha) - u_ * (xmin ** (-alpha) - 1.0)) ** (-1.0 / alpha)
+        x = (xmin ** (-alpha) - u_ * (xmin ** (-alpha) - xmax ** (-alpha))) ** (-1.0 / alpha)
         keep = rng.uniform(size=x.size) < np.exp(-beta * x**3)
         out.extend(x[keep].tolist())
     return np.sort(np.array(out[:n]))[::-1]

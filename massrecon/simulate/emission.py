@@ -105,7 +105,7 @@ def cooling_function_soft(kt_kev, band=SOFT_BAND_KEV):
     --------
     >>> from massrecon.simulate.emission import cooling_function_soft
     >>> f"{float(cooling_function_soft(5.0)):.2g}"
-    '4.7e-24'
+    '4.6e-24'
     """
     kt = np.asarray(kt_kev, dtype=float)
     c1, c2, c3 = _TN01

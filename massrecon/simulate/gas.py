@@ -48,7 +48,7 @@ PRESSURE_PARAMETERS = {
 #: a small core radius; non-cool cores a flat core.
 DENSITY_PARAMETERS = {
     "cool_core": (0.08, 1.0, 0.64, 1.0, 3.0, 3.0),
-    "non_cool_core": (0.20, 0.0, 0.70, 1.1, 3.0, 3.0),
+    "non_cool_core": (0.25, 0.0, 0.70, 1.1, 3.0, 3.0),
 }
 
 
@@ -149,7 +149,7 @@ def nonthermal_fraction(r_over_r200m, a=0.452, b=0.841, gamma=1.628):
     --------
     >>> from massrecon.simulate.gas import nonthermal_fraction
     >>> round(float(nonthermal_fraction(0.5)), 3)
-    0.24
+    0.254
     """
     x = np.asarray(r_over_r200m, dtype=float)
     return 1.0 - a * (1.0 + np.exp(-((x / b) ** gamma)))

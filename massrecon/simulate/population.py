@@ -48,7 +48,7 @@ class PhysicsModel:
     name: str
     #: f_gas,500 at 5e14 Msun and its slope with M500 (see `~massrecon.simulate.gas.gas_fraction_500`)
     fgas_norm: float = 0.125
-    fgas_slope: float = 0.20
+    fgas_slope: float = 0.25
     #: log-normal scatter (dex) of the gas fraction and of the pressure normalisation
     fgas_scatter_dex: float = 0.04
     pressure_scatter_dex: float = 0.06
@@ -66,6 +66,8 @@ class PhysicsModel:
     merger_fraction: float = 0.15
     #: multiplies the subhalo mass function normalisation
     subhalo_norm: float = 1.0
+    #: orphan galaxies (whose subhalos were disrupted) per surviving subhalo
+    orphan_ratio: float = 1.5
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -181,13 +183,15 @@ class HaloProperties:
     pressure_factor: float
     m_bcg: float
     icl_fraction: float
-    # subhalos: arrays (n,) masses, (n, 3) positions [kpc], tidal radii, scale radii, stellar masses
+    # subhalos: arrays (n,) masses, (n, 3) positions [kpc], tidal radii, scale radii, stellar masses;
+    # orphan galaxies are entries with zero subhalo mass (sub_orphan True)
     sub_mass: np.ndarray
     sub_pos: np.ndarray
     sub_rt: np.ndarray
     sub_rs: np.ndarray
     sub_mstar: np.ndarray
     sub_vel: np.ndarray
+    sub_orphan: np.ndarray
     merger: bool
     comp_mass: float
     comp_c200: float
@@ -234,7 +238,7 @@ def _mass_function_sampler(config, cosmology):
     if key not in _MF_CACHE:
         from colossus.lss import mass_function
 
-        cc = _colossus_cosmology(cosmology)
+        _colossus_cosmology(cosmology)  # make the colossus cosmology current
         lm = np.linspace(*config.log_m200_range, 200)
         zs = np.linspace(*config.z_range, 12)
         # dn/dlnM per comoving volume, times dV/dz: number of halos per (lnM, z) cell
@@ -247,7 +251,7 @@ def _mass_function_sampler(config, cosmology):
         w = np.nan_to_num(w)
         cdf = np.cumsum(w.ravel())
         cdf /= cdf[-1]
-        _MF_CACHE[key] = (cdf, lm, zs, cc)
+        _MF_CACHE[key] = (cdf, lm, zs, None)
     return _MF_CACHE[key]
 
 
@@ -316,7 +320,7 @@ def sample_halo(halo_id, config, cosmology=None):
     # Concentration: c-M median with the peak height capped at nu = 4, where diemer19 turns up
     # (physics.md; such halos hardly exist), then log-normal scatter correlated with the
     # dynamical state (relaxed halos are more concentrated; Neto et al. 2007).
-    cc = _colossus_cosmology(cosmology)
+    _colossus_cosmology(cosmology)  # make the colossus cosmology current
     from colossus.lss import peaks
 
     m_cap = peaks.massFromPeakHeight(4.0, z) / h
@@ -337,8 +341,8 @@ def sample_halo(halo_id, config, cosmology=None):
     q_gas, s_gas = 1 - 0.5 * (1 - q), 1 - 0.5 * (1 - s)
 
     cool_core = bool(rng.uniform() < np.clip(2 * phys.cool_core_fraction * relax, 0, 1)) and not merger
-    f_gas = float(gas_fraction_500(m500, phys.fgas_norm, phys.fgas_slope)
-                  * 10 ** (phys.fgas_scatter_dex * rng.normal()))
+    f_gas = float(min(gas_fraction_500(m500, phys.fgas_norm, phys.fgas_slope)
+                      * 10 ** (phys.fgas_scatter_dex * rng.normal()), 0.155))
     p_fac = float(10 ** (phys.pressure_scatter_dex * rng.normal()))
 
     # Stars.
@@ -362,8 +366,9 @@ def sample_halo(halo_id, config, cosmology=None):
     rt = tidal_radius(np.maximum(np.linalg.norm(pos, axis=1), 1e-3 * r200), m_sub, m200, r200, c200)
     # Subhalo scale radius from its infall mass and the c-M relation; stripping has removed
     # mass outside r_t (more inside the host core): m_infall = m / f_bound,
-    # f_bound = 0.2 + 0.6 r/R200 (an engineering fit to the stripping in Gao et al. 2004).
-    f_bound = np.clip(0.2 + 0.6 * np.linalg.norm(pos, axis=1) / r200, 0.2, 0.9)
+    # f_bound = 0.1 + 0.6 r/R200 (an engineering fit to the stripping in Gao et al. 2004, whose
+    # subhalos near the centre keep ~10% of their infall mass).
+    f_bound = np.clip(0.1 + 0.6 * np.linalg.norm(pos, axis=1) / r200, 0.1, 0.8)
     m_inf = m_sub / f_bound
     if n_sub:
         c_sub = concentration_200c(m_inf * u.Msun, z, cosmology, config.cm_relation) * 1.3
@@ -379,6 +384,26 @@ def sample_halo(halo_id, config, cosmology=None):
     hz = cosmology.H(z).value / 100.0
     sigma_v = 1082.9 * (hz * m200 / 1e15) ** 0.3361
     vel = rng.normal(scale=sigma_v, size=(n_sub, 3))
+    orphan = np.zeros(n_sub, dtype=bool)
+    # Orphan galaxies: satellites whose subhalos were tidally disrupted keep their stars (e.g.
+    # Guo et al. 2011, MNRAS 413, 101; Pujol et al. 2017); they follow the host's mass more
+    # closely than surviving subhalos.  Their infall masses are drawn from those of the subhalos.
+    n_orph = int(rng.poisson(phys.orphan_ratio * n_sub)) if n_sub else 0
+    if n_orph:
+        mi = rng.choice(m_inf, size=n_orph)
+        ms_o = phys.stellar_scale * moster13_stellar_mass(mi, z) * 10 ** (0.15 * rng.normal(size=n_orph))
+        xg = np.linspace(1e-3, 1.0, 400)
+        cdf = np.log1p(c200 * xg) - c200 * xg / (1 + c200 * xg)
+        r_o = np.interp(rng.uniform(size=n_orph), cdf / cdf[-1], xg) * r200
+        d_o = rng.normal(size=(n_orph, 3))
+        d_o /= np.linalg.norm(d_o, axis=1, keepdims=True) + 1e-300
+        pos = np.concatenate([pos, (d_o * r_o[:, None] * axes[None, :]) @ rot.T])
+        m_sub = np.concatenate([m_sub, np.zeros(n_orph)])
+        rt = np.concatenate([rt, np.zeros(n_orph)])
+        rs_sub = np.concatenate([rs_sub, np.full(n_orph, 1.0)])
+        mstar_sub = np.concatenate([mstar_sub, ms_o])
+        vel = np.concatenate([vel, rng.normal(scale=sigma_v, size=(n_orph, 3))])
+        orphan = np.concatenate([orphan, np.ones(n_orph, dtype=bool)])
 
     # Merging companion.
     if merger:
@@ -403,6 +428,7 @@ def sample_halo(halo_id, config, cosmology=None):
         q=q, s=s, rotation=rot, q_gas=q_gas, s_gas=s_gas, relaxedness=float(relax),
         cool_core=cool_core, f_gas500=f_gas, pressure_factor=p_fac, m_bcg=m_bcg, icl_fraction=f_icl,
         sub_mass=m_sub, sub_pos=pos, sub_rt=rt, sub_rs=rs_sub, sub_mstar=mstar_sub, sub_vel=vel,
+        sub_orphan=orphan,
         merger=bool(merger), comp_mass=comp_mass, comp_c200=comp_c, comp_pos=comp_pos,
         comp_gas_offset=comp_gas_offset, bcg_offset=bcg_offset, seed_entropy=int(config.seed),
     )

@@ -17,7 +17,6 @@ erg s^-1 kpc^-2.
 import astropy.units as u
 import numpy as np
 from astropy.cosmology import Planck18
-from scipy.integrate import cumulative_trapezoid
 from scipy.ndimage import gaussian_filter
 
 from .dark_matter import nfw_mass, truncated_nfw_projected_table
@@ -59,6 +58,9 @@ _KPC_CM = (1 * u.kpc).to_value(u.cm)
 _KEV_PER_CM3_TO_MSUN_KPC = None
 _NTAB = 640
 _NFINE = 4096
+_ORIGIN = np.zeros(3)
+#: Slope of the gas core radius with M500 (see `gas_tables`).
+CORE_MASS_SLOPE = -0.5
 _TAU_GRID = np.logspace(-0.5, 2.0, 24)
 _X_GRID = np.concatenate([[0.0], np.logspace(-3, 3, 240)])
 _SUB_TABLE = None
@@ -91,7 +93,8 @@ class HaloModel:
         self.halo = halo
         self.physics = get_physics(physics)
         self.cosmology = Planck18 if cosmology is None else cosmology
-        self.include = set(include) if include is not None else {"dm", "gas", "stars", "subhalos", "companion"}
+        self.include = (set(include) if include is not None
+                        else {"dm", "gas", "stars", "subhalos", "companion"})
         h = halo
         self.lnr = np.linspace(np.log(1e-4 * h.r200), np.log(rmax_r200 * h.r200), _NTAB)
         r = np.exp(self.lnr)
@@ -120,6 +123,10 @@ class HaloModel:
             m_sub200 = float(np.sum(h.sub_mass[inside]))
         m_star200 = (self.m_bcg * hernquist_3d_fraction(h.r200, self.a_bcg)
                      + self.m_icl * hernquist_3d_fraction(h.r200, self.a_icl))
+        if "subhalos" in self.include and "stars" in self.include and len(h.sub_mass):
+            # orphan galaxies' stars are not part of any subhalo mass
+            orph_in = h.sub_orphan & (np.linalg.norm(h.sub_pos, axis=1) < h.r200)
+            m_star200 += float(np.sum(h.sub_mstar[orph_in]))
         self.m_dm_smooth200 = h.m200 - self.m_gas200 - m_star200 - m_sub200
         if self.m_dm_smooth200 <= 0.2 * h.m200:
             raise ValueError(f"halo {h.halo_id}: baryons and subhalos exceed M200; check the physics")
@@ -141,7 +148,8 @@ class HaloModel:
 
             zc = h.z
             r200c = float(radius_from_mass(h.comp_mass * u.Msun, 200, zc, self.cosmology).value)
-            m500c = float(m500c_from_m200c(h.comp_mass * u.Msun, zc, self.cosmology, c200=h.comp_c200)[0].value)
+            m500c = float(m500c_from_m200c(h.comp_mass * u.Msun, zc, self.cosmology,
+                                           c200=h.comp_c200)[0].value)
             r500c = float(radius_from_mass(m500c * u.Msun, 500, zc, self.cosmology).value)
             rc = np.exp(np.linspace(np.log(1e-4 * r200c), np.log(3 * r200c), 2048))
             fg = float(gas_fraction_500(m500c, self.physics.fgas_norm, self.physics.fgas_slope))
@@ -198,7 +206,12 @@ def gas_tables(r, m500, r500, r200, z, cosmology, cool_core, f_gas500, pressure_
     bolometric X-ray emissivities (erg s^-1 kpc^-3, clumping included) and temperature (keV)."""
     key = "cool_core" if cool_core else "non_cool_core"
     rc, alpha, beta, rs, eps, gamma = DENSITY_PARAMETERS[key]
-    params = (rc * physics.core_scale, alpha, beta, rs, eps, gamma)
+    # Feedback raises the core entropy of groups more than that of clusters, so their gas is
+    # less concentrated: core radii grow towards low mass (e.g. Sun et al. 2009, ApJ 693, 1142;
+    # Lovisari et al. 2015).  The exponent is calibrated so the fiducial population follows the
+    # soft-band L_X-M500 relation of Vikhlinin et al. 2009 (see the validation page).
+    core = physics.core_scale * float(np.clip((m500 / 5e14) ** CORE_MASS_SLOPE, 1.0, 4.0))
+    params = (rc * core, alpha, beta, rs, eps, gamma)
     shape = vikhlinin_shape(r / r500, params)
     # normalise: M_gas(<R500) = f_gas M500
     norm = f_gas500 * m500 / _enclosed(r, shape, r500)
@@ -308,7 +321,7 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
     cx32 = cx.astype(np.float32)
     cy32 = cy.astype(np.float32)
 
-    def ell_lnr(scale, centre=np.zeros(3), l_nodes=ll, mat=a_mat):
+    def ell_lnr(scale, centre=_ORIGIN, l_nodes=ll, mat=a_mat):
         m = (mat * scale[:, None]).astype(np.float32)
         dx = cx32 - np.float32(centre[0])
         dy = cy32 - np.float32(centre[1])
@@ -388,9 +401,9 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
         table = _sub_table()
         # Subhalos whose tidal radius is under 1.5 pixels hold most of their mass inside half a
         # pixel: deposit them as points; paint the others with their projected profiles.
-        small = in_slab & (h.sub_rt < 1.5 * pix)
+        small = in_slab & (h.sub_rt < 1.5 * pix) & ~h.sub_orphan
         _cic(sig_sub_total, pos[small, 0], pos[small, 1], h.sub_mass[small] / pix**2, pix)
-        big = np.nonzero(in_slab & ~small)[0]
+        big = np.nonzero(in_slab & ~small & ~h.sub_orphan)[0]
         # group by stamp size so that each vectorised batch has stamps of similar size
         reach = np.ceil(2 * h.sub_rt[big] / pix).astype(int) + 1
         for lo, hi in ((0, 4), (4, 8), (8, 16), (16, 10**6)):
@@ -408,7 +421,9 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
             members["v_los"].extend(vel[sel, 2])
         sub_stars = np.zeros((npix, npix))
         if "stars" in model.include:
-            _cic(sub_stars, pos[in_slab, 0], pos[in_slab, 1], h.sub_mstar[in_slab] / pix**2, pix)
+            # stars of surviving subhalos are part of their painted mass: not dark matter
+            bound = in_slab & ~h.sub_orphan
+            _cic(sub_stars, pos[bound, 0], pos[bound, 1], h.sub_mstar[bound] / pix**2, pix)
         sig_dm = sig_dm + sig_sub_total - sub_stars
 
     sig_total = sig_dm + sig_gas + sig_stars

@@ -29,7 +29,7 @@ def moster13_stellar_mass(m_halo_msun, z):
     --------
     >>> from massrecon.simulate.stars import moster13_stellar_mass
     >>> f"{moster13_stellar_mass(1e12, 0.0):.2e}"
-    '3.52e+10'
+    '3.43e+10'
     """
     p = _MOSTER
     a = z / (1.0 + z)

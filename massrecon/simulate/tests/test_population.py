@@ -1,0 +1,184 @@
+"""The mock population against observed scaling relations (published values, not the code's)."""
+
+import numpy as np
+import pytest
+from astropy.cosmology import Planck18
+
+from massrecon.simulate import PHYSICS_MODELS, HaloModel, SimulationConfig, get_physics, sample_halo
+from massrecon.simulate.emission import cooling_function_bolometric, cooling_function_soft
+from massrecon.simulate.observables import (
+    arnaud10_y500,
+    chiu18_mstar,
+    halo_observables,
+    planck13_y500,
+    vikhlinin09_lx,
+)
+
+
+@pytest.fixture(scope="module")
+def population():
+    cfg = SimulationConfig(seed=5)
+    rows = []
+    for i in range(120):
+        h = sample_halo(i, cfg)
+        o = halo_observables(HaloModel(h))
+        o["cool_core"] = h.cool_core
+        o["merger"] = h.merger
+        o["c200"] = h.c200
+        o["q"], o["s"] = h.q, h.s
+        rows.append(o)
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def _fit(x, y):
+    a = np.vstack([np.ones_like(x), x]).T
+    return np.linalg.lstsq(a, y, rcond=None)[0]
+
+
+def test_y_m500_arnaud10(population):
+    p = population
+    d = np.log10(p["y500"] / arnaud10_y500(p["m500"], p["z"], Planck18))
+    # Arnaud+10 scatter ~0.075 dex (Planck 2013 XX): the median within it, slope 1.787 +- 0.1
+    assert abs(np.median(d)) < 0.075
+    assert abs(_fit(np.log10(p["m500"]), np.log10(p["y500"]))[1] - 1.787) < 0.1
+    assert 0.03 < np.std(d) < 0.12
+
+
+def test_y_m500_planck13_with_hse_masses(population):
+    p = population
+    # Planck's M500 are hydrostatic; the Arnaud profile was calibrated on hydrostatic masses too,
+    # so compare with b = 0 (physics.md: Arnaud+10 and Planck agree within 2.5% for b = 0).
+    d = np.log10(p["y500"] / planck13_y500(p["m500"], p["z"], Planck18, bias=0.0))
+    assert abs(np.median(d)) < 0.075
+
+
+def test_y_5r500_over_y500(population):
+    # Arnaud+10: Y(5 R500) = 1.796 Y(R500) for the universal profile; the cool-core/disturbed
+    # profiles bracket it.
+    ratio = np.median(population["y5r500"] / population["y500"])
+    assert 1.6 < ratio < 2.0
+
+
+def test_lx_m500_vikhlinin09(population):
+    p = population
+    d = np.log(p["lx500_soft"] / vikhlinin09_lx(p["m500"], p["z"], Planck18))
+    assert abs(np.median(d)) < 0.396  # within V09's intrinsic scatter in ln L
+    slope = _fit(np.log(p["m500"]), np.log(p["lx500_soft"]))[1]
+    assert 1.2 < slope < 2.0  # V09 1.61 +- 0.14; Lovisari+15 1.66 +- 0.22
+    # cool cores are brighter at fixed mass (e.g. Pratt+09: by a factor ~1.5-2.5)
+    cc = p["cool_core"].astype(bool)
+    assert np.median(d[cc]) > np.median(d[~cc]) + 0.3
+
+
+def test_gas_fraction_rises_with_mass(population):
+    p = population
+    f = p["fgas500"]
+    assert np.all(f < 0.157 + 1e-9)  # never above the cosmic baryon fraction (Planck18)
+    slope = _fit(np.log10(p["m500"]), np.log10(f))[1]
+    assert 0.1 < slope < 0.4
+    hi = p["m500"] > 5e14
+    assert 0.10 < np.median(f[hi]) < 0.15  # Lovisari+15: 0.12-0.15 above 5e14
+    lo = p["m500"] < 5e13
+    assert np.median(f[lo]) < 0.09
+
+
+def test_stellar_mass_m500_chiu(population):
+    p = population
+    d = np.log10(p["mstar500"] / chiu18_mstar(p["m500"]))
+    assert abs(np.median(d)) < 0.15
+    assert abs(_fit(np.log10(p["m500"]), np.log10(p["mstar500"]))[1] - 0.80) < 0.24  # 2 sigma
+
+
+def test_temperature_mass_vikhlinin09(population):
+    p = population
+    # M500 = 3.02e14 h^-1 Msun (T / 5 keV)^1.53 E(z)^-1 (Vikhlinin+09, table 3)
+    t_ref = 5.0 * (p["m500"] * Planck18.h * Planck18.efunc(p["z"]) / 3.02e14) ** (1 / 1.53)
+    d = np.log10(p["tmg"] / t_ref)
+    assert abs(np.median(d)) < 0.06
+
+
+def test_population_properties(population):
+    p = population
+    assert 0.15 < p["cool_core"].mean() < 0.45  # ~30% (Andrade-Santos+17)
+    assert 0.05 < p["merger"].mean() < 0.3
+    assert np.all((p["s"] <= p["q"]) & (p["q"] <= 1) & (p["s"] > 0.25))
+    assert 0.4 < np.median(p["s"]) < 0.7  # Jing & Suto 2002 / Allgood+06: ~0.5-0.6
+
+
+def test_mass_range_is_flat_in_log():
+    cfg = SimulationConfig(seed=2)
+    h = Planck18.h
+    lm = np.array([np.log10(sample_halo(i, cfg).m200 * h) for i in range(200)])
+    assert lm.min() >= 13.5 and lm.max() <= 15.5
+    counts, _ = np.histogram(lm, bins=4, range=(13.5, 15.5))
+    assert counts.min() > 30
+
+
+def test_same_seed_same_halo_and_different_seed_differs():
+    a = sample_halo(7, SimulationConfig(seed=1))
+    b = sample_halo(7, SimulationConfig(seed=1))
+    c = sample_halo(7, SimulationConfig(seed=2))
+    assert a.m200 == b.m200 and np.array_equal(a.sub_pos, b.sub_pos)
+    assert a.m200 != c.m200
+
+
+def test_physics_variants_differ():
+    assert {"fiducial", "weak_feedback", "strong_feedback"} <= set(PHYSICS_MODELS)
+    obs = {}
+    for name in ("weak_feedback", "fiducial", "strong_feedback"):
+        cfg = SimulationConfig(physics=name, seed=4)
+        rows = [halo_observables(HaloModel(sample_halo(i, cfg), name)) for i in range(30)]
+        obs[name] = (np.median([r["fgas500"] for r in rows if r["m500"] < 1e14] or [np.nan]),
+                     np.median([r["mstar500"] / r["m500"] for r in rows]))
+    # strong feedback: fewer stars, groups emptier of gas
+    assert obs["strong_feedback"][1] < obs["fiducial"][1] < obs["weak_feedback"][1]
+    assert obs["strong_feedback"][0] < obs["weak_feedback"][0]
+
+
+def test_cooling_functions_against_free_free():
+    # Rybicki & Lightman (eq. 5.15b): eps_ff = 1.4e-27 T^1/2 g n_e sum n_i Z_i^2, g ~ 1.2, and for
+    # a H+He plasma sum n_i Z^2 / n_H ~ 1.17 (He by number 0.0833): Lambda_ff(5 keV) ~ 1.5e-23.
+    t_k = 5.0 * 1.160451812e7
+    lam_ff = 1.4e-27 * np.sqrt(t_k) * 1.2 * (1 + 4 * 0.0833)
+    lam = cooling_function_bolometric(5.0)
+    assert lam_ff < lam < 1.5 * lam_ff  # lines and recombination add to free-free
+    soft = cooling_function_soft(np.array([1.0, 2.0, 5.0, 10.0]))
+    assert np.all((soft > 2e-24) & (soft < 8e-24))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(physics="nope"), "physics must be one of"),
+        (dict(log_m200_range=(15.0, 14.0)), "log_m200_range"),
+        (dict(log_m200_range=(10.0, 14.0)), "log_m200_range"),
+        (dict(z_range=(0.0, 0.1)), "z_range"),
+        (dict(z_range=(0.1, 2.0)), "z_range"),
+        (dict(npix=4), "npix"),
+        (dict(smoothing_r200=-0.1), "smoothing_r200"),
+        (dict(size_r200=0.0), "size_r200"),
+        (dict(depth_r200=float("nan")), "depth_r200"),
+        (dict(projections=0), "projections"),
+        (dict(mass_sampling="weird"), "mass_sampling"),
+        (dict(cm_relation="bad"), "cm_relation"),
+    ],
+)
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SimulationConfig(**kwargs)
+
+
+def test_get_physics():
+    assert get_physics("fiducial").name == "fiducial"
+    with pytest.raises(ValueError, match="physics must be one of"):
+        get_physics("MUSIC")
+
+
+def test_mass_function_sampling_and_high_z():
+    cfg = SimulationConfig(seed=3, mass_sampling="mass_function", z_range=(0.1, 1.0))
+    hs = [sample_halo(i, cfg) for i in range(40)]
+    lm = np.array([np.log10(h.m200 * Planck18.h) for h in hs])
+    # a mass function is steep: most halos near the low-mass end
+    assert np.median(lm) < 14.2
+    assert all(0.1 <= h.z <= 1.0 for h in hs)
+    assert all(1.5 <= h.c200 <= 15 for h in hs)
