@@ -12,7 +12,15 @@ from .population import (
     projection_bases,
     sample_halo,
 )
-from .projection import MAP_NAMES, MAP_UNITS, HaloModel, project_halo
+from .projection import (
+    MAP_NAMES,
+    MAP_UNITS,
+    MEMBER_MASS_LIMIT,
+    MEMBER_SMOOTHING_R200,
+    HaloModel,
+    members_map,
+    project_halo,
+)
 
 __all__ = [
     "PHYSICS_MODELS",
@@ -26,4 +34,7 @@ __all__ = [
     "MAP_UNITS",
     "HaloModel",
     "project_halo",
+    "members_map",
+    "MEMBER_MASS_LIMIT",
+    "MEMBER_SMOOTHING_R200",
 ]

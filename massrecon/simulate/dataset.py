@@ -9,8 +9,8 @@ path                        content
                             `~massrecon.simulate.SimulationConfig`), ``n_halos`` (planned),
                             ``halo_start`` (first halo id), ``n_halos_done`` (complete halos),
                             ``n_maps_done``, ``split_fractions``
-``/maps/<name>``            float32 ``(N, npix, npix)``, one per name in
-                            `~massrecon.simulate.MAP_NAMES`; chunks of one map, gzip + shuffle;
+``/maps/<name>``            float32 ``(N, npix, npix)``, one per name in ``config.maps`` (by
+                            default all of `~massrecon.simulate.MAP_NAMES`); chunks of one map, gzip + shuffle;
                             attr ``unit`` (astropy unit string; X-ray maps are stored in units of
                             1e30 erg s^-1 kpc^-2 to stay inside float32)
 ``/meta/<field>``           per-map 1D arrays: ``halo_id``, ``projection``, ``m200``, ``r200``,
@@ -108,14 +108,14 @@ def simulate_halo(halo_id, config, cosmology=None):
     halo = sample_halo(halo_id, config, cosmology)
     model = HaloModel(halo, config.physics, cosmology)
     bases = projection_bases(config.projections)
-    maps = {k: np.empty((config.projections, config.npix, config.npix), np.float32) for k in MAP_NAMES}
+    maps = {k: np.empty((config.projections, config.npix, config.npix), np.float32) for k in config.maps}
     members = []
-    scale = {k: float(MAP_UNITS[k].to(STORAGE_UNITS[k])) for k in MAP_NAMES}
+    scale = {k: float(MAP_UNITS[k].to(STORAGE_UNITS[k])) for k in config.maps}
     for p in range(config.projections):
         m, mem = project_halo(model, bases[p], npix=config.npix, size_r200=config.size_r200,
                               depth_r200=config.depth_r200, smoothing_r200=config.smoothing_r200,
                               los_nodes=config.los_nodes, member_mass_limit=config.member_mass_limit)
-        for k in MAP_NAMES:
+        for k in config.maps:
             maps[k][p] = m[k] * scale[k]
         members.append(mem)
     n = config.projections
@@ -151,7 +151,7 @@ def _create(f, config, n_halos, halo_start):
     f.attrs["physics_codes"] = json.dumps(_PHYSICS_CODES)
     npix = config.npix
     g = f.create_group("maps")
-    for k in MAP_NAMES:
+    for k in config.maps:
         d = g.create_dataset(k, shape=(0, npix, npix), maxshape=(None, npix, npix), dtype="f4",
                              chunks=(1, npix, npix), compression="gzip", compression_opts=4, shuffle=True)
         d.attrs["unit"] = STORAGE_UNITS[k].to_string()
@@ -181,7 +181,7 @@ def _check_version(f, path):
 
 
 def _truncate(f, n_maps):
-    for k in MAP_NAMES:
+    for k in f["maps"]:
         f["maps"][k].resize(n_maps, axis=0)
     for k in f["meta"]:
         f["meta"][k].resize(n_maps, axis=0)
@@ -195,7 +195,7 @@ def _truncate(f, n_maps):
 def _append(f, maps, meta, members):
     n0 = int(f.attrs["n_maps_done"])
     n = next(iter(maps.values())).shape[0]
-    for k in MAP_NAMES:
+    for k in maps:
         d = f["maps"][k]
         d.resize(n0 + n, axis=0)
         d[n0:n0 + n] = maps[k]
@@ -350,7 +350,7 @@ def merge_datasets(paths, out, *, overwrite=False):
                 nmaps = int(fi.attrs["n_maps_done"])
                 for s in range(0, nmaps, step):
                     e = min(s + step, nmaps)
-                    maps = {k: fi["maps"][k][s:e] for k in MAP_NAMES}
+                    maps = {k: fi["maps"][k][s:e] for k in config.maps}
                     meta = {k: fi["meta"][k][s:e] for k in fi["meta"]
                             if k not in ("member_start", "member_count")}
                     starts = fi["meta"]["member_start"][s:e]
@@ -387,8 +387,8 @@ class MockDataset:
 
     def map(self, name, index):
         """Map ``name`` number ``index`` as a `~astropy.units.Quantity` in `MAP_UNITS`."""
-        if name not in MAP_NAMES:
-            raise ValueError(f"name must be one of {MAP_NAMES}, got {name!r}")
+        if name not in self.maps:
+            raise ValueError(f"name must be one of the maps in this dataset {tuple(self.maps)}, got {name!r}")
         data = self.maps[name][index].astype(np.float64)
         return (data * u.Unit(self.maps[name].attrs["unit"])).to(MAP_UNITS[name])
 

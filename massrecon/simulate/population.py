@@ -117,9 +117,18 @@ class SimulationConfig:
     cm_scatter_dex: float = 0.12
     los_nodes: int = 24
     member_mass_limit: float = 1e9
+    #: maps to store (a subset of `~massrecon.simulate.MAP_NAMES`); all by default
+    maps: tuple = ()
 
     def __post_init__(self):
         get_physics(self.physics)
+        from .projection import MAP_NAMES
+
+        if not self.maps:
+            object.__setattr__(self, "maps", tuple(MAP_NAMES))
+        unknown = [m for m in self.maps if m not in MAP_NAMES]
+        if unknown or "sigma_total" not in self.maps:
+            raise ValueError(f"maps must be names from {MAP_NAMES} including 'sigma_total', got {self.maps}")
         lo, hi = self.log_m200_range
         if not (math.isfinite(lo) and math.isfinite(hi) and 12.0 <= lo < hi <= 16.0):
             raise ValueError(f"log_m200_range must satisfy 12 <= min < max <= 16, got {self.log_m200_range}")
@@ -156,7 +165,7 @@ class SimulationConfig:
     def from_json(cls, text):
         d = json.loads(text)
         d.pop("physics_model", None)
-        for key in ("log_m200_range", "z_range"):
+        for key in ("log_m200_range", "z_range", "maps"):
             d[key] = tuple(d[key])
         return cls(**d)
 

@@ -9,7 +9,10 @@ default).  Ellipsoidally stratified profiles are point-symmetric, so only :math:
 computed and the other half is the image rotated by 180 degrees.  Compact components (subhalos,
 galaxies, the BCG) are painted in two dimensions with their analytic projected profiles.
 
-Map units (the ``MAP_UNITS`` mapping): surface densities in Msun/kpc^2, Compton-y
+Maps (``MAP_NAMES``): total, dark-matter, gas and stellar surface densities, Compton-y, rest-frame
+0.5-2 keV and bolometric X-ray surface emissivities, and the stellar-mass surface density of the
+member galaxies above ``MEMBER_MASS_LIMIT`` smoothed to ``MEMBER_SMOOTHING_R200`` (the stellar
+view of a member catalogue).  Units (the ``MAP_UNITS`` mapping): surface densities in Msun/kpc^2, Compton-y
 dimensionless, X-ray surface emissivities (rest frame, luminosity per unit projected area) in
 erg s^-1 kpc^-2.
 """
@@ -37,10 +40,18 @@ from .gas import (
 from .population import get_physics
 from .stars import hernquist_projected_mass
 
-__all__ = ["MAP_NAMES", "MAP_UNITS", "HaloModel", "project_halo"]
+__all__ = ["MAP_NAMES", "MAP_UNITS", "MEMBER_MASS_LIMIT", "MEMBER_SMOOTHING_R200", "HaloModel",
+           "project_halo", "members_map"]
 
 #: Maps made for every projection.  ``sigma_total`` is the model's target.
-MAP_NAMES = ("sigma_total", "sigma_dm", "sigma_gas", "sigma_stars", "compton_y", "xray_soft", "xray_bol")
+MAP_NAMES = ("sigma_total", "sigma_dm", "sigma_gas", "sigma_stars", "compton_y", "xray_soft", "xray_bol",
+             "sigma_members")
+
+#: Stellar-mass limit (Msun) and smoothing FWHM (R200) of the member-galaxy map
+#: ``sigma_members``: the stellar view as a survey's member catalogue (e.g. SDSS members above
+#: ~1e10 Msun) sees it.  Real catalogues are turned into maps with the same two numbers.
+MEMBER_MASS_LIMIT = 1e10
+MEMBER_SMOOTHING_R200 = 0.05
 
 #: Physical unit of each map.
 MAP_UNITS = {
@@ -51,6 +62,7 @@ MAP_UNITS = {
     "compton_y": u.dimensionless_unscaled,
     "xray_soft": u.erg / u.s / u.kpc**2,
     "xray_bol": u.erg / u.s / u.kpc**2,
+    "sigma_members": u.Msun / u.kpc**2,
 }
 
 _M_P_MSUN = (1.67262192e-24 * u.g).to_value(u.Msun)
@@ -443,7 +455,27 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
     members = {k: np.asarray(v, dtype=float) for k, v in members.items()}
     keep = (np.abs(members["x"]) <= width / 2) & (np.abs(members["y"]) <= width / 2)
     members = {k: v[keep] for k, v in members.items()}
+    maps["sigma_members"] = members_map(members["x"], members["y"], members["mstar"], npix, pix, h.r200)
     return maps, members
+
+
+def members_map(x_kpc, y_kpc, mstar, npix, pixel_kpc, r200_kpc, mass_limit=MEMBER_MASS_LIMIT,
+                smoothing_r200=MEMBER_SMOOTHING_R200):
+    """Stellar-mass surface density (Msun/kpc^2) of member galaxies above ``mass_limit``.
+
+    Galaxies are deposited with cloud-in-cell at their projected positions (kpc from the centre
+    along the image axes) and smoothed with a Gaussian of FWHM ``smoothing_r200`` R200.  The same
+    function turns mock member catalogues and real ones into the model's stellar view.
+    """
+    img = np.zeros((npix, npix))
+    sel = np.asarray(mstar) >= mass_limit
+    if np.any(sel):
+        _cic(img, np.asarray(x_kpc)[sel], np.asarray(y_kpc)[sel], np.asarray(mstar)[sel] / pixel_kpc**2,
+             pixel_kpc)
+    if smoothing_r200 > 0:
+        img = gaussian_filter(img, smoothing_r200 * r200_kpc / pixel_kpc / (2 * np.sqrt(2 * np.log(2))),
+                              mode="constant")
+    return img
 
 
 def _hernquist_sigma(rr, mass, a, sub):
