@@ -124,11 +124,12 @@ def vikhlinin_shape(x, params):
     return np.sqrt(npne)
 
 
-def gas_fraction_500(m500_msun, f0=0.125, slope=0.2, fmax=0.155):
-    """Gas fraction within R500, ``f0 (M500 / 5e14 Msun)^slope``, capped below the cosmic value.
+def gas_fraction_500(m500_msun, f0=0.125, slope=0.2, fmax=0.155, slope_high=0.08):
+    """Gas fraction within R500: ``f0 (M500 / 5e14 Msun)^slope``, flattening above 5e14 Msun.
 
-    Normalisation and slope follow the compilation of Lovisari et al. 2015 (A&A 573, A118,
-    Fig. 9: ~0.12-0.15 above 5e14 Msun, ~0.05-0.08 at 3e13 Msun).
+    Normalisation and slopes follow the compilation of Lovisari et al. 2015 (A&A 573, A118,
+    Fig. 9: ~0.12-0.15 above 5e14 Msun, ~0.05-0.08 at 3e13 Msun); above 5e14 Msun the slope is
+    ``slope_high`` and the fraction stays below ``fmax``, under the cosmic baryon fraction.
 
     Examples
     --------
@@ -136,7 +137,8 @@ def gas_fraction_500(m500_msun, f0=0.125, slope=0.2, fmax=0.155):
     >>> round(float(gas_fraction_500(5e14)), 3), round(float(gas_fraction_500(3e13)), 3)
     (0.125, 0.071)
     """
-    return np.minimum(f0 * (np.asarray(m500_msun) / 5e14) ** slope, fmax)
+    x = np.asarray(m500_msun, dtype=float) / 5e14
+    return np.minimum(f0 * x ** np.where(x < 1, slope, slope_high), fmax)
 
 
 def nonthermal_fraction(r_over_r200m, a=0.452, b=0.841, gamma=1.628):
