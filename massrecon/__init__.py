@@ -7,5 +7,6 @@ except ImportError:  # running from a source tree without an installed version f
 
 from .exceptions import MassreconWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
+from .massmap import MassMap
 
-__all__ = ["__version__", "ClusterFrame", "MassreconWarning", "OutOfDistributionWarning"]
+__all__ = ["__version__", "ClusterFrame", "MassMap", "MassreconWarning", "OutOfDistributionWarning"]

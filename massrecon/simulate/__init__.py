@@ -3,6 +3,7 @@
 See :doc:`/simulate` in the documentation for the models and their sources.
 """
 
+from .particles import ParticleSet, project_particles, read_gadget_hdf5
 from .population import (
     PHYSICS_MODELS,
     HaloProperties,
@@ -37,4 +38,7 @@ __all__ = [
     "members_map",
     "MEMBER_MASS_LIMIT",
     "MEMBER_SMOOTHING_R200",
+    "ParticleSet",
+    "project_particles",
+    "read_gadget_hdf5",
 ]
