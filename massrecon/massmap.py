@@ -63,7 +63,8 @@ class MassMap(CCDData):
     def __init__(self, data, *args, pixel_kpc=None, **kwargs):
         if isinstance(data, u.Quantity) and "unit" not in kwargs:
             if not data.unit.is_equivalent(SIGMA_UNIT):
-                raise u.UnitsError(f"data must be a surface density (e.g. Msun/kpc^2), got unit '{data.unit}'")
+                raise u.UnitsError(
+                    f"data must be a surface density (e.g. Msun/kpc^2), got unit '{data.unit}'")
             data = data.to(SIGMA_UNIT)
         kwargs.setdefault("unit", SIGMA_UNIT)
         unc = kwargs.get("uncertainty")

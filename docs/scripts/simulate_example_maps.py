@@ -3,8 +3,15 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from massrecon.simulate import MAP_NAMES, MAP_UNITS, HaloModel, SimulationConfig, project_halo, projection_bases
-from massrecon.simulate import sample_halo
+from massrecon.simulate import (
+    MAP_NAMES,
+    MAP_UNITS,
+    HaloModel,
+    SimulationConfig,
+    project_halo,
+    projection_bases,
+    sample_halo,
+)
 
 cfg = SimulationConfig(seed=1)
 halo = sample_halo(12, cfg)

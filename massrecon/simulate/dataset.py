@@ -10,7 +10,8 @@ path                        content
                             ``halo_start`` (first halo id), ``n_halos_done`` (complete halos),
                             ``n_maps_done``, ``split_fractions``
 ``/maps/<name>``            float32 ``(N, npix, npix)``, one per name in ``config.maps`` (by
-                            default all of `~massrecon.simulate.MAP_NAMES`); chunks of one map, gzip + shuffle;
+                            default all of `~massrecon.simulate.MAP_NAMES`); chunks of one map,
+                            gzip + shuffle;
                             attr ``unit`` (astropy unit string; X-ray maps are stored in units of
                             1e30 erg s^-1 kpc^-2 to stay inside float32)
 ``/meta/<field>``           per-map 1D arrays: ``halo_id``, ``projection``, ``m200``, ``r200``,
@@ -43,7 +44,7 @@ from astropy.cosmology import Planck18
 from .. import __version__
 from ..logger import log
 from .population import PHYSICS_MODELS, SimulationConfig, projection_bases, sample_halo
-from .projection import MAP_NAMES, MAP_UNITS, HaloModel, project_halo
+from .projection import MAP_UNITS, HaloModel, project_halo
 
 __all__ = [
     "LAYOUT_VERSION",

@@ -22,6 +22,9 @@ import numpy as np
 from astropy.cosmology import Planck18
 from scipy.ndimage import gaussian_filter
 
+from ..observations.members import MEMBER_MASS_LIMIT as _OBS_MASS_LIMIT
+from ..observations.members import MEMBER_SMOOTHING_R200 as _OBS_SMOOTHING
+from ..observations.members import members_to_map
 from .dark_matter import nfw_mass, truncated_nfw_projected_table
 from .emission import (
     MU_E,
@@ -49,9 +52,10 @@ MAP_NAMES = ("sigma_total", "sigma_dm", "sigma_gas", "sigma_stars", "compton_y",
 
 #: Stellar-mass limit (Msun) and smoothing FWHM (R200) of the member-galaxy map
 #: ``sigma_members``: the stellar view as a survey's member catalogue (e.g. SDSS members above
-#: ~1e10 Msun) sees it.  Real catalogues are turned into maps with the same two numbers.
-MEMBER_MASS_LIMIT = 1e10
-MEMBER_SMOOTHING_R200 = 0.05
+#: ~1e10 Msun) sees it.  Real catalogues are turned into maps with the same two numbers, defined
+#: once in `massrecon.observations.members`.
+MEMBER_MASS_LIMIT = float(_OBS_MASS_LIMIT.to_value(u.Msun))
+MEMBER_SMOOTHING_R200 = float(_OBS_SMOOTHING)
 
 #: Physical unit of each map.
 MAP_UNITS = {
@@ -464,18 +468,12 @@ def members_map(x_kpc, y_kpc, mstar, npix, pixel_kpc, r200_kpc, mass_limit=MEMBE
     """Stellar-mass surface density (Msun/kpc^2) of member galaxies above ``mass_limit``.
 
     Galaxies are deposited with cloud-in-cell at their projected positions (kpc from the centre
-    along the image axes) and smoothed with a Gaussian of FWHM ``smoothing_r200`` R200.  The same
-    function turns mock member catalogues and real ones into the model's stellar view.
+    along the image axes) and smoothed with a Gaussian of FWHM ``smoothing_r200`` R200, by
+    `massrecon.observations.members_to_map`: the same function turns real member catalogues into
+    the model's stellar view.
     """
-    img = np.zeros((npix, npix))
-    sel = np.asarray(mstar) >= mass_limit
-    if np.any(sel):
-        _cic(img, np.asarray(x_kpc)[sel], np.asarray(y_kpc)[sel], np.asarray(mstar)[sel] / pixel_kpc**2,
-             pixel_kpc)
-    if smoothing_r200 > 0:
-        img = gaussian_filter(img, smoothing_r200 * r200_kpc / pixel_kpc / (2 * np.sqrt(2 * np.log(2))),
-                              mode="constant")
-    return img
+    return members_to_map(x_kpc, y_kpc, mstar, npix, pixel_kpc, r200_kpc=r200_kpc,
+                          smoothing_r200=smoothing_r200, mass_limit=mass_limit)
 
 
 def _hernquist_sigma(rr, mass, a, sub):

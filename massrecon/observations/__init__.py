@@ -1,0 +1,52 @@
+"""Observations of galaxy clusters and their preparation onto the model's cluster frame.
+
+Each observation class turns real data (Compton-y maps, X-ray images, member-galaxy catalogues,
+stellar-mass images) into one of the model's input views on a `~massrecon.ClusterFrame`, in
+the model's units:
+
+* ``"sz"``: Compton-y (dimensionless), `ComptonYMap`, `HealpixComptonYMap`;
+* ``"xray"``: rest-frame 0.5-2 keV emissivity per projected area (erg s-1 kpc-2), `XrayImage`;
+* ``"stars"``: stellar-mass surface density (Msun kpc-2), `GalaxyMembers`, `StellarMassImage`.
+
+``prepare(frame)`` returns a `PreparedView`.  `frame_from_psz2` and `frame_from_mcxc` build
+frames from the Planck PSZ2 and MCXC catalogues.
+"""
+
+from .base import MODEL_UNITS, SUPPORTED_BEAM_R200, VIEWS, Observation, PreparedView
+from .catalogs import frame_from_mcxc, frame_from_psz2, read_mcxc, read_psz2
+from .members import (
+    MEMBER_DEFAULT_MASS,
+    MEMBER_MASS_LIMIT,
+    MEMBER_SMOOTHING_R200,
+    GalaxyMembers,
+    StellarMassImage,
+    members_to_map,
+)
+from .sz import PLANCK_Y_BEAM, ComptonYMap, HealpixComptonYMap
+from .xray import REST_BAND, XrayImage, band_conversion_factor, rest_frame_emissivity, temperature_from_m500
+
+__all__ = [
+    "MODEL_UNITS",
+    "SUPPORTED_BEAM_R200",
+    "VIEWS",
+    "Observation",
+    "PreparedView",
+    "ComptonYMap",
+    "HealpixComptonYMap",
+    "PLANCK_Y_BEAM",
+    "XrayImage",
+    "REST_BAND",
+    "band_conversion_factor",
+    "rest_frame_emissivity",
+    "temperature_from_m500",
+    "GalaxyMembers",
+    "StellarMassImage",
+    "members_to_map",
+    "MEMBER_DEFAULT_MASS",
+    "MEMBER_MASS_LIMIT",
+    "MEMBER_SMOOTHING_R200",
+    "frame_from_psz2",
+    "frame_from_mcxc",
+    "read_psz2",
+    "read_mcxc",
+]

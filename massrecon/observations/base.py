@@ -1,0 +1,520 @@
+"""The observation base class and the model-ready view it prepares on a cluster frame.
+
+Every observation (a Compton-y map, an X-ray image, a stellar-mass image) is an
+`~astropy.nddata.NDData` with a unit, a celestial WCS, a beam (FWHM of the point-spread function),
+an optional per-pixel standard deviation and a mask.  `Observation.prepare` puts it on a
+`~massrecon.ClusterFrame`: the image is cut around the frame, block-averaged when its pixels are
+much finer than the frame's, reprojected with bilinear interpolation (which preserves surface
+brightness, the right behaviour for every quantity of the model), converted to the model's unit
+and optionally smoothed to a common beam.  The result is a `PreparedView`.
+"""
+
+import dataclasses
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.nddata import NDData, StdDevUncertainty
+from reproject import reproject_interp
+
+from ..frame import ClusterFrame
+from ._utils import (
+    _BEAM_RTOL,
+    angle_or_r200,
+    binning_factor,
+    block_mean,
+    block_slices,
+    celestial_wcs,
+    cutout_slices,
+    log_debug,
+    padded_frame_wcs,
+    rebinned_wcs,
+    smooth,
+    smoothing_sigma_pixels,
+    unit_from_header,
+    validate_beam,
+    wcs_from_header,
+)
+
+__all__ = ["MODEL_UNITS", "SUPPORTED_BEAM_R200", "VIEWS", "Observation", "PreparedView"]
+
+#: The model's input views, in the order the model stacks them.
+VIEWS = ("sz", "xray", "stars")
+
+#: Unit of each view on the frame: Compton-y (dimensionless), rest-frame 0.5-2 keV X-ray
+#: luminosity per unit projected physical area, stellar-mass surface density.
+MODEL_UNITS = {
+    "sz": u.dimensionless_unscaled,
+    "xray": u.erg / (u.s * u.kpc**2),
+    "stars": u.Msun / u.kpc**2,
+}
+
+#: Range of beam FWHM, in units of R200, that the model accepts (inclusive).
+SUPPORTED_BEAM_R200 = (0.0, 1.5)
+
+# Largest fraction of the pixels within R200 that may be masked.
+_MAX_MASKED_FRACTION = 0.5
+
+
+@dataclasses.dataclass
+class PreparedView:
+    """One observation on the cluster frame, in the model's unit.
+
+    Attributes
+    ----------
+    view : str
+        ``"sz"``, ``"xray"`` or ``"stars"``.
+    data : `~numpy.ndarray`
+        float64 map of shape ``frame.array_shape`` in `unit`; NaN where `mask` is True.
+    unit : `~astropy.units.UnitBase`
+        The model's unit of this view (see `MODEL_UNITS`).
+    noise : `~numpy.ndarray` or None
+        Per-pixel standard deviation in `unit` (NaN where masked), or None when unknown.
+    mask : `~numpy.ndarray`
+        Boolean map, True where the pixel is not observed (outside the footprint or masked).
+    beam_fwhm_r200 : float
+        FWHM of the beam of `data` in units of :math:`R_{200c}`.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from massrecon.observations import PreparedView
+    >>> pv = PreparedView("sz", np.ones((2, 2)), u.one, None, np.zeros((2, 2), bool), 0.1)
+    >>> pv.quantity.sum()
+    <Quantity 4.>
+    """
+
+    view: str
+    data: np.ndarray
+    unit: u.UnitBase
+    noise: np.ndarray | None
+    mask: np.ndarray
+    beam_fwhm_r200: float
+
+    def __post_init__(self):
+        if self.view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, got {self.view!r}")
+        self.data = np.asarray(self.data, dtype=np.float64)
+        self.mask = np.asarray(self.mask, dtype=bool)
+        self.unit = u.Unit(self.unit)
+        if self.data.ndim != 2 or self.mask.shape != self.data.shape:
+            raise ValueError(
+                f"data must be 2-D and mask of the same shape, got {self.data.shape} and {self.mask.shape}"
+            )
+        if self.noise is not None:
+            self.noise = np.asarray(self.noise, dtype=np.float64)
+            if self.noise.shape != self.data.shape:
+                raise ValueError(f"noise must have shape {self.data.shape}, got {self.noise.shape}")
+        self.beam_fwhm_r200 = float(self.beam_fwhm_r200)
+
+    @property
+    def quantity(self):
+        """`data` as a `~astropy.units.Quantity`."""
+        return self.data * self.unit
+
+    def filled(self, value=0.0):
+        """A copy of `data` with the masked pixels set to ``value``."""
+        return np.where(self.mask, value, self.data)
+
+
+def _bilinear_noise_factor(wcs_in, wcs_out, shape_out):
+    """Standard deviation of a bilinear interpolation of unit-variance independent pixels.
+
+    At fractional offsets :math:`(f_x, f_y)` from the input pixel grid the interpolation weights
+    give :math:`\\sigma_{out}^2 / \\sigma_{in}^2 = [(1-f_x)^2 + f_x^2] [(1-f_y)^2 + f_y^2]`.
+    """
+    ny, nx = shape_out
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    with np.errstate(invalid="ignore"):
+        px, py = wcs_in.world_to_pixel(wcs_out.pixel_to_world(xx, yy))
+    fx, fy = px - np.floor(px), py - np.floor(py)
+    factor = np.sqrt(((1 - fx) ** 2 + fx**2) * ((1 - fy) ** 2 + fy**2))
+    return np.where(np.isfinite(factor), factor, 1.0)
+
+
+def _label(obj):
+    name = getattr(obj, "name", None)
+    return f"{type(obj).__name__} {name!r}" if name else type(obj).__name__
+
+
+def _check_frame(frame):
+    if not isinstance(frame, ClusterFrame):
+        raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
+
+
+def _prepare_on_frame(frame, *, view, label, beam, target_beam, resample, default_target_r200=None):
+    """Shared preparation: beam checks, resampling onto the (padded) frame, smoothing, masks.
+
+    ``resample(wcs_out, shape_out)`` returns ``(data, std_or_None)`` in the model unit on that
+    grid with NaN outside the footprint, or None when there is no overlap at all.
+    """
+    _check_frame(frame)
+    lo, hi = SUPPORTED_BEAM_R200
+    beam_r200 = float((beam / frame.theta200).decompose())
+    if not lo <= beam_r200 <= hi:
+        raise ValueError(
+            f"{label}: beam FWHM {beam:.3g} is {beam_r200:.3g} R200 on this frame (theta200 = "
+            f"{frame.theta200:.3g}); the model supports beams of {lo:g} to {hi:g} R200"
+        )
+    if target_beam is None and default_target_r200 is not None and beam_r200 < default_target_r200:
+        target_beam = default_target_r200
+    sigma = 0.0
+    final_beam = beam
+    if target_beam is not None:
+        target = angle_or_r200(target_beam, frame, "target_beam")
+        if target < beam * (1 - _BEAM_RTOL):
+            raise ValueError(
+                f"{label}: target_beam {target:.4g} ({float(target / frame.theta200):.3g} R200) is finer "
+                f"than the observation's beam {beam:.4g} ({beam_r200:.3g} R200); a map can only be "
+                "smoothed to a coarser beam"
+            )
+        target_r200 = float((target / frame.theta200).decompose())
+        if target_r200 > hi:
+            raise ValueError(
+                f"{label}: target_beam {target:.3g} is {target_r200:.3g} R200; the model supports beams "
+                f"of {lo:g} to {hi:g} R200"
+            )
+        sigma = smoothing_sigma_pixels(target, beam, frame.pixel_scale)
+        final_beam = target
+        if sigma > 0:
+            log_debug(f"{label}: smoothing to {target:.3g} with a Gaussian of sigma {sigma:.3g} frame pixels")
+    pad = int(np.ceil(4 * sigma)) + 1 if sigma > 0 else 0
+    wcs_out, shape_out = padded_frame_wcs(frame, pad)
+    res = resample(wcs_out, shape_out)
+    if res is None:
+        raise ValueError(f"{label}: the frame around {frame.center.to_string('decimal')} lies outside the "
+                         "observation's footprint")
+    data, std = res
+    if sigma > 0:
+        data, std = smooth(data, std, sigma)
+    if pad:
+        crop = (slice(pad, -pad), slice(pad, -pad))
+        data = data[crop]
+        std = None if std is None else std[crop]
+    mask = ~np.isfinite(data)
+    if std is not None:
+        mask |= ~np.isfinite(std)
+    if mask.all():
+        raise ValueError(f"{label}: the frame around {frame.center.to_string('decimal')} lies outside the "
+                         "observation's footprint (no pixel of the frame is observed)")
+    inner = frame.radius_grid() <= 1.0
+    frac = float(mask[inner].mean())
+    if frac > _MAX_MASKED_FRACTION:
+        raise ValueError(
+            f"{label}: {frac:.0%} of the frame's pixels within R200 are masked or outside the "
+            f"observation's footprint (at most {_MAX_MASKED_FRACTION:.0%} allowed)"
+        )
+    data = np.where(mask, np.nan, data).astype(np.float64)
+    if std is not None:
+        std = np.where(mask, np.nan, std).astype(np.float64)
+    return PreparedView(
+        view=view,
+        data=data,
+        unit=MODEL_UNITS[view],
+        noise=std,
+        mask=mask,
+        beam_fwhm_r200=float((final_beam / frame.theta200).decompose()),
+    )
+
+
+class Observation(NDData):
+    """Base class of the image observations: an `~astropy.nddata.NDData` with a beam.
+
+    Subclasses set `view` and the units they accept; use `~massrecon.observations.ComptonYMap`,
+    `~massrecon.observations.XrayImage` or `~massrecon.observations.StellarMassImage`.
+
+    Parameters
+    ----------
+    data : `~astropy.units.Quantity`, `~astropy.nddata.NDData` or array-like
+        2-D image.  A plain array takes ``unit`` (or the class' default unit).
+    wcs : `~astropy.wcs.WCS` or `~astropy.io.fits.Header`
+        Celestial WCS of the image (any projection, any celestial frame).  Required (taken from
+        ``data`` when it is an NDData with a WCS).
+    beam : `~astropy.units.Quantity`
+        FWHM of the (Gaussian-approximated) beam or point-spread function, an angle.  Required.
+    noise : `~astropy.units.Quantity`, `~astropy.nddata.StdDevUncertainty` or array-like, optional
+        Per-pixel standard deviation, same shape and unit as ``data``.
+    mask : array-like of bool, optional
+        True where a pixel is bad (NDData convention).
+    unit : `~astropy.units.UnitBase` or str, optional
+        Unit of a plain-array ``data`` (or unit to convert a Quantity to).
+    meta : dict, optional
+        Metadata.
+    name : str, optional
+        Name used in messages (stored as ``meta["name"]``).
+    mask_invalid : bool, optional
+        If True, NaN/inf pixels of ``data`` or ``noise`` are masked; if False (default) they raise
+        a `ValueError` unless they are already masked.
+
+    Raises
+    ------
+    ValueError
+        No celestial WCS, a missing beam, a non-2-D image, shapes that disagree, negative noise,
+        unmasked NaN/inf values (unless ``mask_invalid``).
+    astropy.units.UnitsError
+        A unit the view does not accept, or a beam that is not an angle.
+    """
+
+    #: The model view this observation feeds (``"sz"``, ``"xray"`` or ``"stars"``).
+    view = None
+    # unit assumed for plain arrays (None: a unit is required)
+    _default_unit = None
+    # human-readable description of the accepted units
+    _unit_description = ""
+    # beam (in R200) the view is smoothed to by default when the observation's beam is finer
+    _default_target_r200 = None
+
+    def __init__(self, data, *, wcs=None, beam=None, noise=None, mask=None, unit=None, meta=None, name=None,
+                 mask_invalid=False):
+        owner = type(self).__name__
+        if self.view is None:
+            raise TypeError("Observation is a base class: use ComptonYMap, XrayImage or StellarMassImage")
+        if isinstance(data, NDData):
+            nd = data
+            data = nd.data if nd.unit is None else u.Quantity(nd.data, nd.unit, copy=False)
+            wcs = nd.wcs if wcs is None else wcs
+            mask = nd.mask if mask is None else mask
+            if noise is None and nd.uncertainty is not None:
+                noise = nd.uncertainty.represent_as(StdDevUncertainty)
+            meta = dict(nd.meta) if meta is None else meta
+        if unit is not None:
+            unit = u.Unit(unit)
+        if isinstance(data, u.Quantity):
+            if unit is not None:
+                self._check_unit(unit)
+                data = data.to(unit)
+            unit = data.unit
+            values = data.value
+        else:
+            values = np.asarray(data)
+            if unit is None:
+                unit = self._default_unit
+            if unit is None:
+                raise u.UnitsError(
+                    f"{owner}: data has no unit: give a Quantity or unit=... ({self._unit_description})"
+                )
+        self._check_unit(unit)
+        if values.ndim != 2:
+            raise ValueError(f"{owner}: data must be a 2-D image, got shape {values.shape}")
+        if not np.issubdtype(values.dtype, np.floating):
+            if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+                raise TypeError(f"{owner}: data must be real numbers, got dtype {values.dtype}")
+            values = values.astype(np.float64)
+        cel = celestial_wcs(wcs, values.shape, owner)
+        beam = validate_beam(beam, owner)
+
+        if mask is None:
+            mask = np.zeros(values.shape, dtype=bool)
+        else:
+            mask = np.array(mask, dtype=bool)
+            if mask.shape != values.shape:
+                raise ValueError(
+                    f"{owner}: mask must have the shape of data {values.shape}, got {mask.shape}"
+                )
+        std = self._validate_noise(noise, unit, values.shape, owner)
+
+        bad = ~np.isfinite(values)
+        if std is not None:
+            bad |= ~np.isfinite(std)
+        bad &= ~mask
+        nbad = int(bad.sum())
+        if nbad:
+            if not mask_invalid:
+                raise ValueError(
+                    f"{owner}: data (or noise) has {nbad} NaN/inf pixels that are not masked; mask them "
+                    "(mask=...) or pass mask_invalid=True"
+                )
+            log_debug(f"{owner}: masking {nbad} NaN/inf pixels")
+            mask |= bad
+
+        meta = dict(meta) if meta is not None else {}
+        if name is not None:
+            meta["name"] = str(name)
+        super().__init__(
+            values,
+            uncertainty=None if std is None else StdDevUncertainty(std),
+            mask=mask,
+            wcs=cel,
+            meta=meta,
+            unit=unit,
+        )
+        self._beam = beam
+
+    @classmethod
+    def _check_unit(cls, unit):
+        if not cls._unit_ok(u.Unit(unit)):
+            raise u.UnitsError(f"{cls.__name__}: data has unit '{unit}', expected {cls._unit_description}")
+
+    @classmethod
+    def _unit_ok(cls, unit):
+        return unit.is_equivalent(MODEL_UNITS[cls.view])
+
+    @staticmethod
+    def _validate_noise(noise, unit, shape, owner):
+        if noise is None:
+            return None
+        if isinstance(noise, StdDevUncertainty):
+            nunit = noise.unit
+            noise = noise.array if nunit is None else u.Quantity(noise.array, nunit)
+        elif hasattr(noise, "uncertainty_type"):
+            raise TypeError(f"{owner}: noise must be a standard deviation (StdDevUncertainty), "
+                            f"got {type(noise).__name__}")
+        if isinstance(noise, u.Quantity):
+            try:
+                std = noise.to_value(unit)
+            except u.UnitConversionError:
+                raise u.UnitsError(
+                    f"{owner}: noise has unit '{noise.unit}', expected the unit of data '{unit}'"
+                ) from None
+        else:
+            std = np.asarray(noise, dtype=np.float64)
+        std = np.array(np.broadcast_to(std, shape) if std.ndim == 0 else std, dtype=np.float64)
+        if std.shape != tuple(shape):
+            raise ValueError(f"{owner}: noise must have the shape of data {tuple(shape)}, got {std.shape}")
+        if np.any(std < 0):
+            raise ValueError(f"{owner}: noise (a standard deviation) must be >= 0")
+        return std
+
+    # --- reading -------------------------------------------------------------------------
+    @classmethod
+    def read(cls, filename, hdu=0, *, beam=None, unit=None, noise_hdu=None, mask_hdu=None, **kwargs):
+        """Read an observation from a FITS image with a celestial WCS.
+
+        Parameters
+        ----------
+        filename : str or path-like
+            FITS file (opened with memory mapping where possible).
+        hdu : int or str, optional
+            HDU with the image.  Default 0.
+        beam : `~astropy.units.Quantity`
+            FWHM of the beam (angle).  Required.
+        unit : `~astropy.units.UnitBase` or str, optional
+            Unit of the image; default the header's ``BUNIT`` (or the class' default unit).
+        noise_hdu, mask_hdu : int or str, optional
+            HDUs with the per-pixel standard deviation and the mask (non-zero = bad).
+        **kwargs
+            Passed on to the class (``name``, ``mask_invalid``, ...).
+        """
+        with fits.open(filename, memmap=True) as hdul:
+            header = hdul[hdu].header
+            data = hdul[hdu].data
+            if data is None:
+                raise ValueError(f"{cls.__name__}.read: HDU {hdu!r} of {filename} has no image data")
+            data = np.squeeze(data)
+            wcs = wcs_from_header(header)
+            unit = unit_from_header(header, unit, f"{cls.__name__}.read")
+            noise = None if noise_hdu is None else np.squeeze(hdul[noise_hdu].data)
+            mask = None if mask_hdu is None else np.squeeze(hdul[mask_hdu].data).astype(bool)
+            kwargs.setdefault("name", header.get("OBJECT") or None)
+            return cls(data, wcs=wcs, beam=beam, noise=noise, mask=mask, unit=unit, **kwargs)
+
+    # --- properties ----------------------------------------------------------------------
+    @property
+    def beam(self):
+        """FWHM of the beam (arcmin)."""
+        return self._beam
+
+    @property
+    def name(self):
+        """Name of the observation (``meta["name"]``), or None."""
+        return self.meta.get("name")
+
+    @property
+    def noise(self):
+        """Per-pixel standard deviation as a Quantity, or None."""
+        if self.uncertainty is None:
+            return None
+        return u.Quantity(self.uncertainty.array, self.unit)
+
+    @property
+    def quantity(self):
+        """The image as a `~astropy.units.Quantity`."""
+        return u.Quantity(self.data, self.unit, copy=False)
+
+    def __repr__(self):
+        name = f" {self.name!r}" if self.name else ""
+        return (f"<{type(self).__name__}{name} view={self.view!r} shape={self.data.shape} "
+                f"unit='{self.unit}' beam={self.beam:.3g}>")
+
+    # --- preparation ---------------------------------------------------------------------
+    def _model_factor(self, frame):
+        """Factor turning this observation's values into the model's unit on ``frame``."""
+        return float((1.0 * self.unit).to_value(MODEL_UNITS[self.view]))
+
+    def _native_block(self, sl, factor):
+        """Cut (``sl``) and block-average (``factor``) the image; NaN where masked."""
+        data = np.array(self.data[sl], dtype=np.float64)
+        data[self.mask[sl]] = np.nan
+        std = None if self.uncertainty is None else np.array(self.uncertainty.array[sl], dtype=np.float64)
+        wcs = self.wcs[sl]
+        wcs.pixel_shape = (data.shape[1], data.shape[0])
+        if factor > 1:
+            trim = block_slices(data.shape, factor)
+            data, std = block_mean(data[trim], None if std is None else std[trim], factor)
+            wcs.pixel_shape = (trim[1].stop, trim[0].stop)
+            wcs = rebinned_wcs(wcs, factor)
+        return data, std, wcs
+
+    def _resampler(self, frame, scale):
+        def resample(wcs_out, shape_out):
+            factor = binning_factor(self.wcs, frame.pixel_scale)
+            sl = cutout_slices(self.wcs, self.data.shape, wcs_out, shape_out, margin=2 * factor + 2)
+            if sl is None:
+                return None
+            data, std, wcs_in = self._native_block(sl, factor)
+            if data.shape[0] < 2 or data.shape[1] < 2:
+                return None
+            out = reproject_interp((data, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
+                                   return_footprint=True)
+            out_data, footprint = out
+            out_data[footprint <= 0] = np.nan
+            out_std = None
+            if std is not None:
+                out_std = reproject_interp((std, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
+                                           return_footprint=False)
+                out_std = out_std * scale * _bilinear_noise_factor(wcs_in, wcs_out, shape_out)
+            return out_data * scale, out_std
+
+        return resample
+
+    def beam_r200(self, frame):
+        """FWHM of the beam in units of the frame's :math:`R_{200c}` (float)."""
+        _check_frame(frame)
+        return float((self.beam / frame.theta200).decompose())
+
+    def prepare(self, frame, target_beam=None, **kwargs):
+        """Put the observation on ``frame`` in the model's unit.
+
+        Parameters
+        ----------
+        frame : `~massrecon.ClusterFrame`
+            The cluster frame.
+        target_beam : `~astropy.units.Quantity` or float, optional
+            Smooth to this FWHM (an angle, or a float in units of :math:`R_{200c}`) by convolving
+            with a Gaussian of FWHM :math:`\\sqrt{\\theta_t^2 - \\theta_b^2}`.  It must not be finer
+            than the observation's beam.
+        **kwargs
+            View-specific options (e.g. ``kT`` for `~massrecon.observations.XrayImage`).
+
+        Returns
+        -------
+        view : `PreparedView`
+
+        Raises
+        ------
+        ValueError
+            If the frame is outside the observation's footprint, more than half of the pixels
+            within :math:`R_{200c}` are masked, the beam is outside `SUPPORTED_BEAM_R200`, or
+            ``target_beam`` is finer than the beam.
+        """
+        _check_frame(frame)
+        scale = self._model_factor(frame, **kwargs)
+        return _prepare_on_frame(
+            frame,
+            view=self.view,
+            label=_label(self),
+            beam=self.beam,
+            target_beam=target_beam,
+            resample=self._resampler(frame, scale),
+            default_target_r200=self._default_target_r200,
+        )

@@ -1,0 +1,510 @@
+"""Member galaxies and stellar-mass images: the model's ``"stars"`` view.
+
+The ``"stars"`` view is the stellar-mass surface density in :math:`M_\\odot\\,\\mathrm{kpc}^{-2}`
+(physical) on the cluster frame.  From a list of member galaxies it is built by `members_to_map`,
+the single function used both for real catalogues (`GalaxyMembers.prepare`) and for the
+training maps of the simulator, so that both are made the same way:
+
+1. galaxies below the stellar-mass limit `MEMBER_MASS_LIMIT` (:math:`10^{10} M_\\odot`, roughly
+   the completeness of spectroscopic/photometric member catalogues out to z ~ 0.5) are dropped;
+2. each galaxy's mass (times its membership probability, if given) is deposited at its position
+   with cloud-in-cell weights (Hockney & Eastwood 1988, *Computer Simulation Using Particles*,
+   ch. 5) and divided by the pixel area;
+3. the map is smoothed with a Gaussian of FWHM `MEMBER_SMOOTHING_R200` (0.05) times
+   :math:`R_{200c}`.
+
+A catalogue with positions only gives every galaxy `MEMBER_DEFAULT_MASS`
+(:math:`4 \\times 10^{10} M_\\odot`), the mean stellar mass above :math:`10^{10} M_\\odot` of a
+Schechter stellar-mass function with :math:`\\log M^* = 10.9`, :math:`\\alpha = -1.2`, typical of
+cluster galaxies (e.g. van der Burg et al. 2018, A&A 618, A140): the map then traces the
+member number density.
+"""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.stats import gaussian_fwhm_to_sigma
+from astropy.table import QTable, Table
+from scipy.ndimage import gaussian_filter
+
+from ..exceptions import MassreconWarning
+from ._utils import angle_or_r200, log_debug
+from .base import MODEL_UNITS, SUPPORTED_BEAM_R200, Observation, PreparedView, _check_frame
+
+__all__ = [
+    "MEMBER_DEFAULT_MASS",
+    "MEMBER_MASS_LIMIT",
+    "MEMBER_SMOOTHING_R200",
+    "GalaxyMembers",
+    "StellarMassImage",
+    "members_to_map",
+]
+
+#: FWHM of the Gaussian smoothing of member-galaxy maps, in units of R200.
+MEMBER_SMOOTHING_R200 = 0.05
+
+#: Galaxies below this stellar mass are left out of member-galaxy maps.
+MEMBER_MASS_LIMIT = 1e10 * u.Msun
+
+#: Stellar mass given to every galaxy of a catalogue without stellar masses.
+MEMBER_DEFAULT_MASS = 4e10 * u.Msun
+
+_MASS_COLUMNS = ("mstar", "stellar_mass", "m_star", "mass_star")
+_RA_COLUMNS = ("ra", "raj2000", "radeg", "ra_deg", "alpha_j2000")
+_DEC_COLUMNS = ("dec", "dej2000", "decj2000", "dedeg", "dec_deg", "delta_j2000")
+
+
+def _msun(value, name):
+    if isinstance(value, u.Quantity):
+        if not value.unit.is_equivalent(u.Msun):
+            raise u.UnitsError(f"{name} must have mass units (e.g. Msun), got unit '{value.unit}'")
+        return value.to_value(u.Msun)
+    return np.asarray(value, dtype=np.float64)
+
+
+def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=None,
+                   smoothing_r200=MEMBER_SMOOTHING_R200, mass_limit=MEMBER_MASS_LIMIT, weights=None):
+    """Stellar-mass surface density map of member galaxies (pure numpy; Msun/kpc^2).
+
+    Positions are physical offsets from the frame centre along the frame's pixel axes: ``x``
+    along the array's second axis (columns), ``y`` along its first axis (rows), so that pixel
+    ``[j, i]`` has its centre at ``x = (i - (npix - 1) / 2) * pixel_kpc``,
+    ``y = (j - (npix - 1) / 2) * pixel_kpc``.
+
+    Parameters
+    ----------
+    x_kpc, y_kpc : array-like
+        Positions (kpc, physical).
+    mstar_msun : array-like or float
+        Stellar masses (Msun; a Quantity in mass units is accepted).
+    frame_npix : int
+        Pixels across the (square) frame.
+    pixel_kpc : float
+        Pixel size (kpc).
+    r200_kpc : float, optional
+        :math:`R_{200c}` (kpc) setting the smoothing; default ``frame_npix * pixel_kpc / 2``
+        (the model's frame, 2 R200 across).
+    smoothing_r200 : float, optional
+        FWHM of the Gaussian smoothing in units of R200; default `MEMBER_SMOOTHING_R200`.
+        0 switches smoothing off.
+    mass_limit : float or `~astropy.units.Quantity`, optional
+        Galaxies with ``mstar_msun`` below it (Msun) are dropped; default `MEMBER_MASS_LIMIT`.
+    weights : array-like, optional
+        Membership probabilities in [0, 1] multiplying the masses.
+
+    Returns
+    -------
+    sigma_star : `~numpy.ndarray`
+        float64 array ``(frame_npix, frame_npix)`` in Msun/kpc^2.  The deposit conserves mass:
+        ``sigma_star.sum() * pixel_kpc**2`` is the total (weighted) mass of the galaxies kept,
+        apart from what the smoothing spreads beyond the frame's edge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.observations import members_to_map
+    >>> sig = members_to_map([0.0, 100.0], [0.0, -50.0], [1e11, 5e10], 40, 50.0)
+    >>> round(float(sig.sum() * 50.0**2 / 1.5e11), 6)
+    1.0
+    """
+    x = np.atleast_1d(np.asarray(x_kpc, dtype=np.float64))
+    y = np.atleast_1d(np.asarray(y_kpc, dtype=np.float64))
+    m = np.broadcast_to(np.atleast_1d(_msun(mstar_msun, "mstar_msun")), x.shape).astype(np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(
+            f"x_kpc and y_kpc must be 1-D arrays of the same length, got {x.shape} and {y.shape}"
+        )
+    if isinstance(frame_npix, bool) or int(frame_npix) != frame_npix or frame_npix < 1:
+        raise ValueError(f"frame_npix must be a positive integer, got {frame_npix!r}")
+    npix = int(frame_npix)
+    pixel_kpc = float(pixel_kpc)
+    if not np.isfinite(pixel_kpc) or pixel_kpc <= 0:
+        raise ValueError(f"pixel_kpc must be finite and > 0, got {pixel_kpc}")
+    if r200_kpc is None:
+        r200 = npix * pixel_kpc / 2.0
+    elif isinstance(r200_kpc, u.Quantity):
+        r200 = float(r200_kpc.to_value(u.kpc))
+    else:
+        r200 = float(r200_kpc)
+    if not np.isfinite(r200) or r200 <= 0:
+        raise ValueError(f"r200_kpc must be finite and > 0, got {r200_kpc}")
+    smoothing_r200 = float(smoothing_r200)
+    if not np.isfinite(smoothing_r200) or smoothing_r200 < 0:
+        raise ValueError(f"smoothing_r200 must be finite and >= 0, got {smoothing_r200}")
+    limit = float(_msun(mass_limit, "mass_limit"))
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(np.isfinite(m))):
+        raise ValueError("member positions and masses must be finite")
+    if np.any(m < 0):
+        raise ValueError("stellar masses must be >= 0")
+    keep = m >= limit  # the limit applies to the galaxies' stellar masses, before any weighting
+    if weights is not None:
+        w = np.broadcast_to(np.asarray(weights, dtype=np.float64), x.shape)
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w > 1):
+            raise ValueError("weights (membership probabilities) must lie in [0, 1]")
+        m = m * w
+    x, y, m = x[keep], y[keep], m[keep]
+
+    sigma_pix = smoothing_r200 * r200 * gaussian_fwhm_to_sigma / pixel_kpc
+    pad = int(np.ceil(4.0 * sigma_pix)) + 2
+    n = npix + 2 * pad
+    grid = np.zeros((n, n))
+    fx = x / pixel_kpc + (npix - 1) / 2.0 + pad
+    fy = y / pixel_kpc + (npix - 1) / 2.0 + pad
+    i0 = np.floor(fx).astype(np.int64)
+    j0 = np.floor(fy).astype(np.int64)
+    dx, dy = fx - i0, fy - j0
+    for di, wx in ((0, 1.0 - dx), (1, dx)):
+        for dj, wy in ((0, 1.0 - dy), (1, dy)):
+            ii, jj = i0 + di, j0 + dj
+            inside = (ii >= 0) & (ii < n) & (jj >= 0) & (jj < n)
+            np.add.at(grid, (jj[inside], ii[inside]), (m * wx * wy)[inside])
+    grid /= pixel_kpc**2
+    if sigma_pix > 0:
+        grid = gaussian_filter(grid, sigma_pix, mode="constant", cval=0.0, truncate=4.0)
+    return grid[pad : pad + npix, pad : pad + npix].astype(np.float64)
+
+
+def _find_column(table, requested, candidates):
+    names = {c.lower(): c for c in table.colnames}
+    for cand in ((requested,) if requested else ()) + tuple(candidates):
+        if cand is not None and cand.lower() in names:
+            return names[cand.lower()]
+    return None
+
+
+class GalaxyMembers:
+    """Member galaxies of a cluster: positions, stellar masses and membership probabilities.
+
+    A thin wrapper over an astropy table.  `prepare` turns it into the ``"stars"`` view with
+    `members_to_map`.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or `~astropy.table.QTable`
+        One row per galaxy, with either a `~astropy.coordinates.SkyCoord` column or RA/Dec
+        columns (angle units; columns without a unit are taken in degrees).
+    coord_column : str, optional
+        Name of the SkyCoord column; default the first SkyCoord column.
+    ra_column, dec_column : str, optional
+        RA/Dec column names (case-insensitive); default ``"ra"``/``"dec"`` or common variants
+        (``RAJ2000``, ``RAdeg``, ...).
+    mass_column : str, optional
+        Stellar-mass column (mass units, or a ``u.dex(u.Msun)`` logarithm).  Default: the first of
+        ``mstar``, ``stellar_mass``, ``m_star``, ``mass_star``; if none, every galaxy gets
+        ``default_mass``.
+    probability_column : str, optional
+        Membership probabilities in [0, 1] (weights on the masses).
+    redshift_column, velocity_column : str, optional
+        Columns kept for the user (`z`, `velocity`); not used by the map.
+    default_mass : `~astropy.units.Quantity`, optional
+        Mass of each galaxy when there is no mass column.  Default `MEMBER_DEFAULT_MASS`.
+    mass_limit : `~astropy.units.Quantity`, optional
+        Default `MEMBER_MASS_LIMIT`.
+    smoothing : float or `~astropy.units.Quantity`, optional
+        FWHM of the smoothing: a fraction of R200 or an angle.  Default `MEMBER_SMOOTHING_R200`.
+    name : str, optional
+        Name used in messages.
+
+    Raises
+    ------
+    ValueError
+        No coordinate columns (the message names the missing columns), a missing named column,
+        probabilities outside [0, 1].
+    astropy.units.UnitsError
+        Stellar masses without mass units, coordinates without angle units.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> from massrecon import ClusterFrame
+    >>> from massrecon.observations import GalaxyMembers
+    >>> frame = ClusterFrame(SkyCoord(150.0, 2.0, unit="deg"), 0.2, m500=5e14 * u.Msun, npix=40)
+    >>> t = QTable({"ra": [150.0, 150.01] * u.deg, "dec": [2.0, 2.01] * u.deg,
+    ...             "mstar": [2e11, 5e10] * u.Msun})
+    >>> view = GalaxyMembers(t).prepare(frame)
+    >>> mass = view.data.sum() * frame.pixel_area.value
+    >>> round(float(mass / 2.5e11), 4), view.unit
+    (1.0, Unit("solMass / kpc2"))
+    """
+
+    view = "stars"
+
+    def __init__(self, table, *, coord_column=None, ra_column=None, dec_column=None, mass_column=None,
+                 probability_column=None, redshift_column=None, velocity_column=None,
+                 default_mass=MEMBER_DEFAULT_MASS, mass_limit=MEMBER_MASS_LIMIT,
+                 smoothing=MEMBER_SMOOTHING_R200, name=None):
+        owner = type(self).__name__
+        if not isinstance(table, Table):
+            raise TypeError(f"{owner}: table must be an astropy Table or QTable, got {type(table).__name__}")
+        table = QTable(table, copy=False)
+        self.name = name
+        self._coords = self._read_coords(table, coord_column, ra_column, dec_column, owner)
+        n = len(table)
+
+        mcol = _find_column(table, mass_column, () if mass_column else _MASS_COLUMNS)
+        if mass_column is not None and mcol is None:
+            raise ValueError(
+                f"{owner}: mass_column {mass_column!r} is not in the table (columns: {table.colnames})"
+            )
+        if mcol is None:
+            mstar = np.full(n, _msun(default_mass, "default_mass"))
+            log_debug(f"{owner}: no stellar-mass column; every galaxy gets {default_mass}")
+        else:
+            col = table[mcol]
+            if isinstance(col.unit, u.DexUnit) or isinstance(col, u.Dex):
+                col = u.Dex(col).physical
+            if not isinstance(col, u.Quantity) or col.unit is None or col.unit == u.one:
+                raise u.UnitsError(
+                    f"{owner}: stellar-mass column {mcol!r} has no unit; give masses in Msun "
+                    "(e.g. table[name].unit = u.Msun, or u.dex(u.Msun) for log10 masses)"
+                )
+            mstar = _msun(col, f"stellar-mass column {mcol!r}")
+        self._mstar = np.array(mstar, dtype=np.float64)
+        if not np.all(np.isfinite(self._mstar)) or np.any(self._mstar < 0):
+            raise ValueError(f"{owner}: stellar masses must be finite and >= 0")
+
+        self._prob = None
+        if probability_column is not None:
+            pcol = _find_column(table, probability_column, ())
+            if pcol is None:
+                raise ValueError(f"{owner}: probability_column {probability_column!r} is not in the table "
+                                 f"(columns: {table.colnames})")
+            p = np.asarray(u.Quantity(table[pcol]).to_value(u.one), dtype=np.float64)
+            if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
+                raise ValueError(f"{owner}: membership probabilities ({pcol!r}) must lie in [0, 1]")
+            self._prob = p
+
+        self._z = None
+        if redshift_column is not None:
+            zcol = _find_column(table, redshift_column, ())
+            if zcol is None:
+                raise ValueError(f"{owner}: redshift_column {redshift_column!r} is not in the table")
+            self._z = np.asarray(u.Quantity(table[zcol]).to_value(u.one), dtype=np.float64)
+        self._velocity = None
+        if velocity_column is not None:
+            vcol = _find_column(table, velocity_column, ())
+            if vcol is None:
+                raise ValueError(f"{owner}: velocity_column {velocity_column!r} is not in the table")
+            v = table[vcol]
+            if not isinstance(v, u.Quantity) or not v.unit.is_equivalent(u.km / u.s):
+                raise u.UnitsError(f"{owner}: velocity column {vcol!r} must have velocity units (e.g. km/s)")
+            self._velocity = v.to(u.km / u.s)
+
+        self._mass_limit = _msun(mass_limit, "mass_limit") * u.Msun
+        if isinstance(smoothing, u.Quantity) and smoothing.unit.is_equivalent(u.deg):
+            self._smoothing = smoothing.to(u.arcmin)
+        else:
+            self._smoothing = float(u.Quantity(smoothing).to_value(u.one))
+            if not np.isfinite(self._smoothing) or self._smoothing < 0:
+                raise ValueError(f"{owner}: smoothing must be finite and >= 0, got {smoothing}")
+        self._table = table
+
+    @staticmethod
+    def _read_coords(table, coord_column, ra_column, dec_column, owner):
+        if coord_column is not None:
+            if coord_column not in table.colnames or not isinstance(table[coord_column], SkyCoord):
+                raise ValueError(
+                    f"{owner}: coord_column {coord_column!r} is not a SkyCoord column of the table"
+                )
+            return table[coord_column]
+        for name in table.colnames:
+            if isinstance(table[name], SkyCoord):
+                return table[name]
+        ra = _find_column(table, ra_column, _RA_COLUMNS)
+        dec = _find_column(table, dec_column, _DEC_COLUMNS)
+        if ra is None or dec is None:
+            wanted = ((ra_column or "ra", ra), (dec_column or "dec", dec))
+            missing = [want for want, got in wanted if got is None]
+            raise ValueError(
+                f"{owner}: the members table has no SkyCoord column and no coordinate column(s) {missing} "
+                f"(columns: {table.colnames}); give coord_column=, or ra_column= and dec_column="
+            )
+        values = []
+        for cname in (ra, dec):
+            col = table[cname]
+            if isinstance(col, u.Quantity):
+                if not col.unit.is_equivalent(u.deg):
+                    raise u.UnitsError(f"{owner}: coordinate column {cname!r} must have angle units, "
+                                       f"got unit '{col.unit}'")
+                values.append(col.to(u.deg))
+            else:
+                values.append(np.asarray(col, dtype=np.float64) * u.deg)
+        return SkyCoord(values[0], values[1], frame="icrs")
+
+    @classmethod
+    def from_arrays(cls, coords, mstar=None, probability=None, **kwargs):
+        """Members from a `~astropy.coordinates.SkyCoord` array and optional masses/probabilities.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from massrecon.observations import GalaxyMembers
+        >>> m = GalaxyMembers.from_arrays(SkyCoord([10, 10.01], [5, 5], unit="deg"))
+        >>> len(m), m.mstar[0]
+        (2, <Quantity 4.e+10 solMass>)
+        """
+        if not isinstance(coords, SkyCoord):
+            raise TypeError(f"coords must be a SkyCoord array, got {type(coords).__name__}")
+        cols = {"coord": coords.reshape(-1)}
+        if mstar is not None:
+            if not isinstance(mstar, u.Quantity):
+                raise u.UnitsError("mstar must be a Quantity with mass units (e.g. Msun)")
+            cols["mstar"] = np.broadcast_to(mstar, (len(cols["coord"]),), subok=True)
+        if probability is not None:
+            prob = np.asarray(probability, dtype=np.float64)
+            cols["p_member"] = np.broadcast_to(prob, (len(cols["coord"]),))
+            kwargs.setdefault("probability_column", "p_member")
+        return cls(QTable(cols), **kwargs)
+
+    def __len__(self):
+        return len(self._mstar)
+
+    def __repr__(self):
+        name = f" {self.name!r}" if self.name else ""
+        return f"<{type(self).__name__}{name} view='stars' {len(self)} galaxies>"
+
+    @property
+    def table(self):
+        """The underlying `~astropy.table.QTable`."""
+        return self._table
+
+    @property
+    def coords(self):
+        """Positions (`~astropy.coordinates.SkyCoord`)."""
+        return self._coords
+
+    @property
+    def mstar(self):
+        """Stellar masses (Msun)."""
+        return self._mstar * u.Msun
+
+    @property
+    def probability(self):
+        """Membership probabilities, or None."""
+        return self._prob
+
+    @property
+    def z(self):
+        """Member redshifts, or None."""
+        return self._z
+
+    @property
+    def velocity(self):
+        """Member velocities (km/s), or None."""
+        return self._velocity
+
+    @property
+    def mass_limit(self):
+        """Stellar-mass limit (Msun)."""
+        return self._mass_limit
+
+    @property
+    def smoothing(self):
+        """FWHM of the smoothing: a float (fraction of R200) or an angle."""
+        return self._smoothing
+
+    def pixel_offsets(self, frame):
+        """Physical offsets ``(x_kpc, y_kpc)`` of the galaxies along the frame's pixel axes."""
+        _check_frame(frame)
+        with np.errstate(invalid="ignore"):
+            px, py = frame.wcs.world_to_pixel(self._coords)
+        c = (frame.npix - 1) / 2.0
+        scale = frame.pixel_scale_kpc.to_value(u.kpc)
+        return (np.asarray(px) - c) * scale, (np.asarray(py) - c) * scale
+
+    def prepare(self, frame, target_beam=None):
+        """The ``"stars"`` view on ``frame`` (Msun/kpc^2), via `members_to_map`.
+
+        Parameters
+        ----------
+        frame : `~massrecon.ClusterFrame`
+            The cluster frame.
+        target_beam : float or `~astropy.units.Quantity`, optional
+            Smoothing FWHM (fraction of R200 or angle) instead of `smoothing`.
+
+        Returns
+        -------
+        view : `~massrecon.observations.PreparedView`
+            With ``noise=None`` and no masked pixel.
+        """
+        _check_frame(frame)
+        smoothing = self._smoothing if target_beam is None else target_beam
+        smoothing_r200 = float((angle_or_r200(smoothing, frame, "smoothing") / frame.theta200).decompose())
+        lo, hi = SUPPORTED_BEAM_R200
+        if not lo <= smoothing_r200 <= hi:
+            raise ValueError(f"{type(self).__name__}: smoothing of {smoothing_r200:.3g} R200 is outside the "
+                             f"supported range {lo:g} to {hi:g} R200")
+        x, y = self.pixel_offsets(frame)
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.all():
+            log_debug(f"{type(self).__name__}: {int((~ok).sum())} galaxies cannot be projected on the frame")
+        half = frame.width_kpc.to_value(u.kpc) / 2
+        inside = ok & (np.abs(x) <= half) & (np.abs(y) <= half) & (self._mstar >= self._mass_limit.value)
+        if not inside.any():
+            warnings.warn(
+                f"{type(self).__name__}: no galaxy above {self._mass_limit:.3g} lies in the frame around "
+                f"{frame.center.to_string('decimal')}: the stellar-mass map is empty",
+                MassreconWarning,
+            )
+        data = members_to_map(
+            x[ok], y[ok], self._mstar[ok], frame.npix, frame.pixel_scale_kpc.to_value(u.kpc),
+            r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=smoothing_r200, mass_limit=self._mass_limit,
+            weights=None if self._prob is None else self._prob[ok],
+        )
+        return PreparedView(view="stars", data=data, unit=MODEL_UNITS["stars"], noise=None,
+                            mask=np.zeros(frame.array_shape, dtype=bool), beam_fwhm_r200=smoothing_r200)
+
+
+class StellarMassImage(Observation):
+    """A stellar-mass surface-density image (e.g. from multi-band photometry and SED fitting).
+
+    Parameters
+    ----------
+    data : `~astropy.units.Quantity`
+        2-D stellar-mass surface density: physical (Msun/kpc^2) or per solid angle
+        (Msun/sr, Msun/arcsec^2), converted with the frame's angular-diameter distance.
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS.
+    beam : `~astropy.units.Quantity`
+        FWHM of the image's resolution (angle).
+    noise, mask, unit, meta, name, mask_invalid
+        See `~massrecon.observations.Observation`.
+
+    Notes
+    -----
+    The model's member maps are smoothed by `MEMBER_SMOOTHING_R200`; by default `prepare`
+    smooths an image with a finer beam to that FWHM (pass ``target_beam`` to choose another).
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from massrecon import ClusterFrame
+    >>> from massrecon.observations import StellarMassImage
+    >>> frame = ClusterFrame(SkyCoord(150.0, 2.0, unit="deg"), 0.2, m500=5e14 * u.Msun, npix=16)
+    >>> img = StellarMassImage(np.full((30, 30), 1e6) * u.Msun / u.kpc**2,
+    ...                        wcs=frame.with_npix(30, 3.0).wcs, beam=2 * u.arcsec)
+    >>> view = img.prepare(frame)
+    >>> round(view.beam_fwhm_r200, 3), float(np.nanmedian(view.data))
+    (0.05, 1000000.0)
+    """
+
+    view = "stars"
+    _unit_description = "a stellar-mass surface density (e.g. Msun / kpc2, or Msun / arcsec2 on the sky)"
+    _default_target_r200 = MEMBER_SMOOTHING_R200
+
+    @classmethod
+    def _unit_ok(cls, unit):
+        return unit.is_equivalent(u.Msun / u.kpc**2) or unit.is_equivalent(u.Msun / u.sr)
+
+    def _model_factor(self, frame):
+        if self.unit.is_equivalent(u.Msun / u.kpc**2):
+            return float((1.0 * self.unit).to_value(MODEL_UNITS["stars"]))
+        # a solid angle of 1 sr covers D_A^2 of physical area at the cluster
+        per_sr = (1.0 * self.unit).to_value(u.Msun / u.sr)
+        return float(per_sr / frame.angular_diameter_distance.to_value(u.kpc) ** 2)

@@ -1,0 +1,310 @@
+"""Thermal Sunyaev-Zeldovich observations: Compton-y maps.
+
+The model's ``"sz"`` view is the Compton parameter :math:`y = (\\sigma_T / m_e c^2) \\int P_e \\, dl`
+(dimensionless) on the cluster frame, smoothed by the instrument's beam.  y is a surface
+brightness (it does not depend on distance), so reprojection by interpolation preserves it.
+
+What the model assumes: the map is an *unfiltered* Compton-y map, such as the Planck MILCA or
+NILC all-sky y maps (Planck 2015 results XXII) or ACT/SPT component-separated y maps.  Maps
+from matched filters or with large-scale modes removed (transfer functions, high-pass filtered
+cluster cut-outs) are not corrected here: the model would see a cluster with a suppressed
+outskirts.  Give the map's beam (FWHM); Planck y maps have a 10 arcmin beam
+(`PLANCK_Y_BEAM`).
+"""
+
+import os
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy_healpix import npix_to_nside
+from reproject import reproject_from_healpix
+
+from ._utils import log_debug, validate_beam
+from .base import Observation, _check_frame, _label, _prepare_on_frame
+
+__all__ = ["PLANCK_Y_BEAM", "ComptonYMap", "HealpixComptonYMap"]
+
+#: Beam FWHM of the Planck MILCA/NILC Compton-y maps (Planck 2015 results XXII, A&A 594, A22).
+PLANCK_Y_BEAM = 10.0 * u.arcmin
+
+# HEALPix "no data" sentinel (healpy.UNSEEN).
+_UNSEEN = -1.6375e30
+
+_COORDSYS = {
+    "G": "galactic",
+    "GALACTIC": "galactic",
+    "C": "icrs",
+    "Q": "icrs",
+    "CELESTIAL": "icrs",
+    "EQUATORIAL": "icrs",
+    "ICRS": "icrs",
+    "FK5": "fk5",
+    "E": "barycentrictrueecliptic",
+    "ECLIPTIC": "barycentrictrueecliptic",
+}
+
+
+class ComptonYMap(Observation):
+    """A Compton-y map (image with a celestial WCS).
+
+    Parameters
+    ----------
+    data : `~astropy.units.Quantity` or array-like
+        2-D Compton-y image, dimensionless (a plain array is taken as dimensionless).
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS of the image (any projection and celestial frame).
+    beam : `~astropy.units.Quantity`
+        FWHM of the map's beam (an angle), e.g. `PLANCK_Y_BEAM` for Planck maps.
+    noise : array-like, optional
+        Per-pixel standard deviation of y.
+    mask : array-like of bool, optional
+        True where pixels are bad (e.g. point sources).
+    **kwargs
+        ``unit``, ``meta``, ``name``, ``mask_invalid``: see `~massrecon.observations.Observation`.
+
+    Notes
+    -----
+    The model assumes an unfiltered y map (see the module documentation): transfer functions of
+    filtered maps are not modelled.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from massrecon import ClusterFrame
+    >>> from massrecon.observations import ComptonYMap
+    >>> frame = ClusterFrame(SkyCoord(150.0, 2.0, unit="deg"), 0.3, m500=5e14 * u.Msun, npix=32)
+    >>> ymap = ComptonYMap(np.full((64, 64), 1e-5), wcs=frame.with_npix(64, 3.0).wcs, beam=1 * u.arcmin)
+    >>> view = ymap.prepare(frame)
+    >>> view.data.shape, round(float(np.nanmean(view.data)), 12)
+    ((32, 32), 1e-05)
+    """
+
+    view = "sz"
+    _default_unit = u.dimensionless_unscaled
+    _unit_description = "a dimensionless Compton-y map (a plain array or u.dimensionless_unscaled)"
+
+    @classmethod
+    def from_healpix(cls, healpix_map, *, beam=None, nested=None, frame=None, **kwargs):
+        """A full-sky HEALPix Compton-y map, cut lazily onto cluster frames.
+
+        See `HealpixComptonYMap` for the parameters.
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from massrecon.observations import ComptonYMap
+        >>> hp = ComptonYMap.from_healpix(np.zeros(12 * 16**2), beam=10 * u.arcmin, frame="galactic")
+        >>> hp.nside
+        16
+        """
+        return HealpixComptonYMap(healpix_map, beam=beam, nested=nested, frame=frame, **kwargs)
+
+
+class HealpixComptonYMap:
+    """A HEALPix Compton-y map held in memory once and cut onto many frames.
+
+    `prepare` interpolates the HEALPix map bilinearly at the frame's pixel centres with
+    `reproject.reproject_from_healpix`; the map is read once and held in memory as float64
+    (400 MB at :math:`N_{side} = 2048`), so cutting many clusters from one map costs about 10 ms
+    each.  The HEALPix pixel adds to the effective resolution: use a map whose pixels are well
+    below the frame's.
+
+    Parameters
+    ----------
+    healpix_map : array-like, `~astropy.units.Quantity`, str, path-like or FITS HDU
+        The HEALPix map: a 1-D array of :math:`12 N_{side}^2` values, or a HEALPix FITS file
+        (binary table, ``ORDERING``/``COORDSYS`` keywords) or HDU.
+    beam : `~astropy.units.Quantity`
+        FWHM of the map's beam (angle); `PLANCK_Y_BEAM` (10 arcmin) for Planck maps.  Required.
+    nested : bool, optional
+        Pixel ordering; default from the file's ``ORDERING`` keyword, else False (RING).
+    frame : str, optional
+        Celestial frame of the map (``"galactic"``, ``"icrs"``, ...); default from the file's
+        ``COORDSYS`` keyword, else ``"galactic"``.
+    noise : array-like, optional
+        Per-pixel standard deviation, a HEALPix array of the same size.
+    mask : array-like of bool, optional
+        HEALPix array, True where bad.  Pixels equal to the HEALPix ``UNSEEN`` value
+        (-1.6375e30) are always masked.
+    field : int or str, optional
+        Column of the FITS table with the map.  Default 0.
+    hdu : int or str, optional
+        HDU of the FITS file with the table.  Default 1.
+    name : str, optional
+        Name used in messages.
+    mask_invalid : bool, optional
+        Mask NaN/inf values instead of raising `ValueError`.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from massrecon import ClusterFrame
+    >>> from massrecon.observations import HealpixComptonYMap
+    >>> hp = HealpixComptonYMap(np.full(12 * 64**2, 2e-6), beam=10 * u.arcmin, frame="galactic")
+    >>> frame = ClusterFrame(SkyCoord(30.0, 40.0, unit="deg"), 0.05, m500=3e14 * u.Msun, npix=16)
+    >>> view = hp.prepare(frame)
+    >>> round(float(view.data.mean()), 9), round(view.beam_fwhm_r200, 3)
+    (2e-06, 0.385)
+    """
+
+    view = "sz"
+
+    def __init__(self, healpix_map, *, beam=None, nested=None, frame=None, noise=None, mask=None, field=0,
+                 hdu=1, name=None, mask_invalid=False):
+        owner = type(self).__name__
+        header = {}
+        unit = None
+        if isinstance(healpix_map, (fits.BinTableHDU, fits.HDUList, str, os.PathLike)):
+            values, header, unit = self._read(healpix_map, field, hdu, owner)
+        elif isinstance(healpix_map, u.Quantity):
+            unit = healpix_map.unit
+            values = healpix_map.value
+        else:
+            values = healpix_map
+        if unit is not None and not unit.is_equivalent(u.one):
+            raise u.UnitsError(f"{owner}: the map has unit '{unit}', expected a dimensionless Compton-y map")
+        scale = 1.0 if unit is None else float((1.0 * unit).to_value(u.one))
+        values = np.asarray(values)
+        if values.ndim != 1:
+            raise ValueError(f"{owner}: a HEALPix map must be 1-D, got shape {values.shape}")
+        try:
+            self._nside = int(npix_to_nside(values.size))
+        except ValueError:
+            raise ValueError(
+                f"{owner}: {values.size} values is not a HEALPix map (12 Nside^2 pixels)"
+            ) from None
+        # one in-memory, native-endian float64 copy (400 MB at Nside 2048): reproject converts any
+        # other dtype on every call, which would make each cut-out cost a full pass over the sky
+        dtype = np.float64
+        array = np.array(values, dtype=dtype)
+        if scale != 1.0:
+            array *= scale
+        invalid = array <= _UNSEEN * 0.999
+        array[invalid] = np.nan
+
+        if nested is None:
+            ordering = str(header.get("ORDERING", "RING")).strip().upper()
+            nested = ordering.startswith("NEST")
+        self._nested = bool(nested)
+        if frame is None:
+            frame = str(header.get("COORDSYS", "G")).strip().upper() or "G"
+        self._coordsys = _COORDSYS.get(str(frame).strip().upper(), str(frame).strip().lower())
+        self._beam = validate_beam(beam, owner)
+        self.name = name
+
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != array.shape:
+                raise ValueError(f"{owner}: mask must have the map's shape {array.shape}, got {mask.shape}")
+            array[mask] = np.nan
+        self._noise = None
+        if noise is not None:
+            std = np.array(u.Quantity(noise).to_value(u.one) if isinstance(noise, u.Quantity) else noise,
+                           dtype=dtype)
+            if std.shape != array.shape:
+                raise ValueError(f"{owner}: noise must have the map's shape {array.shape}, got {std.shape}")
+            if np.any(std < 0):
+                raise ValueError(f"{owner}: noise (a standard deviation) must be >= 0")
+            std[np.isnan(array) & ~np.isnan(std)] = np.nan
+            self._noise = std
+        bad = ~np.isfinite(array) & ~invalid
+        if mask is not None:
+            bad &= ~mask
+        if self._noise is not None:
+            bad |= ~np.isfinite(self._noise) & np.isfinite(array)
+        nbad = int(bad.sum())
+        if nbad:
+            if not mask_invalid:
+                raise ValueError(
+                    f"{owner}: the map (or noise) has {nbad} NaN/inf pixels that are not masked; "
+                    "mask them (mask=...) or pass mask_invalid=True"
+                )
+            log_debug(f"{owner}: masking {nbad} NaN/inf pixels")
+        array[~np.isfinite(array)] = np.nan
+        if self._noise is not None:
+            array[~np.isfinite(self._noise)] = np.nan
+        self._array = array
+
+    @staticmethod
+    def _read(source, field, hdu, owner):
+        def from_hdu(h):
+            if not isinstance(h, fits.BinTableHDU):
+                raise ValueError(f"{owner}: expected a HEALPix binary table, got {type(h).__name__}")
+            col = h.columns[field]
+            unit = None
+            if col.unit and col.unit.strip():
+                try:
+                    unit = u.Unit(col.unit.strip(), parse_strict="raise")
+                except ValueError:
+                    raise u.UnitsError(
+                        f"{owner}: cannot parse the unit {col.unit!r} of column {col.name!r}"
+                    ) from None
+            return np.asarray(h.data.field(col.name)).ravel(), h.header, unit
+
+        if isinstance(source, fits.BinTableHDU):
+            return from_hdu(source)
+        if isinstance(source, fits.HDUList):
+            return from_hdu(source[hdu])
+        with fits.open(source, memmap=True) as hdul:
+            values, header, unit = from_hdu(hdul[hdu])
+            return np.array(values), header.copy(), unit
+
+    @property
+    def nside(self):
+        """HEALPix :math:`N_{side}`."""
+        return self._nside
+
+    @property
+    def nested(self):
+        """True for NESTED pixel ordering, False for RING."""
+        return self._nested
+
+    @property
+    def coordsys(self):
+        """Celestial frame of the map (astropy frame name)."""
+        return self._coordsys
+
+    @property
+    def beam(self):
+        """FWHM of the beam (arcmin)."""
+        return self._beam
+
+    @property
+    def pixel_size(self):
+        """Side of a HEALPix pixel, :math:`\\sqrt{4\\pi / 12 N_{side}^2}` (arcmin)."""
+        return (np.sqrt(4 * np.pi / (12 * self._nside**2)) * u.rad).to(u.arcmin)
+
+    def __repr__(self):
+        name = f" {self.name!r}" if self.name else ""
+        order = "NESTED" if self._nested else "RING"
+        return (f"<{type(self).__name__}{name} view='sz' nside={self._nside} {order} "
+                f"frame={self._coordsys!r} beam={self._beam:.3g}>")
+
+    def beam_r200(self, frame):
+        """FWHM of the beam in units of the frame's :math:`R_{200c}` (float)."""
+        _check_frame(frame)
+        return float((self._beam / frame.theta200).decompose())
+
+    def prepare(self, frame, target_beam=None):
+        """Cut the map onto ``frame``: see `~massrecon.observations.Observation.prepare`.
+
+        Returns
+        -------
+        view : `~massrecon.observations.PreparedView`
+        """
+        _check_frame(frame)
+
+        def resample(wcs_out, shape_out):
+            data, _ = reproject_from_healpix((self._array, self._coordsys), wcs_out, shape_out=shape_out,
+                                             nested=self._nested)
+            std = None
+            if self._noise is not None:
+                std, _ = reproject_from_healpix((self._noise, self._coordsys), wcs_out, shape_out=shape_out,
+                                                nested=self._nested)
+            return np.asarray(data, dtype=np.float64), None if std is None else np.asarray(std, np.float64)
+
+        return _prepare_on_frame(frame, view="sz", label=_label(self), beam=self._beam,
+                                 target_beam=target_beam, resample=resample)

@@ -1,0 +1,173 @@
+"""Member galaxies and stellar-mass images."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import QTable, Table
+
+from massrecon import MassreconWarning
+from massrecon.observations import (
+    MEMBER_DEFAULT_MASS,
+    MEMBER_MASS_LIMIT,
+    MEMBER_SMOOTHING_R200,
+    MODEL_UNITS,
+    GalaxyMembers,
+    StellarMassImage,
+    members_to_map,
+)
+
+
+def test_constants():
+    assert MEMBER_SMOOTHING_R200 == 0.05
+    assert MEMBER_MASS_LIMIT == 1e10 * u.Msun
+    assert MEMBER_DEFAULT_MASS >= MEMBER_MASS_LIMIT
+
+
+@pytest.mark.parametrize("smoothing", [0.0, MEMBER_SMOOTHING_R200, 0.2])
+def test_deposit_conserves_mass(rng, smoothing):
+    npix, pix = 80, 25.0
+    r200 = npix * pix / 2
+    # galaxies well inside the frame (the smoothing does not spill over the edges)
+    x, y = rng.uniform(-0.5 * r200, 0.5 * r200, (2, 300))
+    m = 10 ** rng.uniform(10, 12, 300)
+    sig = members_to_map(x, y, m, npix, pix, smoothing_r200=smoothing)
+    assert sig.shape == (npix, npix) and sig.dtype == np.float64
+    assert sig.sum() * pix**2 == pytest.approx(m.sum(), rel=1e-10)
+
+
+def test_cloud_in_cell_and_orientation():
+    npix, pix = 10, 20.0
+    # a galaxy at the centre of pixel [j=6, i=3]: all its mass in that pixel (x along columns)
+    x, y = (3 - 4.5) * pix, (6 - 4.5) * pix
+    sig = members_to_map([x], [y], [1e11], npix, pix, smoothing_r200=0)
+    assert sig[6, 3] * pix**2 == pytest.approx(1e11)
+    assert np.count_nonzero(sig) == 1
+    # half a pixel to the right: split equally between columns 3 and 4
+    sig = members_to_map([x + pix / 2], [y], [1e11], npix, pix, smoothing_r200=0)
+    assert sig[6, 3] == pytest.approx(sig[6, 4]) and sig[6, 3] * pix**2 == pytest.approx(5e10)
+
+
+def test_mass_limit_and_weights():
+    npix, pix = 20, 50.0
+    sig = members_to_map([0, 0], [0, 0], [5e9, 2e10], npix, pix, smoothing_r200=0)
+    assert sig.sum() * pix**2 == pytest.approx(2e10)  # the 5e9 galaxy is below the limit
+    sig = members_to_map([0, 0], [0, 0], [5e9, 2e10], npix, pix, smoothing_r200=0, mass_limit=1e9 * u.Msun)
+    assert sig.sum() * pix**2 == pytest.approx(2.5e10)
+    sig = members_to_map([0, 0], [0, 0], [2e10, 2e10], npix, pix, smoothing_r200=0, weights=[0.5, 0.25])
+    assert sig.sum() * pix**2 == pytest.approx(1.5e10)
+    with pytest.raises(ValueError, match="weights"):
+        members_to_map([0], [0], [2e10], npix, pix, weights=[1.5])
+    with pytest.raises(ValueError, match="finite"):
+        members_to_map([np.nan], [0], [2e10], npix, pix)
+    with pytest.raises(u.UnitsError, match="mass units"):
+        members_to_map([0], [0], [2e10] * u.m, npix, pix)
+
+
+def test_smoothing_width():
+    # a single galaxy smoothed with FWHM = 0.2 R200 = 8 pixels: second moment sigma = 8 / 2.3548
+    npix, pix = 80, 10.0
+    sig = members_to_map([0.5 * pix], [0.5 * pix], [1e11], npix, pix, smoothing_r200=0.2)
+    yy, xx = np.mgrid[0:npix, 0:npix]
+    w = sig / sig.sum()
+    cx = (w * xx).sum()
+    var = (w * (xx - cx) ** 2).sum()
+    assert np.sqrt(var) == pytest.approx(8 / 2.3548, rel=0.02)
+
+
+def _frame_members(frame, rng, n=50):
+    dra = rng.normal(0, 0.15, n) * frame.theta200
+    ddec = rng.normal(0, 0.15, n) * frame.theta200
+    coords = frame.center.spherical_offsets_by(dra, ddec)
+    mstar = 10 ** rng.uniform(10.2, 11.5, n) * u.Msun
+    return coords, mstar
+
+
+def test_members_prepare_skycoord_column(frame, rng):
+    coords, mstar = _frame_members(frame, rng)
+    members = GalaxyMembers(QTable({"pos": coords, "mstar": mstar}), name="mock")
+    view = members.prepare(frame)
+    assert view.view == "stars" and view.unit == MODEL_UNITS["stars"]
+    assert view.noise is None and not view.mask.any()
+    assert view.beam_fwhm_r200 == pytest.approx(MEMBER_SMOOTHING_R200)
+    # the same map as members_to_map on the pixel offsets: one code path
+    x, y = members.pixel_offsets(frame)
+    direct = members_to_map(x, y, mstar.value, frame.npix, frame.pixel_scale_kpc.value,
+                            r200_kpc=frame.r200.value)
+    assert np.allclose(view.data, direct)
+    inside = (np.abs(x) < 0.8 * frame.r200.value) & (np.abs(y) < 0.8 * frame.r200.value)
+    total = (view.quantity.sum() * frame.pixel_area).to_value(u.Msun)
+    assert total == pytest.approx(mstar.value[inside].sum(), rel=0.02)
+
+
+def test_members_orientation(frame):
+    # a galaxy to the east (larger RA) appears at smaller column index (east is left)
+    east = frame.center.spherical_offsets_by(0.5 * frame.theta200, 0 * u.deg)
+    north = frame.center.spherical_offsets_by(0 * u.deg, 0.5 * frame.theta200)
+    members = GalaxyMembers.from_arrays(SkyCoord([east, north]), mstar=[1e11, 1e11] * u.Msun)
+    x, y = members.pixel_offsets(frame)
+    assert x[0] < 0 and abs(y[0]) < 1 and y[1] > 0 and abs(x[1]) < 1
+    view = members.prepare(frame, target_beam=0.0)
+    j, i = np.unravel_index(np.argmax(view.data), view.data.shape)
+    assert i < frame.npix / 2
+
+
+def test_members_ra_dec_columns_and_variants(frame, rng):
+    coords, mstar = _frame_members(frame, rng, 10)
+    t = Table({"RAJ2000": coords.ra.deg, "DEJ2000": coords.dec.deg})
+    t["logM"] = np.log10(mstar.value) * u.dex(u.Msun)
+    t["P"] = np.full(10, 0.5)
+    members = GalaxyMembers(t, mass_column="logM", probability_column="P")
+    assert np.allclose(members.mstar.value, mstar.value)
+    view = members.prepare(frame)
+    full = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec, "mstar": mstar})).prepare(frame)
+    assert np.allclose(view.data, 0.5 * full.data)
+
+
+def test_positions_only_get_default_mass(frame, rng):
+    coords, _ = _frame_members(frame, rng, 20)
+    members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}))
+    assert np.all(members.mstar == MEMBER_DEFAULT_MASS)
+
+
+def test_members_bad_input(frame):
+    with pytest.raises(ValueError, match=r"no SkyCoord column and no coordinate column\(s\) \['ra', 'dec'\]"):
+        GalaxyMembers(QTable({"x": [1.0], "mstar": [1e11] * u.Msun}))
+    with pytest.raises(ValueError, match=r"coordinate column\(s\) \['dec'\]"):
+        GalaxyMembers(QTable({"ra": [1.0] * u.deg, "mstar": [1e11] * u.Msun}))
+    with pytest.raises(u.UnitsError, match="stellar-mass column 'mstar' must have mass units"):
+        GalaxyMembers(QTable({"ra": [1.0] * u.deg, "dec": [1.0] * u.deg, "mstar": [1e11] * u.km}))
+    with pytest.raises(u.UnitsError, match="stellar-mass column 'mstar' has no unit"):
+        GalaxyMembers(Table({"ra": [1.0], "dec": [1.0], "mstar": [1e11]}))
+    with pytest.raises(u.UnitsError, match="coordinate column 'ra' must have angle units"):
+        GalaxyMembers(QTable({"ra": [1.0] * u.m, "dec": [1.0] * u.deg}))
+    with pytest.raises(ValueError, match="mass_column 'mass' is not in the table"):
+        GalaxyMembers(QTable({"ra": [1.0] * u.deg, "dec": [1.0] * u.deg}), mass_column="mass")
+    with pytest.raises(ValueError, match=r"membership probabilities \('p'\) must lie in \[0, 1\]"):
+        GalaxyMembers(QTable({"ra": [1.0] * u.deg, "dec": [1.0] * u.deg, "p": [2.0]}), probability_column="p")
+    with pytest.raises(TypeError, match="astropy Table"):
+        GalaxyMembers({"ra": [1.0]})
+
+
+def test_no_members_in_frame_warns(frame):
+    far = GalaxyMembers.from_arrays(SkyCoord([10.0], [-30.0], unit="deg"), mstar=[1e11] * u.Msun)
+    with pytest.warns(MassreconWarning, match="no galaxy above .* lies in the frame"):
+        view = far.prepare(frame)
+    assert np.all(view.data == 0)
+
+
+def test_stellar_mass_image_units(frame):
+    wcs = frame.with_npix(120, 3.0).wcs
+    sigma = 2e6 * u.Msun / u.kpc**2
+    per_arcsec2 = (sigma * (frame.angular_diameter_distance**2 / u.sr)).to(u.Msun / u.arcsec**2)
+    data = np.full((120, 120), per_arcsec2.value) * per_arcsec2.unit
+    img = StellarMassImage(data, wcs=wcs, beam=1 * u.arcsec)
+    view = img.prepare(frame)
+    # smoothed by default to the member maps' resolution
+    assert view.beam_fwhm_r200 == pytest.approx(MEMBER_SMOOTHING_R200)
+    assert np.allclose(view.data, 2e6, rtol=1e-6)
+    # a coarser beam is kept as it is
+    coarse = StellarMassImage(np.full((120, 120), 2.0) * u.Msun / u.pc**2, wcs=wcs, beam=0.1 * frame.theta200)
+    view = coarse.prepare(frame)
+    assert view.beam_fwhm_r200 == pytest.approx(0.1)
+    assert np.allclose(view.data, 2e6)

@@ -1,0 +1,569 @@
+"""X-ray observations: surface-brightness and counts images.
+
+The model's ``"xray"`` view is the rest-frame 0.5-2 keV X-ray emissivity projected on the sky:
+luminosity per unit projected *physical* area, in erg s\\ :sup:`-1` kpc\\ :sup:`-2`.  It does not
+depend on the cluster's distance, so the model sees nearby and distant clusters alike.
+
+From an observed surface brightness :math:`S_X` (energy flux per solid angle in an observed band
+:math:`[E_1, E_2]`), cosmological dimming is undone with
+
+.. math::
+
+    \\frac{dL}{dA} = 4 \\pi (1+z)^4 \\, S_X \\, K(E_1, E_2, z, T),
+
+since a solid angle :math:`\\Omega` covers a physical area :math:`D_A^2 \\Omega` and the flux is
+:math:`L / 4\\pi D_L^2` with :math:`D_L = (1+z)^2 D_A`.  The observed band samples the rest-frame
+band :math:`[E_1 (1+z), E_2 (1+z)]`; the band (K-) correction :math:`K` to the rest-frame
+0.5-2 keV band is computed for a thermal bremsstrahlung continuum, whose emissivity per unit
+energy is :math:`\\propto g(E, T) \\, T^{-1/2} e^{-E/kT}` (Rybicki & Lightman 1979, *Radiative
+Processes in Astrophysics*, eq. 5.14b).  With a constant Gaunt factor the energy emitted in
+:math:`[a, b]` is :math:`\\propto e^{-a/kT} - e^{-b/kT}`, so
+
+.. math::
+
+    K = \\frac{e^{-0.5\\,\\mathrm{keV}/kT} - e^{-2\\,\\mathrm{keV}/kT}}
+             {e^{-E_1 (1+z)/kT} - e^{-E_2 (1+z)/kT}}.
+
+This is an approximation: line emission (important below ~2 keV for kT of ~1-2 keV, Fe-L
+complex) is assumed to share the continuum's band fraction, the Gaunt factor's energy dependence
+is neglected, and Galactic absorption is ignored unless the user supplies a correction factor
+(``absorption_correction``, the ratio of unabsorbed to absorbed flux in the band, from their own
+spectral model).  For kT >= 2 keV and z <= 1 the continuum approximation is good to a few per
+cent in the soft band.
+
+The temperature is given by the user or, by default, estimated from the frame's
+:math:`M_{500c}` with the M-T relation of Vikhlinin et al. (2009, ApJ 692, 1033, Table 3):
+:math:`M_{500} = 3.02 \\times 10^{14} h^{-1} M_\\odot \\, (T / 5\\,\\mathrm{keV})^{1.53} E(z)^{-1}`.
+"""
+
+import astropy.units as u
+import numpy as np
+from astropy.cosmology import Planck18
+from astropy.io import fits
+from astropy.wcs.utils import proj_plane_pixel_area
+
+from ._utils import (
+    block_slices,
+    block_sum,
+    celestial_wcs,
+    log_debug,
+    pixel_solid_angle,
+    rebinned_wcs,
+    unit_from_header,
+    wcs_from_header,
+)
+from .base import MODEL_UNITS, Observation
+
+__all__ = [
+    "REST_BAND",
+    "XrayImage",
+    "band_conversion_factor",
+    "rest_frame_emissivity",
+    "temperature_from_m500",
+]
+
+#: The model's rest-frame X-ray band.
+REST_BAND = (0.5, 2.0) * u.keV
+
+_SB_UNIT = u.erg / (u.s * u.cm**2 * u.sr)
+_ECF_UNIT = u.ct * u.cm**2 / u.erg
+
+# Vikhlinin et al. 2009 (ApJ 692, 1033), Table 3, M500-T (all clusters):
+# M500 = M0 (T / 5 keV)^alpha E(z)^-1, M0 = 3.02e14 h^-1 Msun, alpha = 1.53.
+_MT_M0_H = 3.02e14 * u.Msun
+_MT_ALPHA = 1.53
+_MT_T0 = 5.0 * u.keV
+
+
+def _energy(value, name):
+    if not isinstance(value, u.Quantity):
+        raise u.UnitsError(
+            f"{name} must be a Quantity with energy (keV) or temperature (K) units, got {value!r}"
+        )
+    try:
+        out = value.to(u.keV, equivalencies=u.temperature_energy())
+    except u.UnitConversionError:
+        raise u.UnitsError(
+            f"{name} must have energy (e.g. keV) or temperature (K) units, got unit '{value.unit}'"
+        ) from None
+    if not np.all(np.isfinite(out.value)) or np.any(out.value <= 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value}")
+    return out
+
+
+def _band(band, name="band"):
+    band = _energy(band, name)
+    if band.shape != (2,) or not band[0] < band[1]:
+        raise ValueError(f"{name} must be two energies (E1, E2) with E1 < E2, got {band}")
+    return band
+
+
+def _redshift(z):
+    z = float(z)
+    if not np.isfinite(z) or z < 0:
+        raise ValueError(f"z must be finite and >= 0, got {z}")
+    return z
+
+
+def band_conversion_factor(e1, e2, z, kT):
+    """Band (K-) correction from an observed band to the rest-frame 0.5-2 keV band.
+
+    Ratio of the bremsstrahlung continuum's energy fractions,
+
+    .. math::
+
+        K = \\frac{e^{-0.5\\,\\mathrm{keV}/kT} - e^{-2\\,\\mathrm{keV}/kT}}
+                 {e^{-E_1 (1+z)/kT} - e^{-E_2 (1+z)/kT}},
+
+    so that :math:`L_{0.5-2,\\mathrm{rest}} = K \\, L_{[E_1(1+z), E_2(1+z)]}`.  An approximation:
+    constant Gaunt factor, lines following the continuum (see the module documentation).
+
+    Parameters
+    ----------
+    e1, e2 : `~astropy.units.Quantity`
+        Observed band edges (energy).
+    z : float
+        Redshift (>= 0).
+    kT : `~astropy.units.Quantity`
+        Gas temperature (energy, or kelvin).
+
+    Returns
+    -------
+    factor : float
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from massrecon.observations import band_conversion_factor
+    >>> band_conversion_factor(0.5 * u.keV, 2 * u.keV, 0.0, 5 * u.keV)
+    1.0
+    >>> round(band_conversion_factor(0.5 * u.keV, 2 * u.keV, 0.5, 5 * u.keV), 4)
+    0.7519
+    """
+    e1 = _energy(e1, "e1")
+    e2 = _energy(e2, "e2")
+    if not e1 < e2:
+        raise ValueError(f"e1 must be below e2, got {e1} and {e2}")
+    kt = _energy(kT, "kT").to_value(u.keV)
+    z = _redshift(z)
+    lo, hi = REST_BAND.to_value(u.keV)
+    rest = np.exp(-lo / kt) - np.exp(-hi / kt)
+    a, b = e1.to_value(u.keV) * (1 + z), e2.to_value(u.keV) * (1 + z)
+    obs = np.exp(-a / kt) - np.exp(-b / kt)
+    if not obs > 0:
+        raise ValueError(
+            f"the band [{e1}, {e2}] at z = {z} carries no bremsstrahlung flux at kT = {kt} keV "
+            "(numerically zero band fraction)"
+        )
+    return float(rest / obs)
+
+
+def temperature_from_m500(m500, z, cosmology=None):
+    """Gas temperature from :math:`M_{500c}` with the Vikhlinin et al. (2009) M-T relation.
+
+    :math:`kT = 5\\,\\mathrm{keV} \\, [M_{500} E(z) / (3.02 \\times 10^{14} h^{-1} M_\\odot)]^{1/1.53}`
+    (Vikhlinin et al. 2009, ApJ 692, 1033, Table 3).
+
+    Parameters
+    ----------
+    m500 : `~astropy.units.Quantity`
+        :math:`M_{500c}` (mass units).
+    z : float
+        Redshift.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Default `~astropy.cosmology.Planck18` (for h and E(z)).
+
+    Returns
+    -------
+    kT : `~astropy.units.Quantity`
+        In keV.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.cosmology import FlatLambdaCDM
+    >>> from massrecon.observations import temperature_from_m500
+    >>> cosmo = FlatLambdaCDM(H0=100, Om0=0.3)
+    >>> temperature_from_m500(3.02e14 * u.Msun, 0.0, cosmo)
+    <Quantity 5. keV>
+    """
+    cosmology = Planck18 if cosmology is None else cosmology
+    if not isinstance(m500, u.Quantity) or not m500.unit.is_equivalent(u.Msun):
+        raise u.UnitsError(f"m500 must be a Quantity with mass units (e.g. Msun), got {m500!r}")
+    z = _redshift(z)
+    m0 = _MT_M0_H / cosmology.h
+    ratio = (m500 * cosmology.efunc(z) / m0).to_value(u.one)
+    if np.any(~np.isfinite(ratio)) or np.any(ratio <= 0):
+        raise ValueError(f"m500 must be finite and positive, got {m500}")
+    return (_MT_T0 * ratio ** (1.0 / _MT_ALPHA)).to(u.keV)
+
+
+def rest_frame_emissivity(sx, z, band, kT, absorption_correction=1.0):
+    """Rest-frame 0.5-2 keV luminosity per unit projected area from an observed surface brightness.
+
+    :math:`dL/dA = 4\\pi (1+z)^4 \\, S_X \\, K(E_1, E_2, z, kT) \\, C_{abs}` with the band
+    correction `band_conversion_factor` and the absorption correction :math:`C_{abs}`.
+
+    Parameters
+    ----------
+    sx : `~astropy.units.Quantity`
+        Observed-band surface brightness (e.g. erg s-1 cm-2 sr-1 or erg s-1 cm-2 arcsec-2).
+    z : float
+        Redshift.
+    band : `~astropy.units.Quantity`
+        Observed band ``(E1, E2)``.
+    kT : `~astropy.units.Quantity`
+        Gas temperature.
+    absorption_correction : float, optional
+        Unabsorbed-to-absorbed flux ratio in the band (>= 1); 1 (default) ignores absorption.
+
+    Returns
+    -------
+    emissivity : `~astropy.units.Quantity`
+        In erg s-1 kpc-2.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from massrecon.observations import rest_frame_emissivity
+    >>> sx = 1e-15 * u.erg / u.s / u.cm**2 / u.arcmin**2
+    >>> print(f"{rest_frame_emissivity(sx, 0.0, [0.5, 2] * u.keV, 5 * u.keV):.4e}")
+    1.4140e+36 erg / (s kpc2)
+    """
+    if not isinstance(sx, u.Quantity) or not sx.unit.is_equivalent(_SB_UNIT):
+        raise u.UnitsError(
+            f"sx must be a surface brightness Quantity (e.g. erg s-1 cm-2 sr-1), got {sx!r}"
+        )
+    band = _band(band)
+    z = _redshift(z)
+    k = band_conversion_factor(band[0], band[1], z, kT)
+    corr = float(absorption_correction)
+    if not np.isfinite(corr) or corr <= 0:
+        raise ValueError(f"absorption_correction must be finite and > 0, got {absorption_correction}")
+    return (4 * np.pi * u.sr * (1 + z) ** 4 * k * corr * sx).to(MODEL_UNITS["xray"])
+
+
+class XrayImage(Observation):
+    """An X-ray surface-brightness image in an observed energy band.
+
+    Build it from a surface-brightness image, or from counts and exposure with `from_counts` /
+    `read_counts`.  `prepare` converts it to the model's rest-frame 0.5-2 keV emissivity with
+    `rest_frame_emissivity`.
+
+    Parameters
+    ----------
+    data : `~astropy.units.Quantity`
+        2-D surface brightness, energy flux per solid angle (e.g. erg s-1 cm-2 sr-1 or
+        erg s-1 cm-2 arcsec-2), background subtracted.
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS.
+    beam : `~astropy.units.Quantity`
+        FWHM of the point-spread function (angle), e.g. ~0.5 arcmin for eROSITA (survey average).
+    band : `~astropy.units.Quantity`, optional
+        Observed band ``(E1, E2)``; default 0.5-2 keV.
+    noise, mask, unit, meta, name, mask_invalid
+        See `~massrecon.observations.Observation`.
+    kT : `~astropy.units.Quantity`, optional
+        Gas temperature for the band correction; default from the M-T relation at `prepare`.
+    absorption_correction : float, optional
+        Unabsorbed-to-absorbed flux ratio in the band; default 1 (absorption ignored).
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from massrecon import ClusterFrame
+    >>> from massrecon.observations import XrayImage
+    >>> frame = ClusterFrame(SkyCoord(150.0, 2.0, unit="deg"), 0.1, m500=5e14 * u.Msun, npix=16)
+    >>> sb = np.full((40, 40), 1e-9) * u.erg / u.s / u.cm**2 / u.sr
+    >>> img = XrayImage(sb, wcs=frame.with_npix(40, 3.0).wcs, beam=0.5 * u.arcmin, kT=5 * u.keV)
+    >>> view = img.prepare(frame)
+    >>> view.unit, f"{np.nanmean(view.data):.4e}"
+    (Unit("erg / (s kpc2)"), '1.6316e+35')
+    """
+
+    view = "xray"
+    _unit_description = "an X-ray surface brightness: energy flux per solid angle, e.g. erg s-1 cm-2 sr-1"
+
+    def __init__(self, data, *, wcs=None, beam=None, band=REST_BAND, noise=None, mask=None, kT=None,
+                 absorption_correction=1.0, unit=None, meta=None, name=None, mask_invalid=False):
+        super().__init__(data, wcs=wcs, beam=beam, noise=noise, mask=mask, unit=unit, meta=meta, name=name,
+                         mask_invalid=mask_invalid)
+        self._band = _band(band)
+        self._kT = None if kT is None else _energy(kT, "kT")
+        corr = float(absorption_correction)
+        if not np.isfinite(corr) or corr <= 0:
+            raise ValueError(f"absorption_correction must be finite and > 0, got {absorption_correction}")
+        self._absorption_correction = corr
+        self._counts = None
+
+    @classmethod
+    def _unit_ok(cls, unit):
+        return unit.is_equivalent(_SB_UNIT)
+
+    @property
+    def band(self):
+        """Observed energy band ``(E1, E2)`` (keV)."""
+        return self._band
+
+    @property
+    def kT(self):
+        """Gas temperature given at construction (keV), or None."""
+        return self._kT
+
+    @property
+    def absorption_correction(self):
+        """Unabsorbed-to-absorbed flux ratio applied at `prepare`."""
+        return self._absorption_correction
+
+    # --- counts --------------------------------------------------------------------------
+    @classmethod
+    def from_counts(cls, counts, exposure, *, wcs=None, band=REST_BAND, ecf=None, background=None, mask=None,
+                    beam=None, **kwargs):
+        """Surface brightness from a counts image and an exposure map.
+
+        :math:`S_X = (C - B) / (t \\, \\Omega_{pix} \\, \\mathrm{ECF})` with counts :math:`C`,
+        background counts :math:`B`, exposure :math:`t`, pixel solid angle
+        :math:`\\Omega_{pix}` (computed for every pixel from the WCS) and the energy conversion
+        factor ECF (count rate per unit energy flux in the band, for the source spectrum and the
+        instrument's response).  The Poisson noise is :math:`\\sqrt{\\max(C, 1)} / (t \\,
+        \\Omega_{pix} \\, \\mathrm{ECF})` (a pixel without counts gets the error of one count).
+        Pixels with zero (or non-finite) exposure are masked.  When the frame's pixels are larger
+        than the image's, counts and exposure are summed over blocks before reprojection, so no
+        photon is lost.
+
+        Parameters
+        ----------
+        counts : array-like or `~astropy.units.Quantity`
+            2-D counts image (dimensionless or ``u.ct``), >= 0.
+        exposure : `~astropy.units.Quantity`
+            2-D exposure map (time units), same shape; vignetting-corrected for extended emission.
+        wcs : `~astropy.wcs.WCS`
+            Celestial WCS of the images.
+        band : `~astropy.units.Quantity`, optional
+            Observed band ``(E1, E2)`` of the images; default 0.5-2 keV.
+        ecf : `~astropy.units.Quantity`
+            Energy conversion factor, count rate per energy flux in ``band``
+            (e.g. ``1.07e12 * u.ct * u.cm**2 / u.erg``).  Required.
+        background : array-like or float, optional
+            Expected background counts per pixel (a model, subtracted without adding noise).
+        mask : array-like of bool, optional
+            True where pixels are bad (point sources, ...).
+        beam : `~astropy.units.Quantity`
+            PSF FWHM (angle).  Required.
+        **kwargs
+            ``kT``, ``absorption_correction``, ``name``, ``meta``: see `XrayImage`.
+
+        Raises
+        ------
+        ValueError
+            Exposure zero everywhere, negative counts or background, shapes that disagree.
+        astropy.units.UnitsError
+            Exposure without time units, an ECF without count-rate-per-flux units.
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from astropy.wcs import WCS
+        >>> from massrecon.observations import XrayImage
+        >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        >>> w.wcs.crval = [150, 2]; w.wcs.cdelt = [-4 / 3600, 4 / 3600]; w.wcs.crpix = [5, 5]
+        >>> img = XrayImage.from_counts(np.full((10, 10), 4), np.full((10, 10), 2000.) * u.s, wcs=w,
+        ...                             ecf=1e12 * u.ct * u.cm**2 / u.erg, beam=0.5 * u.arcmin)
+        >>> sb = img.quantity[5, 5].to(u.erg / u.s / u.cm**2 / u.arcmin**2)
+        >>> print(f"{sb:.4g}")
+        4.5e-13 erg / (s arcmin2 cm2)
+        """
+        owner = f"{cls.__name__}.from_counts"
+        if isinstance(counts, u.Quantity):
+            if not (counts.unit.is_equivalent(u.ct) or counts.unit.is_equivalent(u.one)):
+                raise u.UnitsError(
+                    f"{owner}: counts must be dimensionless or in u.ct, got unit '{counts.unit}'"
+                )
+            counts = counts.value
+        counts = np.asarray(counts, dtype=np.float64)
+        if counts.ndim != 2:
+            raise ValueError(f"{owner}: counts must be a 2-D image, got shape {counts.shape}")
+        if not isinstance(exposure, u.Quantity) or not exposure.unit.is_equivalent(u.s):
+            got = f"unit '{exposure.unit}'" if isinstance(exposure, u.Quantity) else type(exposure).__name__
+            raise u.UnitsError(f"{owner}: exposure must be a Quantity with time units (e.g. u.s), got {got}")
+        expo = np.array(exposure.to_value(u.s), dtype=np.float64)
+        if expo.shape != counts.shape:
+            raise ValueError(
+                f"{owner}: exposure must have the shape of counts {counts.shape}, got {expo.shape}"
+            )
+        if ecf is None:
+            raise ValueError(f"{owner}: ecf is required: the count rate per unit energy flux in the band "
+                             "(e.g. 1e12 * u.ct * u.cm**2 / u.erg)")
+        if not isinstance(ecf, u.Quantity) or not (ecf.unit.is_equivalent(_ECF_UNIT)
+                                                   or ecf.unit.is_equivalent(_ECF_UNIT / u.ct)):
+            raise u.UnitsError(f"{owner}: ecf must be a Quantity in count rate per energy flux "
+                               f"(e.g. u.ct * u.cm**2 / u.erg), got {ecf!r}")
+        ecf_value = ecf.to_value(_ECF_UNIT) if ecf.unit.is_equivalent(_ECF_UNIT) else \
+            ecf.to_value(_ECF_UNIT / u.ct)
+        if not ecf.isscalar or not np.isfinite(ecf_value) or ecf_value <= 0:
+            raise ValueError(f"{owner}: ecf must be a finite, positive scalar, got {ecf}")
+        if background is None:
+            bkg = np.zeros_like(counts)
+        else:
+            if isinstance(background, u.Quantity):
+                background = background.to_value(u.ct) if background.unit.is_equivalent(u.ct) \
+                    else background.to_value(u.one)
+            bkg = np.array(np.broadcast_to(np.asarray(background, dtype=np.float64), counts.shape))
+        user_mask = np.zeros(counts.shape, bool) if mask is None else np.array(mask, dtype=bool)
+        if user_mask.shape != counts.shape:
+            raise ValueError(
+                f"{owner}: mask must have the shape of counts {counts.shape}, got {user_mask.shape}"
+            )
+
+        observed = np.isfinite(expo) & (expo > 0)
+        if not observed.any():
+            raise ValueError(
+                f"{owner}: the exposure map is zero (or not finite) everywhere: nothing was observed"
+            )
+        bad = ~user_mask & observed & ~(np.isfinite(counts) & np.isfinite(bkg))
+        if bad.any():
+            raise ValueError(
+                f"{owner}: counts or background have {int(bad.sum())} NaN/inf pixels with exposure; "
+                "mask them (mask=...)"
+            )
+        if np.any(counts[observed] < 0) or np.any(bkg[observed] < 0):
+            raise ValueError(f"{owner}: counts and background must be >= 0")
+        full_mask = user_mask | ~observed
+        expo = np.where(observed, expo, 0.0)
+
+        cel = celestial_wcs(wcs, counts.shape, owner)
+        omega = _solid_angle_map(cel, counts.shape)
+        conv = float((1.0 / (u.s * u.sr * _ECF_UNIT) * u.ct).to_value(_SB_UNIT))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            denom = expo * omega * ecf_value
+            sb = np.where(full_mask, np.nan, (counts - bkg) / denom * conv)
+            err = np.where(full_mask, np.nan, np.sqrt(np.maximum(counts, 1.0)) / denom * conv)
+        meta = dict(kwargs.pop("meta", None) or {})
+        meta.update(ecf=ecf, exposure_max=np.nanmax(expo) * u.s, total_counts=float(counts[observed].sum()))
+        obj = cls(sb * _SB_UNIT, wcs=cel, beam=beam, band=band, noise=err * _SB_UNIT, mask=full_mask,
+                  meta=meta, **kwargs)
+        obj._counts = dict(counts=counts, background=bkg, exposure=expo, omega=omega, ecf=ecf_value,
+                           conv=conv)
+        return obj
+
+    @classmethod
+    def read_counts(cls, counts_file, exposure_file, *, band=REST_BAND, ecf=None, beam=None, hdu=0,
+                    exposure_hdu=0, exposure_unit=None, background_file=None, mask_file=None,
+                    mask_is_good=True, **kwargs):
+        """`from_counts` on FITS files (counts image, exposure map, optional background and mask).
+
+        Parameters
+        ----------
+        counts_file, exposure_file : str or path-like
+            FITS images of the same shape; the WCS comes from the counts image.
+        band, ecf, beam
+            See `from_counts`.
+        hdu, exposure_hdu : int or str, optional
+            HDUs of the images.  Default 0.
+        exposure_unit : `~astropy.units.UnitBase`, optional
+            Unit of the exposure map; default its ``BUNIT``, else seconds.
+        background_file : str or path-like, optional
+            Background counts image (primary HDU).
+        mask_file : str or path-like, optional
+            Mask image (primary HDU) of the same shape.
+        mask_is_good : bool, optional
+            True (default; eSASS/eROSITA convention) if non-zero mask pixels are the ones to keep,
+            False if non-zero marks bad pixels.
+        **kwargs
+            ``kT``, ``absorption_correction``, ``name``, ``meta``, ``mask``: see `from_counts`.
+        """
+        owner = f"{cls.__name__}.read_counts"
+        with fits.open(counts_file, memmap=True) as hdul:
+            counts = np.array(hdul[hdu].data, dtype=np.float64)
+            wcs = wcs_from_header(hdul[hdu].header)
+            kwargs.setdefault("name", hdul[hdu].header.get("OBJECT") or None)
+        with fits.open(exposure_file, memmap=True) as hdul:
+            unit = unit_from_header(hdul[exposure_hdu].header, exposure_unit, owner) or u.s
+            exposure = np.array(hdul[exposure_hdu].data, dtype=np.float64) * unit
+        background = None
+        if background_file is not None:
+            with fits.open(background_file, memmap=True) as hdul:
+                background = np.array(hdul[0].data, dtype=np.float64)
+        mask = kwargs.pop("mask", None)
+        if mask_file is not None:
+            with fits.open(mask_file, memmap=True) as hdul:
+                m = np.asarray(hdul[0].data)
+                file_mask = (m == 0) if mask_is_good else (m != 0)
+            if file_mask.shape != counts.shape:
+                raise ValueError(f"{owner}: the mask has shape {file_mask.shape}, counts {counts.shape}")
+            mask = file_mask if mask is None else (np.asarray(mask, bool) | file_mask)
+        return cls.from_counts(counts, exposure, wcs=wcs, band=band, ecf=ecf, background=background,
+                               mask=mask, beam=beam, **kwargs)
+
+    # --- preparation ---------------------------------------------------------------------
+    def _native_block(self, sl, factor):
+        if self._counts is None or factor == 1:
+            return super()._native_block(sl, factor)
+        c = self._counts
+        wcs = self.wcs[sl]
+        mask = self.mask[sl]
+        trim = block_slices(mask.shape, factor)
+        good = ~mask[trim]
+        counts = block_sum(np.where(good, c["counts"][sl][trim], 0.0), factor)
+        bkg = block_sum(np.where(good, c["background"][sl][trim], 0.0), factor)
+        t_omega = block_sum(np.where(good, c["exposure"][sl][trim] * c["omega"][sl][trim], 0.0), factor)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            denom = t_omega * c["ecf"] / c["conv"]
+            data = np.where(t_omega > 0, (counts - bkg) / denom, np.nan)
+            std = np.where(t_omega > 0, np.sqrt(np.maximum(counts, 1.0)) / denom, np.nan)
+        wcs.pixel_shape = (trim[1].stop, trim[0].stop)
+        return data, std, rebinned_wcs(wcs, factor)
+
+    def _model_factor(self, frame, kT=None):
+        if kT is None:
+            kT = self._kT
+        if kT is None:
+            kT = temperature_from_m500(frame.m500, frame.z, frame.cosmology)
+            log_debug(f"{type(self).__name__}: kT = {kT:.3g} from the Vikhlinin+09 M-T relation at "
+                     f"M500 = {frame.m500:.3g}")
+        kT = _energy(kT, "kT")
+        return float(rest_frame_emissivity(1.0 * self.unit, frame.z, self._band, kT,
+                                           self._absorption_correction).value)
+
+    def prepare(self, frame, target_beam=None, kT=None):
+        """Put the image on ``frame`` as rest-frame 0.5-2 keV emissivity (erg s-1 kpc-2).
+
+        Parameters
+        ----------
+        frame : `~massrecon.ClusterFrame`
+            The cluster frame (its redshift sets the dimming and band corrections).
+        target_beam : `~astropy.units.Quantity` or float, optional
+            See `~massrecon.observations.Observation.prepare`.
+        kT : `~astropy.units.Quantity`, optional
+            Gas temperature for the band correction; default the one given at construction, else
+            `temperature_from_m500` of the frame's :math:`M_{500c}`.
+
+        Returns
+        -------
+        view : `~massrecon.observations.PreparedView`
+        """
+        return super().prepare(frame, target_beam=target_beam, kT=kT)
+
+
+def _solid_angle_map(wcs, shape):
+    """Per-pixel solid angle (sr); evaluated on a coarse grid and interpolated for large images."""
+    ny, nx = shape
+    if max(ny, nx) <= 1024:
+        return pixel_solid_angle(wcs, shape)
+    # large images: the solid angle varies smoothly; sample every `step` pixels and interpolate
+    from scipy.interpolate import RectBivariateSpline
+
+    step = int(np.ceil(max(ny, nx) / 256))
+    ys = np.unique(np.r_[np.arange(0, ny, step), ny - 1])
+    xs = np.unique(np.r_[np.arange(0, nx, step), nx - 1])
+    coarse = np.empty((ys.size, xs.size))
+    for i, y in enumerate(ys):
+        sub = wcs.deepcopy()
+        sub.wcs.crpix = sub.wcs.crpix - np.array([0.0, y])
+        sub.wcs.set()
+        coarse[i] = pixel_solid_angle(sub, (1, nx))[0][xs]
+    if not np.all(np.isfinite(coarse)):
+        return np.full(shape, proj_plane_pixel_area(wcs) * (np.pi / 180) ** 2)
+    spline = RectBivariateSpline(ys, xs, coarse, kx=min(3, ys.size - 1), ky=min(3, xs.size - 1))
+    return spline(np.arange(ny), np.arange(nx), grid=True)
