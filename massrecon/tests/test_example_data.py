@@ -1,0 +1,45 @@
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.table import QTable
+
+from massrecon import ClusterFrame, MassMap
+from massrecon.example_data import EXAMPLE, make_example_observations
+from massrecon.observations import ComptonYMap, GalaxyMembers, XrayImage
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return make_example_observations(tmp_path_factory.mktemp("example"))
+
+
+def test_files_are_realistic_and_readable(files):
+    cat = QTable.read(files["cluster"])
+    frame = ClusterFrame(SkyCoord(cat["ra"][0], cat["dec"][0]), cat["z"][0], m500=cat["m500_true"][0])
+    y = ComptonYMap.read(files["y"], beam=EXAMPLE["y_beam"]).prepare(frame)
+    assert y.beam_fwhm_r200 > 0.5  # a Planck beam is comparable to theta200 at z = 0.15
+    assert np.nanmax(y.data) > 5 * EXAMPLE["y_noise"]
+    counts = fits.getdata(files["counts"])
+    assert counts.dtype.kind == "i" and counts.min() >= 0
+    bkg = EXAMPLE["background"] * EXAMPLE["xray_pixel"] ** 2 * EXAMPLE["exposure"]
+    x = XrayImage.read_counts(files["counts"], files["exposure"], band=[0.5, 2] * u.keV,
+                              ecf=EXAMPLE["ecf"], beam=EXAMPLE["xray_psf"], mask_file=files["mask"])
+    px = x.prepare(frame)
+    assert np.isfinite(px.data).mean() > 0.9
+    assert bkg.to_value(u.ct) < 1  # survey depth: well under one background count per pixel
+    members = GalaxyMembers(QTable.read(files["members"]))
+    assert len(members) > 20
+    pm = members.prepare(frame)
+    assert np.nansum(pm.data) > 0
+    truth = MassMap.read(files["truth"])
+    m = truth.total_mass()
+    assert 0.9 < (m / frame.m200).decompose().value < 1.4
+
+
+def test_no_silent_overwrite(files):
+    import os
+
+    with pytest.raises(FileExistsError, match="overwrite"):
+        make_example_observations(os.path.dirname(files["y"]))
