@@ -1,0 +1,25 @@
+"""Validation of mass maps: accuracy metrics and analytic baselines.
+
+Nothing in the core of massrecon imports this subpackage.
+"""
+
+from .baselines import PowerLawBaseline, ScalingRelationBaseline
+from .metrics import (
+    aperture_weights,
+    interval_coverage,
+    mass_metrics,
+    pixel_metrics,
+    profile_metrics,
+    summarize,
+)
+
+__all__ = [
+    "aperture_weights",
+    "pixel_metrics",
+    "profile_metrics",
+    "mass_metrics",
+    "interval_coverage",
+    "summarize",
+    "ScalingRelationBaseline",
+    "PowerLawBaseline",
+]

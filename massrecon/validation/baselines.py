@@ -1,0 +1,121 @@
+"""Analytic baselines that any learnt model must beat.
+
+* `ScalingRelationBaseline`: the observable integrated inside R500 (Y, L_X or stellar mass) gives
+  M500 through a power-law scaling relation, and the map is a projected NFW halo of that mass
+  with the concentration of a c-M relation (the classical way of "painting" a cluster).  The
+  relation's normalisation and slope are fitted on the training split (in log space), so the
+  baseline is as good as a scaling relation can be on these mocks.
+* `PowerLawBaseline`: a per-pixel power law :math:`\\Sigma = A \\prod_v x_v^{\\alpha_v}` of the
+  (positive, smoothed) input maps, fitted by least squares on the training split.
+"""
+
+import astropy.units as u
+import numpy as np
+
+from .metrics import aperture_weights
+
+__all__ = ["ScalingRelationBaseline", "PowerLawBaseline"]
+
+
+def _aperture_sum(maps, radius_pix):
+    maps = np.asarray(maps, dtype=float)
+    w = aperture_weights(maps.shape[-1], radius_pix)
+    return (maps * w).sum(axis=(-2, -1))
+
+
+class ScalingRelationBaseline:
+    """Scaling relation -> M500 -> projected NFW map.
+
+    Parameters
+    ----------
+    npix, size_r200 : int, float
+        The frame of the maps.
+    cm_relation : str
+        Concentration-mass relation of the painted halo.
+    """
+
+    def __init__(self, npix=80, size_r200=2.0, cm_relation="diemer19"):
+        self.npix = npix
+        self.size_r200 = size_r200
+        self.cm_relation = cm_relation
+        self.coef = None
+
+    def _signal(self, view_map, r500_over_r200, pixel_kpc):
+        radius_pix = np.asarray(r500_over_r200) * self.npix / self.size_r200
+        sums = np.array([_aperture_sum(m, rp) for m, rp in zip(view_map, radius_pix)])
+        return np.maximum(sums * np.asarray(pixel_kpc) ** 2, 1e-300)
+
+    def fit(self, view_map, m500, r500_over_r200, pixel_kpc, z):
+        """Fit ``log M500 = a + b log S + c log E(z)`` on training maps (S: signal inside R500)."""
+        from astropy.cosmology import Planck18
+
+        s = np.log10(self._signal(view_map, r500_over_r200, pixel_kpc))
+        ez = np.log10(Planck18.efunc(np.asarray(z)))
+        a = np.vstack([np.ones_like(s), s, ez]).T
+        self.coef = np.linalg.lstsq(a, np.log10(m500), rcond=None)[0]
+        return self
+
+    def predict_m500(self, view_map, r500_over_r200, pixel_kpc, z):
+        from astropy.cosmology import Planck18
+
+        if self.coef is None:
+            raise ValueError("fit the baseline first")
+        s = np.log10(self._signal(view_map, r500_over_r200, pixel_kpc))
+        ez = np.log10(Planck18.efunc(np.asarray(z)))
+        return 10 ** (self.coef[0] + self.coef[1] * s + self.coef[2] * ez)
+
+    def paint(self, m500, z, r200_frame_kpc):
+        """Projected (slab +-R200) NFW map of a halo of ``m500`` on a frame of given R200 (kpc)."""
+        import dataclasses
+
+        from ..halo import m200c_from_m500c, radius_from_mass
+        from ..simulate import HaloModel, SimulationConfig, project_halo, sample_halo
+
+        m200, c200 = m200c_from_m500c(m500 * u.Msun, z, relation=self.cm_relation)
+        r200 = float(radius_from_mass(m200, 200, z).value)
+        template = sample_halo(0, SimulationConfig())
+        halo = dataclasses.replace(template, m200=float(m200.value), r200=r200, c200=float(c200), z=float(z),
+                                   q=1.0, s=1.0, merger=False)
+        model = HaloModel(halo, include={"dm"})
+        # the map is on the given frame: scale the frame width from the frame's R200 to this halo's
+        size = self.size_r200 * r200_frame_kpc / r200
+        maps, _ = project_halo(model, np.eye(3), npix=self.npix, size_r200=size,
+                               depth_r200=r200_frame_kpc / r200, smoothing_r200=0.0)
+        return maps["sigma_dm"]
+
+    def predict(self, view_map, r500_over_r200, pixel_kpc, z, r200_kpc):
+        m500 = self.predict_m500(view_map, r500_over_r200, pixel_kpc, z)
+        return np.array([self.paint(m, zi, r) for m, zi, r in zip(m500, np.asarray(z), np.asarray(r200_kpc))])
+
+
+class PowerLawBaseline:
+    """Per-pixel power law :math:`\\log \\Sigma = a + \\sum_v \\alpha_v \\log(\\max(x_v, f_v))`.
+
+    ``floor`` per view keeps the logarithm defined for noisy, non-positive pixels.
+    """
+
+    def __init__(self, floors):
+        self.floors = np.asarray(floors, dtype=float)
+        self.coef = None
+
+    def _design(self, views):
+        views = np.asarray(views, dtype=float)  # (n_views, n_maps, npix, npix)
+        cols = [np.ones(views[0].size)]
+        for v, f in zip(views, self.floors):
+            cols.append(np.log10(np.maximum(v, f)).ravel())
+        return np.vstack(cols).T
+
+    def fit(self, views, sigma, max_pixels=2_000_000, seed=0):
+        a = self._design(views)
+        b = np.log10(np.asarray(sigma, dtype=float)).ravel()
+        if a.shape[0] > max_pixels:
+            idx = np.random.default_rng(seed).choice(a.shape[0], max_pixels, replace=False)
+            a, b = a[idx], b[idx]
+        self.coef = np.linalg.lstsq(a, b, rcond=None)[0]
+        return self
+
+    def predict(self, views):
+        if self.coef is None:
+            raise ValueError("fit the baseline first")
+        views = np.asarray(views, dtype=float)
+        return 10 ** (self._design(views) @ self.coef).reshape(views.shape[1:])

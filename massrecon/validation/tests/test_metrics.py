@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from massrecon.validation import (
+    PowerLawBaseline,
+    aperture_weights,
+    interval_coverage,
+    mass_metrics,
+    pixel_metrics,
+    profile_metrics,
+    summarize,
+)
+
+
+def test_summarize_gaussian():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.01, 0.03, 200000)
+    s = summarize(x)
+    assert s["bias_dex"] == pytest.approx(0.01, abs=5e-4)
+    assert s["scatter_dex"] == pytest.approx(0.03, rel=0.02)
+    assert s["scatter"] == pytest.approx(10**0.03 - 1, rel=0.02)
+
+
+def test_aperture_weights_area():
+    w = aperture_weights(80, 20.0)
+    assert w.sum() == pytest.approx(np.pi * 20**2, rel=2e-3)
+
+
+def test_metrics_on_known_errors():
+    rng = np.random.default_rng(1)
+    true = 10 ** rng.uniform(7, 9, size=(50, 40, 40))
+    pred = true * 1.05
+    assert pixel_metrics(pred, true)["bias"] == pytest.approx(0.05, rel=1e-6)
+    assert pixel_metrics(pred, true)["scatter"] == pytest.approx(0.0, abs=1e-9)
+    m = mass_metrics(pred, true, 1.0)
+    assert m["bias"] == pytest.approx(0.05, rel=1e-6)
+    p = profile_metrics(pred, true)
+    assert np.allclose(p["bin_bias"], 0.05)
+    assert interval_coverage(true * 0.9, true * 1.1, true) == 1.0
+    assert interval_coverage(true * 1.01, true * 1.1, true) == 0.0
+
+
+def test_power_law_baseline_recovers_law():
+    rng = np.random.default_rng(2)
+    x1 = 10 ** rng.uniform(-7, -4, size=(20, 16, 16))
+    x2 = 10 ** rng.uniform(34, 38, size=(20, 16, 16))
+    sigma = 10**3.0 * x1**0.5 * x2**0.1
+    b = PowerLawBaseline([1e-9, 1e30]).fit([x1, x2], sigma)
+    assert np.allclose(b.coef, [3.0, 0.5, 0.1], atol=1e-8)
+    assert np.allclose(b.predict([x1, x2]), sigma, rtol=1e-8)
+
+
+def test_scaling_relation_baseline_on_mocks():
+    from massrecon.simulate import HaloModel, SimulationConfig, project_halo, projection_bases, sample_halo
+    from massrecon.validation import ScalingRelationBaseline
+
+    cfg = SimulationConfig(seed=8)
+    ys, m500, r5, pk, z, r200 = [], [], [], [], [], []
+    for i in range(16):
+        h = sample_halo(i, cfg)
+        maps, _ = project_halo(HaloModel(h, include={"dm", "gas"}), projection_bases(1)[0], npix=32)
+        ys.append(maps["compton_y"])
+        m500.append(h.m500)
+        r5.append(h.r500 / h.r200)
+        pk.append(2 * h.r200 / 32)
+        z.append(h.z)
+        r200.append(h.r200)
+    b = ScalingRelationBaseline(npix=32).fit(ys[:12], m500[:12], r5[:12], pk[:12], z[:12])
+    pred = b.predict_m500(ys[12:], r5[12:], pk[12:], z[12:])
+    assert np.all(np.abs(np.log10(pred / np.array(m500[12:]))) < 0.15)
+    sigma = b.predict(ys[12:13], r5[12:13], pk[12:13], z[12:13], r200[12:13])
+    assert sigma.shape == (1, 32, 32) and np.all(sigma > 0)
+    w = aperture_weights(32, 16.0)
+    m_cyl = (sigma[0] * w).sum() * pk[12] ** 2
+    assert 0.5 < m_cyl / (pred[0] / 0.7) < 2.0
