@@ -8,5 +8,7 @@ except ImportError:  # running from a source tree without an installed version f
 from .exceptions import MassreconWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
 from .massmap import MassMap
+from .reconstruct import MassReconstructor
 
-__all__ = ["__version__", "ClusterFrame", "MassMap", "MassreconWarning", "OutOfDistributionWarning"]
+__all__ = ["__version__", "ClusterFrame", "MassMap", "MassReconstructor", "MassreconWarning",
+           "OutOfDistributionWarning"]

@@ -9,6 +9,8 @@ maps; integrated masses inside circular apertures of R500 and R200; radial profi
 
 import numpy as np
 
+from .._apertures import aperture_weights
+
 __all__ = ["aperture_weights", "pixel_metrics", "profile_metrics", "mass_metrics", "interval_coverage",
            "summarize"]
 
@@ -39,16 +41,6 @@ def summarize(log_ratio):
 def _radius_grid(npix, size_r200):
     c = (np.arange(npix) - (npix - 1) / 2.0) * size_r200 / npix
     return np.hypot(*np.meshgrid(c, c))
-
-
-def aperture_weights(npix, radius_pix, subsample=8):
-    """Fraction of each pixel inside a centred circle of ``radius_pix`` (super-sampled)."""
-    offs = (np.arange(subsample) + 0.5) / subsample - 0.5
-    c = np.arange(npix) - (npix - 1) / 2.0
-    sub = (c[:, None] + offs[None, :]).ravel()
-    r = np.hypot(*np.meshgrid(sub, sub))
-    inside = (r <= radius_pix).reshape(npix, subsample, npix, subsample)
-    return inside.mean(axis=(1, 3))
 
 
 def pixel_metrics(pred, true, size_r200=2.0, rmax_r200=1.0):

@@ -1,0 +1,107 @@
+"""MassReconstructor plumbing with stand-in generators (the bundled weights have their own tests)."""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from astropy.coordinates import SkyCoord
+
+from massrecon import ClusterFrame, MassMap, MassReconstructor, OutOfDistributionWarning
+from massrecon.models import TRANSFORM_CONSTANTS, UNetGenerator
+from massrecon.observations import ComptonYMap, GalaxyMembers
+from massrecon.reconstruct import projected_to_m200_ratio
+
+META = {"transforms": TRANSFORM_CONSTANTS, "frame": {"npix": 32, "size_r200": 2.0},
+        "supported": {"beam_fwhm_r200": [0.01, 1.5], "z": [0.01, 1.0], "log10_m200_h": [13.5, 15.5]},
+        "massrecon_version": "test"}
+FRAME = ClusterFrame(SkyCoord(150, 2, unit="deg"), 0.2, m200=5e14 * u.Msun, npix=32)
+
+
+class ConstantSigma(torch.nn.Module):
+    """A 'model' predicting a uniform Sigma, whatever the inputs."""
+
+    views = ("sz", "xray", "stars")
+
+    def __init__(self, log10_sigma_over_ref):
+        super().__init__()
+        self.value = log10_sigma_over_ref
+
+    def forward(self, x, mask, cond):
+        return torch.full((x.shape[0], 1, x.shape[2], x.shape[3]), self.value)
+
+
+def _y_map(frame, amplitude=1e-5):
+    r = frame.radius_grid()
+    data = amplitude / (1 + (r / 0.1) ** 2)
+    return ComptonYMap(data, wcs=frame.wcs, beam=1 * u.arcmin)
+
+
+def test_predict_shapes_and_metadata():
+    torch.manual_seed(0)
+    gen = UNetGenerator(base_channels=4, depth=2).eval()
+    rec = MassReconstructor(gen, META)
+    members = GalaxyMembers.from_arrays(SkyCoord([150.0, 150.01], [2.0, 2.01], unit="deg"),
+                                        mstar=[3e11, 5e10] * u.Msun)
+    for obs in ([_y_map(FRAME)], [members], [_y_map(FRAME), members]):
+        m = rec.predict(obs, FRAME)
+        assert isinstance(m, MassMap)
+        assert m.data.shape == (32, 32)
+        assert np.all(np.isfinite(m.data)) and np.all(m.data > 0)
+        assert m.uncertainty is not None and np.all(m.uncertainty.array > 0)
+    assert m.meta["VIEWS"] == "sz,stars"
+
+
+def test_model_frame_resampling():
+    rec = MassReconstructor(ConstantSigma(0.0), META)
+    big = FRAME.with_npix(80)
+    m = rec.predict([_y_map(big)], big)
+    assert m.data.shape == (32, 32)
+    assert np.allclose(m.data, 1e8)
+
+
+@pytest.mark.parametrize("start", [0.7, 1.3])
+def test_self_consistent_r200_converges(start):
+    # Uniform Sigma0: the fixed point has Sigma0 pi R200^2 = ratio(c) M200(R200).
+    rec = MassReconstructor(ConstantSigma(0.0), META)
+    frame0 = FRAME.with_r200(start * FRAME.r200)
+    wide = FRAME.with_npix(96, size_r200=8.0)  # a map covering every frame of the iteration
+    m = rec.predict([_y_map(wide)], frame0, self_consistent=True, max_iter=30, rtol=1e-4)
+    r200 = float(m.meta["R200C"]) * u.kpc
+    frame = FRAME.with_r200(r200)
+    m_cyl = 1e8 * u.Msun / u.kpc**2 * np.pi * r200**2
+    assert u.isclose(m_cyl / projected_to_m200_ratio(frame.c200), frame.m200, rtol=2e-3)
+    assert 2 <= m.meta["NITER"] <= 30
+
+
+def test_errors_and_warnings():
+    rec = MassReconstructor(ConstantSigma(0.0), dict(META, supported=dict(META["supported"], z=[0.01, 0.1])))
+    with pytest.warns(OutOfDistributionWarning, match="z = 0.200"):
+        rec.predict([_y_map(FRAME)], FRAME)
+    rec = MassReconstructor(ConstantSigma(0.0), META)
+    with pytest.raises(TypeError, match="frame must be"):
+        rec.predict([_y_map(FRAME)], "A1689")
+    with pytest.raises(ValueError, match="two observations of view 'sz'"):
+        rec.predict([_y_map(FRAME), _y_map(FRAME)], FRAME)
+    with pytest.raises(TypeError, match="observation objects"):
+        rec.predict([np.ones((32, 32))], FRAME)
+    with pytest.raises(ValueError, match="at least one"):
+        rec.predict([], FRAME)
+    coarse = ComptonYMap(np.zeros((32, 32)), wcs=FRAME.wcs, beam=3 * FRAME.theta200)
+    with pytest.raises(ValueError, match="the model supports beams"):
+        rec.predict([coarse], FRAME)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec.predict([_y_map(FRAME)], FRAME)
+
+
+def test_projected_ratio_against_quadrature():
+    from scipy.integrate import quad
+
+    c = 5.0
+    rho = lambda r: 1 / (c * r * (1 + c * r) ** 2)  # noqa: E731
+    sig = lambda rp: 2 * quad(lambda l_: rho(np.hypot(rp, l_)), 0, 1, points=[rp])[0]  # noqa: E731
+    mcyl = quad(lambda rp: 2 * np.pi * rp * sig(rp), 0, 1, limit=100)[0]
+    m200 = 4 * np.pi / c**3 * (np.log1p(c) - c / (1 + c))
+    assert projected_to_m200_ratio(c) == pytest.approx(mcyl / m200, rel=2e-3)
