@@ -64,8 +64,43 @@ def _register_simulate(sub):
     register(sub)
 
 
+def _cmd_demo(args):
+    from .demo import run_demo
+
+    summary = run_demo(args.out, overwrite=args.overwrite, plot=not args.no_plot)
+    cols = ["views", "m500_pred", "m500_true", "m200_pred", "m200_true", "pixel_scatter", "iterations",
+            "seconds"]
+    for c in ("m500_pred", "m500_true", "m200_pred", "m200_true"):
+        summary[c].info.format = ".3e"
+    for c in ("pixel_scatter", "seconds"):
+        summary[c].info.format = ".3f"
+    summary[cols].pprint(max_width=-1, max_lines=-1)
+    print(f"wrote mass maps, summary.ecsv{'' if args.no_plot else ' and demo.png'} to {args.out}")
+    return 0
+
+
+def _register_demo(sub):
+    p = sub.add_parser("demo", help="run the whole path on the bundled example cluster",
+                       description="Write realistic mock observations of an example cluster (Planck-like y, "
+                                   "eROSITA-like counts, SDSS-like members), read them back, reconstruct "
+                                   "the mass map with every view subset, and write FITS maps, a summary and "
+                                   "a figure.")
+    p.add_argument("--out", default="massrecon-demo", help="output folder (default massrecon-demo)")
+    p.add_argument("--overwrite", action="store_true", help="replace files of a previous run")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG figure")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _register_train(sub):
+    try:
+        from .training._cli import register
+    except ImportError:  # pragma: no cover - training needs torch, which is a dependency
+        return
+    register(sub)
+
+
 # Subcommands of other subpackages; each is a function adding its parser to ``sub``.
-_SUBCOMMANDS = [_register_simulate]
+_SUBCOMMANDS = [_register_simulate, _register_demo, _register_train]
 
 
 def main(argv=None):
