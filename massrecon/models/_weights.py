@@ -1,0 +1,192 @@
+"""Weights files: a generator ``state_dict`` (``generator.pt``) and its metadata
+(``generator.json``).
+
+The metadata (weights format `WEIGHTS_FORMAT`) holds everything needed to use the weights
+correctly: the model's constructor arguments, views, transform constants, conditioning features,
+the frame (``npix`` pixels over ``size_r200`` R200), the ranges of beams, noise, redshift and
+mass the model was trained on, the training configuration and seed, the massrecon version, the
+metrics given at export and the SHA-256 of ``generator.pt``.  Loading checks the format and
+the checksum and uses ``torch.load(weights_only=True)``: nothing is unpickled.
+"""
+
+import datetime
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import h5py
+import torch
+
+from .. import __version__
+from ..exceptions import MassreconWarning
+from ..logger import log
+from .transforms import TRANSFORM_CONSTANTS, conditioning_names
+from .unet import UNetGenerator, count_parameters
+
+__all__ = ["WEIGHTS_FORMAT", "export_weights", "load_generator", "sha256_file"]
+
+#: Version of the layout of ``generator.pt`` + ``generator.json``; loaders refuse other values.
+WEIGHTS_FORMAT = 1
+
+
+def sha256_file(path):
+    """Hex SHA-256 digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _major_minor(version):
+    parts = str(version).split(".")
+    return tuple(parts[:2])
+
+
+def _data_ranges(paths):
+    """Mass and redshift ranges of the simulations behind the data sets (None if unreadable)."""
+    logm, zr = [], []
+    for p in paths:
+        try:
+            with h5py.File(p, "r") as fh:
+                cfg = json.loads(fh.attrs["config"])
+        except Exception:
+            continue
+        logm += list(cfg.get("log_m200_range", []))
+        zr += list(cfg.get("z_range", []))
+    return ([min(logm), max(logm)] if logm else None), ([min(zr), max(zr)] if zr else None)
+
+
+def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False):
+    """Write ``generator.pt`` and ``generator.json`` from a training run or checkpoint.
+
+    Parameters
+    ----------
+    run_dir_or_checkpoint : str or path
+        A run directory (its ``checkpoint.pt`` is used) or a checkpoint file.
+    out_dir : str or path
+        Output directory (created).
+    metrics : dict, optional
+        Test metrics to record (JSON-serialisable).
+    overwrite : bool
+        Replace existing files.
+
+    Returns
+    -------
+    dict
+        The metadata written.
+    """
+    from ..training.config import TrainingConfig
+    from ..training.loop import load_checkpoint
+
+    ckpt = load_checkpoint(run_dir_or_checkpoint)
+    config = TrainingConfig.from_dict(ckpt["config"])
+    gen = UNetGenerator(**config.model_kwargs())
+    gen.load_state_dict(ckpt["generator"])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pt, js = out_dir / "generator.pt", out_dir / "generator.json"
+    for f in (pt, js):
+        if f.exists() and not overwrite:
+            raise FileExistsError(f"{f} exists (pass overwrite=True to replace it)")
+    if metrics is not None:
+        try:
+            json.dumps(metrics)
+        except TypeError as exc:
+            raise TypeError(f"metrics must be JSON-serialisable: {exc}") from None
+    torch.save(gen.state_dict(), pt)
+    logm, zr = _data_ranges(config.data_paths)
+    aug = config.augment
+    meta = {
+        "weights_format": WEIGHTS_FORMAT,
+        "massrecon_version": __version__,
+        "torch_version": torch.__version__,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "file": pt.name,
+        "sha256": sha256_file(pt),
+        "model": {"class": "UNetGenerator", "kwargs": gen.config(), "parameters": count_parameters(gen)},
+        "views": list(gen.views),
+        "conditioning": conditioning_names(gen.views),
+        "transforms": TRANSFORM_CONSTANTS,
+        "frame": {"npix": config.npix, "size_r200": 2.0},
+        "supported": {
+            "beam_fwhm_r200": [0.01, aug.beam_fwhm_r200[1]],
+            "noise": {"sz": [0.0, aug.noise_sz[1]], "xray": [0.0, aug.noise_xray[1]],
+                      "stars": [0.0, aug.noise_stars[1]]},
+            "frame_scale": list(aug.frame_jitter),
+            "log10_m200_h": logm,
+            "z": zr,
+        },
+        "training": {"config": config.to_dict(), "seed": config.seed, "step": int(ckpt["step"]),
+                     "massrecon_version": ckpt.get("massrecon_version")},
+        "metrics": metrics or {},
+    }
+    js.write_text(json.dumps(meta, indent=1, sort_keys=True))
+    log.info(f"weights of step {ckpt['step']} written to {out_dir}")
+    return meta
+
+
+def load_generator(path, metadata_json=None):
+    """Load a generator from ``generator.pt`` and its metadata, checking format and checksum.
+
+    Parameters
+    ----------
+    path : str or path
+        The state-dict file.
+    metadata_json : str, path or dict, optional
+        The metadata file (default: ``path`` with suffix ``.json``) or its content.
+
+    Returns
+    -------
+    model : `UNetGenerator`
+        In evaluation mode, on the CPU.
+    metadata : dict
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing files.
+    ValueError
+        Unknown ``weights_format``, SHA-256 mismatch (tampered or truncated file), or weights
+        that do not fit the described model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {path} not found")
+    if metadata_json is None:
+        metadata_json = path.with_suffix(".json")
+    if isinstance(metadata_json, dict):
+        meta = metadata_json
+    else:
+        mpath = Path(metadata_json)
+        if not mpath.is_file():
+            raise FileNotFoundError(f"weights metadata {mpath} not found")
+        try:
+            meta = json.loads(mpath.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{mpath} is not valid JSON: {exc}") from None
+    fmt = meta.get("weights_format")
+    if fmt != WEIGHTS_FORMAT:
+        raise ValueError(f"weights_format {fmt!r} is not supported by massrecon {__version__} "
+                         f"(expected {WEIGHTS_FORMAT})")
+    digest = sha256_file(path)
+    if digest != meta.get("sha256"):
+        raise ValueError(f"SHA-256 of {path} ({digest[:12]}...) does not match its metadata "
+                         f"({str(meta.get('sha256'))[:12]}...): the file is corrupted, truncated or modified")
+    if _major_minor(meta.get("massrecon_version", "")) != _major_minor(__version__):
+        warnings.warn(f"weights exported by massrecon {meta.get('massrecon_version')}, running "
+                      f"{__version__}", MassreconWarning)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"cannot read {path} as a weights-only state dict: {exc}") from None
+    spec = meta.get("model", {})
+    if spec.get("class") != "UNetGenerator":
+        raise ValueError(f"unknown model class {spec.get('class')!r} in the metadata")
+    model = UNetGenerator(**spec["kwargs"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"the weights in {path} do not fit the model of the metadata: {exc}") from None
+    return model.eval(), meta

@@ -1,0 +1,100 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from massrecon.models import PatchGANDiscriminator, UNetGenerator, count_parameters, flops_per_map
+from massrecon.models.transforms import VIEWS
+
+SUBSETS = [s for k in (1, 2, 3) for s in itertools.combinations(VIEWS, k)]
+
+
+@pytest.fixture(scope="module")
+def gen3():
+    torch.manual_seed(0)
+    return UNetGenerator(base_channels=8, depth=3, max_channels=32, cond_embedding=16).eval()
+
+
+@pytest.mark.parametrize("views", SUBSETS, ids=["+".join(s) for s in SUBSETS])
+def test_forward_shapes_every_subset(views, gen3):
+    torch.manual_seed(1)
+    g = UNetGenerator(views=views, base_channels=8, depth=3, max_channels=32, cond_embedding=16)
+    x = torch.randn(3, len(views), 32, 32)
+    out, amp = g(x, torch.ones(3, len(views)), torch.zeros(3, g.n_cond), return_amplitude=True)
+    assert out.shape == (3, 1, 32, 32) and amp.shape == (3,)
+    assert torch.isfinite(out).all()
+    # the same subset through the three-view model, by presence mask
+    mask = torch.tensor([[float(v in views) for v in VIEWS]] * 2)
+    out3 = gen3(torch.randn(2, 3, 32, 32), mask, torch.zeros(2, gen3.n_cond))
+    assert out3.shape == (2, 1, 32, 32)
+
+
+def test_missing_view_is_ignored(gen3):
+    torch.manual_seed(2)
+    x = torch.randn(1, 3, 32, 32)
+    mask = torch.tensor([[1.0, 0.0, 1.0]])
+    cond = torch.zeros(1, gen3.n_cond)
+    x2 = x.clone()
+    x2[:, 1] = 1e3 * torch.randn(32, 32)
+    with torch.no_grad():
+        assert torch.equal(gen3(x, mask, cond), gen3(x2, mask, cond))
+
+
+def test_amplitude_is_the_disc_mean(gen3):
+    from massrecon.models.unet import disc_mask
+
+    with torch.no_grad():
+        t, a = gen3(torch.randn(2, 3, 32, 32), None, torch.zeros(2, gen3.n_cond), return_amplitude=True)
+    w = disc_mask(32)
+    np.testing.assert_allclose((t[:, 0] * w).sum(dim=(1, 2)) / w.sum(), a, atol=1e-5)
+
+
+def test_bad_inputs(gen3):
+    c = torch.zeros(2, gen3.n_cond)
+    with pytest.raises(ValueError, match="shape"):
+        gen3(torch.zeros(2, 2, 32, 32), None, c)
+    with pytest.raises(ValueError, match="divisible"):
+        gen3(torch.zeros(2, 3, 36, 36), None, c)
+    with pytest.raises(ValueError, match="divisible"):
+        gen3(torch.zeros(2, 3, 32, 16), None, c)
+    x = torch.zeros(2, 3, 32, 32)
+    x[0, 0, 3, 3] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        gen3(x, None, c)
+    x[0, 0, 3, 3] = float("inf")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        gen3(x, None, c)
+    with pytest.raises(ValueError, match="cond"):
+        gen3(torch.zeros(2, 3, 32, 32), None, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="at least one"):
+        gen3(torch.zeros(2, 3, 32, 32), torch.zeros(2, 3), c)
+    with pytest.raises(ValueError, match="0 and 1"):
+        gen3(torch.zeros(2, 3, 32, 32), torch.full((2, 3), 0.5), c)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        gen3(np.zeros((2, 3, 32, 32)), None, c)
+    with pytest.raises(ValueError, match="unknown view"):
+        UNetGenerator(views=("sz", "lensing"))
+    with pytest.raises(TypeError, match="base_channels"):
+        UNetGenerator(base_channels=8.5)
+    with pytest.raises(ValueError, match="depth"):
+        UNetGenerator(depth=0)
+
+
+def test_discriminator_and_counts():
+    d = PatchGANDiscriminator(n_views=3, ndf=8)
+    out = d(torch.zeros(2, 3, 80, 80), torch.ones(2, 3), torch.zeros(2, 1, 80, 80))
+    assert out.shape == (2, 1, 8, 8)
+    with pytest.raises(ValueError, match="t must have shape"):
+        d(torch.zeros(2, 3, 80, 80), torch.ones(2, 3), torch.zeros(2, 1, 40, 40))
+    with pytest.raises(ValueError, match="n_views"):
+        PatchGANDiscriminator(n_views=0)
+    g = UNetGenerator()
+    n = count_parameters(g)
+    assert 0.8e6 < n < 2.5e6
+    macs = flops_per_map(g, npix=80)
+    assert 5e7 < macs < 3e8
+    # the count scales with the map area
+    assert flops_per_map(g, npix=160) == pytest.approx(4 * macs, rel=0.02)
+    with pytest.raises(TypeError):
+        flops_per_map(torch.nn.Linear(2, 2))

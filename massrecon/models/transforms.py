@@ -1,0 +1,324 @@
+"""Fixed transforms between physical maps and the values the network sees.
+
+Inputs ("views") go through ``asinh(x / scale)`` with one fixed, physical scale per view: linear
+(and symmetric, so noise with negative pixels is fine) below the scale, logarithmic above it.  A
+map is never normalised by its own maximum or mean: the absolute amplitude of the SZ, X-ray and
+stellar signal carries the mass.  The target, the projected total mass density, is learnt as
+``log10(Sigma / 1e8 Msun kpc^-2)``.
+
+The scales were chosen from the mock maps (``massrecon.simulate``) at 2.6 R200 across:
+
+==========  ======================  ==========================================  ===============
+view        map (`MAP_NAMES`)       range over 10^13.5-10^15.5 Msun              scale
+==========  ======================  ==========================================  ===============
+``sz``      ``compton_y``           1e-8 (outskirts) .. 3e-5 (core)              1e-6
+``xray``    ``xray_soft``           1e33 .. 1e39 erg s^-1 kpc^-2                 1e35
+``stars``   ``sigma_members``       0 .. 1e8 Msun kpc^-2 (members > 1e10 Msun)   1e5
+==========  ======================  ==========================================  ===============
+
+The Compton-y scale is close to the per-pixel noise of Planck/ACT maps, so noise stays in the
+linear part of the transform; X-ray and stellar scales sit near the R200 level of a 10^14 Msun
+cluster.  All constants are plain data (`TRANSFORM_CONSTANTS`) and are written into the weights'
+metadata, so a model is always used with the transforms it was trained with.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+__all__ = [
+    "VIEWS",
+    "VIEW_MAPS",
+    "VIEW_UNITS",
+    "VIEW_SCALES",
+    "TARGET_MAP",
+    "TARGET_REFERENCE",
+    "TRANSFORM_CONSTANTS",
+    "CONDITIONING_FEATURES",
+    "ViewTransform",
+    "TargetTransform",
+    "validate_views",
+    "n_conditioning",
+    "conditioning_names",
+    "encode_conditioning",
+]
+
+#: Names of the views, in the order in which they enter the network.
+VIEWS = ("sz", "xray", "stars")
+
+#: Simulated map behind each view (names of `massrecon.simulate.MAP_NAMES`).
+VIEW_MAPS = {"sz": "compton_y", "xray": "xray_soft", "stars": "sigma_members"}
+
+#: Physical unit of each view (astropy unit strings).
+VIEW_UNITS = {"sz": "", "xray": "erg / (kpc2 s)", "stars": "solMass / kpc2"}
+
+#: Fixed scale of ``asinh(x / scale)`` per view, in the units of `VIEW_UNITS`.
+VIEW_SCALES = {"sz": 1e-6, "xray": 1e35, "stars": 1e5}
+
+#: Simulated map of the target.
+TARGET_MAP = "sigma_total"
+
+#: Reference surface density (Msun kpc^-2) of the target transform ``log10(Sigma / ref)``.
+TARGET_REFERENCE = 1e8
+
+#: Conditioning features per view, then global ones (see `encode_conditioning`).
+CONDITIONING_FEATURES = {
+    "per_view": ("log10_beam_fwhm_r200", "noise_asinh"),
+    "global": ("log10_pixel_kpc", "redshift"),
+    # offsets/scales applied so that typical values are O(1)
+    "beam_offset": 1.0,
+    "pixel_kpc_reference": 20.0,
+    "redshift_scale": 10.0,
+}
+
+#: Everything needed to reproduce the transforms (stored with the weights).
+TRANSFORM_CONSTANTS = {
+    "views": list(VIEWS),
+    "view_maps": dict(VIEW_MAPS),
+    "view_units": dict(VIEW_UNITS),
+    "view_transform": "asinh(x / scale)",
+    "view_scales": dict(VIEW_SCALES),
+    "target_map": TARGET_MAP,
+    "target_unit": "solMass / kpc2",
+    "target_transform": "log10(Sigma / reference)",
+    "target_reference": TARGET_REFERENCE,
+    "conditioning": {k: (list(v) if isinstance(v, tuple) else v) for k, v in CONDITIONING_FEATURES.items()},
+}
+
+
+def validate_views(views):
+    """Check a sequence of view names and return it as a tuple in canonical order.
+
+    Parameters
+    ----------
+    views : sequence of str
+        Non-empty subset of `VIEWS`, without repetitions.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> from massrecon.models.transforms import validate_views
+    >>> validate_views(["stars", "sz"])
+    ('sz', 'stars')
+    """
+    if isinstance(views, str):
+        views = (views,)
+    try:
+        views = tuple(views)
+    except TypeError:
+        raise TypeError(f"views must be a sequence of view names from {VIEWS}, got {views!r}") from None
+    if not views:
+        raise ValueError(f"views must name at least one of {VIEWS}, got an empty sequence")
+    for v in views:
+        if v not in VIEWS:
+            raise ValueError(f"unknown view {v!r}; views must be among {VIEWS}")
+    if len(set(views)) != len(views):
+        raise ValueError(f"views must not repeat a name, got {views}")
+    return tuple(v for v in VIEWS if v in views)
+
+
+def _is_torch(x):
+    return isinstance(x, torch.Tensor)
+
+
+class ViewTransform:
+    """``asinh(x / scale)`` for one view, defined for all real values, and its exact inverse.
+
+    Parameters
+    ----------
+    view : str
+        One of `VIEWS`.
+    scale : float, optional
+        Overrides the default scale of `VIEW_SCALES` (must be finite and > 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.models.transforms import ViewTransform
+    >>> t = ViewTransform("sz")
+    >>> y = np.array([-1e-6, 0.0, 1e-6, 1e-4])
+    >>> np.round(t.forward(y), 3)
+    array([-0.881,  0.   ,  0.881,  5.298])
+    >>> bool(np.allclose(t.inverse(t.forward(y)), y, rtol=1e-12, atol=0))
+    True
+    """
+
+    def __init__(self, view, scale=None):
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r}; view must be one of {VIEWS}")
+        self.view = view
+        scale = VIEW_SCALES[view] if scale is None else float(scale)
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be finite and > 0, got {scale}")
+        self.scale = scale
+
+    def forward(self, x):
+        """Physical values (numpy array, tensor or scalar) to network values."""
+        if _is_torch(x):
+            return torch.asinh(x / self.scale)
+        return np.arcsinh(np.asarray(x) / self.scale)
+
+    def inverse(self, v):
+        """Network values back to physical values."""
+        if _is_torch(v):
+            return torch.sinh(v) * self.scale
+        return np.sinh(np.asarray(v)) * self.scale
+
+    def to_dict(self):
+        """The constants of this transform."""
+        return {"view": self.view, "function": "asinh(x / scale)", "scale": self.scale}
+
+    def __repr__(self):
+        return f"<ViewTransform {self.view}: asinh(x / {self.scale:g})>"
+
+
+class TargetTransform:
+    """``log10(Sigma / reference)`` for the projected total mass density (Sigma > 0).
+
+    Parameters
+    ----------
+    reference : float, optional
+        Reference surface density in Msun/kpc^2 (default `TARGET_REFERENCE`).
+
+    Examples
+    --------
+    >>> from massrecon.models.transforms import TargetTransform
+    >>> t = TargetTransform()
+    >>> float(t.forward(1e9))
+    1.0
+    >>> float(t.inverse(-1.0))
+    10000000.0
+    """
+
+    def __init__(self, reference=None):
+        reference = TARGET_REFERENCE if reference is None else float(reference)
+        if not (math.isfinite(reference) and reference > 0):
+            raise ValueError(f"reference must be finite and > 0, got {reference}")
+        self.reference = reference
+
+    def forward(self, sigma):
+        """Surface density (Msun/kpc^2, all > 0) to network values."""
+        if _is_torch(sigma):
+            if not bool(torch.all(sigma > 0)):
+                raise ValueError("sigma must be > 0 everywhere for log10(Sigma / reference)")
+            return torch.log10(sigma / self.reference)
+        sigma = np.asarray(sigma)
+        if not np.all(sigma > 0):
+            raise ValueError("sigma must be > 0 everywhere for log10(Sigma / reference)")
+        return np.log10(sigma / self.reference)
+
+    def inverse(self, t):
+        """Network values to surface density (Msun/kpc^2)."""
+        if _is_torch(t):
+            return torch.pow(10.0, t) * self.reference
+        return 10.0 ** np.asarray(t) * self.reference
+
+    def to_dict(self):
+        """The constants of this transform."""
+        return {"function": "log10(Sigma / reference)", "reference": self.reference}
+
+    def __repr__(self):
+        return f"<TargetTransform log10(Sigma / {self.reference:g} Msun/kpc2)>"
+
+
+def n_conditioning(views):
+    """Number of conditioning features for a set of views: 2 per view + 2 global."""
+    return len(CONDITIONING_FEATURES["per_view"]) * len(validate_views(views)) + len(
+        CONDITIONING_FEATURES["global"]
+    )
+
+
+def conditioning_names(views):
+    """Names of the conditioning features, in order.
+
+    Examples
+    --------
+    >>> from massrecon.models.transforms import conditioning_names
+    >>> conditioning_names(["sz"])
+    ['sz.log10_beam_fwhm_r200', 'sz.noise_asinh', 'log10_pixel_kpc', 'redshift']
+    """
+    views = validate_views(views)
+    names = [f"{v}.{f}" for v in views for f in CONDITIONING_FEATURES["per_view"]]
+    return names + list(CONDITIONING_FEATURES["global"])
+
+
+def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None):
+    """Conditioning vector(s) of the network from physical observing conditions.
+
+    Parameters
+    ----------
+    views : sequence of str
+        The model's views.
+    beam_fwhm_r200 : dict or array-like
+        Gaussian beam FWHM of each view in units of R200 (of the assumed frame), > 0; either a
+        dict keyed by view or an array of shape ``(..., n_views)``.
+    noise : dict or array-like
+        Per-pixel noise rms of each view in physical units (0: noiseless); the X-ray value is the
+        rms at the view's reference level `VIEW_SCALES` ``["xray"]``.
+    pixel_kpc : float or array-like
+        Pixel size of the model frame (kpc): carries the assumed R200.
+    z : float or array-like
+        Redshift.
+    present : dict or array-like of bool, optional
+        Which views are observed; features of missing views are set to 0.
+
+    Returns
+    -------
+    cond : `~numpy.ndarray`
+        Shape ``(..., n_conditioning(views))``, float32, in the order of `conditioning_names`:
+        ``log10(fwhm) + 1``, ``asinh(noise / scale)`` per view, then ``log10(pixel_kpc / 20)``
+        and ``10 z``.
+
+    Examples
+    --------
+    >>> from massrecon.models.transforms import encode_conditioning
+    >>> encode_conditioning(["sz"], {"sz": 0.1}, {"sz": 0.0}, 20.0, 0.05)
+    array([0. , 0. , 0. , 0.5], dtype=float32)
+    """
+    views = validate_views(views)
+
+    def per_view(arg, name):
+        if isinstance(arg, dict):
+            missing = [v for v in views if v not in arg]
+            if missing:
+                raise ValueError(f"{name} lacks views {missing}")
+            return np.stack([np.asarray(arg[v], dtype=float) for v in views], axis=-1)
+        arr = np.asarray(arg, dtype=float)
+        if arr.shape[-1:] != (len(views),):
+            raise ValueError(f"{name} must have a last axis of length {len(views)} (one per view), "
+                             f"got shape {arr.shape}")
+        return arr
+
+    beam = per_view(beam_fwhm_r200, "beam_fwhm_r200")
+    nse = per_view(noise, "noise")
+    if present is None:
+        pres = np.ones_like(beam, dtype=bool)
+    else:
+        pres = per_view(present, "present").astype(bool)
+    if np.any(~np.isfinite(beam)) or np.any(beam[pres] <= 0):
+        raise ValueError("beam_fwhm_r200 must be finite and > 0 for every present view")
+    if np.any(~np.isfinite(nse)) or np.any(nse < 0):
+        raise ValueError("noise must be finite and >= 0")
+    pixel_kpc = np.asarray(pixel_kpc, dtype=float)
+    z = np.asarray(z, dtype=float)
+    if np.any(~np.isfinite(pixel_kpc)) or np.any(pixel_kpc <= 0):
+        raise ValueError(f"pixel_kpc must be finite and > 0, got {pixel_kpc}")
+    if np.any(~np.isfinite(z)) or np.any(z < 0):
+        raise ValueError(f"z must be finite and >= 0, got {z}")
+    scales = np.array([VIEW_SCALES[v] for v in views])
+    beam_log = np.log10(np.where(pres, beam, 1.0)) + CONDITIONING_FEATURES["beam_offset"]
+    beam_feat = np.where(pres, beam_log, 0.0)
+    noise_feat = np.where(pres, np.arcsinh(nse / scales), 0.0)
+    shape = np.broadcast_shapes(beam.shape[:-1], nse.shape[:-1], pixel_kpc.shape, z.shape)
+    per = np.stack([np.broadcast_to(beam_feat, shape + (len(views),)),
+                    np.broadcast_to(noise_feat, shape + (len(views),))], axis=-1)
+    per = per.reshape(shape + (2 * len(views),))
+    glob = np.stack([
+        np.broadcast_to(np.log10(pixel_kpc / CONDITIONING_FEATURES["pixel_kpc_reference"]), shape),
+        np.broadcast_to(z * CONDITIONING_FEATURES["redshift_scale"], shape),
+    ], axis=-1)
+    return np.concatenate([per, glob], axis=-1).astype(np.float32)

@@ -1,0 +1,269 @@
+"""Augmentations that turn an idealised mock projection into a realistic training sample.
+
+One sample is made from the maps of one projection stored over a frame wider than the model's
+(2.6 R200 across by default), in this order:
+
+1. a random element of the dihedral group (flips and 90-degree rotations), the same for all maps;
+2. a Gaussian beam per view, FWHM log-uniform in ``beam_fwhm_r200`` (in R200 units; applied by
+   FFT on the reflect-padded map), with probability ``beam_probability`` (otherwise the
+   simulation's native smoothing);
+3. frame jitter: the frame is resampled (bilinear, `torch.nn.functional.grid_sample`) to
+   ``npix`` pixels over ``2 f`` R200 with ``f`` uniform in ``frame_jitter`` and a centre offset
+   uniform within ``center_jitter_r200``; the target is resampled identically, and the pixel scale
+   given to the network is ``2 f R200 / npix`` (the network is told the frame it is given, not
+   the true R200, as it will be at inference with an estimated R200);
+4. per-view noise with probability ``noise_probability``: Gaussian for Compton-y, smoothed by
+   the view's beam as instrument noise in a y map is (per-pixel rms log-uniform in
+   ``noise_sz``), white Gaussian for stellar mass (``noise_stars``, Msun/kpc^2), and a
+   Poisson-like Gaussian for X-ray, whose variance is proportional to the signal plus a
+   background (``noise_xray`` is the rms at the reference level ``1e35`` erg/s/kpc^2);
+5. view dropout: each view is removed with probability ``view_dropout``, keeping at least one.
+
+All draws come from a `numpy.random.Generator` seeded per sample, so samples do not depend on
+the number of data-loader workers and a resumed run sees exactly the same data.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..models.transforms import VIEW_SCALES, TargetTransform, ViewTransform, encode_conditioning
+
+__all__ = ["AugmentConfig", "make_sample", "gaussian_beam", "resample_frame"]
+
+_FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+_XRAY_BACKGROUND = 0.1  # background level in units of the X-ray reference scale
+
+
+@dataclasses.dataclass
+class AugmentConfig:
+    """Ranges of the augmentations (see the module docstring).
+
+    Examples
+    --------
+    >>> from massrecon.training.augment import AugmentConfig
+    >>> AugmentConfig().frame_jitter
+    (0.7, 1.3)
+    """
+
+    flips: bool = True
+    frame_jitter: tuple = (0.7, 1.3)
+    center_jitter_r200: float = 0.02
+    beam_probability: float = 0.8
+    beam_fwhm_r200: tuple = (0.01, 1.5)
+    noise_probability: float = 0.7
+    noise_sz: tuple = (1e-8, 3e-6)
+    noise_xray: tuple = (1e33, 3e35)
+    noise_stars: tuple = (1e3, 1e5)
+    view_dropout: float = 0.3
+
+    def __post_init__(self):
+        for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars"):
+            val = getattr(self, name)
+            try:
+                lo, hi = (float(v) for v in val)
+            except (TypeError, ValueError):
+                raise TypeError(f"{name} must be a pair (min, max), got {val!r}") from None
+            if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
+                raise ValueError(f"{name} must satisfy 0 < min <= max, got {val!r}")
+            setattr(self, name, (lo, hi))
+        for name in ("beam_probability", "noise_probability", "view_dropout"):
+            val = float(getattr(self, name))
+            if not 0 <= val <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {val}")
+            setattr(self, name, val)
+        if not (math.isfinite(self.center_jitter_r200) and self.center_jitter_r200 >= 0):
+            raise ValueError(f"center_jitter_r200 must be finite and >= 0, got {self.center_jitter_r200}")
+        self.flips = bool(self.flips)
+
+    def to_dict(self):
+        """Plain-data copy (lists for pairs)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def gaussian_beam(img, fwhm_px):
+    """Convolve a 2D map with a circular Gaussian of FWHM ``fwhm_px`` pixels.
+
+    The map is reflect-padded by 3 sigma (at most its size minus one) and convolved by FFT with
+    the analytic transfer function, which conserves the total.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.training.augment import gaussian_beam
+    >>> img = np.zeros((33, 33)); img[16, 16] = 1.0
+    >>> out = gaussian_beam(img, 4.0)
+    >>> round(float(out.sum()), 6), bool(out[16, 16] < 0.1)
+    (1.0, True)
+    """
+    img = np.asarray(img, dtype=np.float64)
+    sigma = fwhm_px * _FWHM_TO_SIGMA
+    if sigma < 0.05:
+        return img.copy()
+    n0, n1 = img.shape
+    pad = int(min(math.ceil(3 * sigma) + 1, min(n0, n1) - 1))
+    work = np.pad(img, pad, mode="reflect")
+    m0, m1 = work.shape
+    k0 = np.fft.fftfreq(m0)[:, None]
+    k1 = np.fft.rfftfreq(m1)[None, :]
+    transfer = np.exp(-2.0 * math.pi**2 * sigma**2 * (k0**2 + k1**2))
+    out = np.fft.irfft2(np.fft.rfft2(work) * transfer, s=work.shape)
+    return out[pad:pad + n0, pad:pad + n1]
+
+
+def resample_frame(maps, src_size_r200, npix, half_width_r200, offset_r200=(0.0, 0.0)):
+    """Bilinearly resample square maps onto ``npix`` pixels over ``2 half_width_r200`` R200.
+
+    Parameters
+    ----------
+    maps : array of shape (k, n, n)
+        Maps centred on the cluster over ``src_size_r200`` R200.
+    src_size_r200 : float
+    npix : int
+    half_width_r200 : float
+        Half width of the output frame (R200); the frame must lie within the source.
+    offset_r200 : pair of float
+        Centre of the output frame relative to the source centre (x, y), R200.
+
+    Returns
+    -------
+    `~numpy.ndarray` of shape (k, npix, npix), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.training.augment import resample_frame
+    >>> src = np.ones((1, 26, 26))
+    >>> resample_frame(src, 2.6, 8, 1.0).shape
+    (1, 8, 8)
+    """
+    maps = torch.as_tensor(np.asarray(maps, dtype=np.float64))  # X-ray values exceed float32
+    half = src_size_r200 / 2.0
+    pos = (torch.arange(npix, dtype=torch.float64) - (npix - 1) / 2.0) * (2.0 * half_width_r200 / npix)
+    gx = (pos + offset_r200[0]) / half
+    gy = (pos + offset_r200[1]) / half
+    grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), dim=-1)[None]
+    out = F.grid_sample(maps[None], grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out[0].numpy()
+
+
+def _log_uniform(rng, lo, hi):
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, native_fwhm_r200=0.01,
+                augment=None, rng=None):
+    """Turn stored maps of one projection into a network sample.
+
+    Parameters
+    ----------
+    views : tuple of str
+        Views of the model, in canonical order.
+    maps : dict
+        Physical map per view (2D arrays over ``src_size_r200`` R200).
+    target : 2D array
+        ``sigma_total`` on the same grid (Msun/kpc^2, > 0).
+    src_size_r200 : float
+        Width of the stored maps in R200 (>= 2).
+    r200_kpc, z : float
+        The halo's R200 (kpc) and redshift.
+    npix : int
+        Pixels of the model frame.
+    native_fwhm_r200 : float
+        Smoothing FWHM already in the maps (R200).
+    augment : `AugmentConfig` or None
+        None gives the nominal sample: frame 2 R200 across, native resolution, no noise, all
+        views.
+    rng : `numpy.random.Generator`, optional
+        Needed when ``augment`` is given.
+
+    Returns
+    -------
+    dict
+        ``x`` (V, npix, npix), ``mask`` (V,), ``cond`` (n_cond,), ``t`` (1, npix, npix) float32
+        tensors and ``r200_px`` (radius of the true R200 in output pixels, float32 tensor).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.training.augment import make_sample
+    >>> s = make_sample(("sz",), {"sz": np.full((26, 26), 1e-6)}, np.full((26, 26), 1e8),
+    ...                 src_size_r200=2.6, r200_kpc=1000.0, z=0.1, npix=8)
+    >>> tuple(s["x"].shape), abs(float(s["t"].mean())) < 1e-9, float(s["r200_px"])
+    ((1, 8, 8), True, 4.0)
+    """
+    n_src = target.shape[-1]
+    stack = [np.asarray(maps[v], dtype=np.float64) for v in views] + [np.asarray(target, dtype=np.float64)]
+    f = 1.0
+    offset = (0.0, 0.0)
+    beams = {v: native_fwhm_r200 for v in views}
+    noise = {v: 0.0 for v in views}
+    present = {v: True for v in views}
+    if augment is not None:
+        if rng is None:
+            raise ValueError("rng is needed with augment")
+        if augment.flips:
+            k = int(rng.integers(4))
+            flip = bool(rng.integers(2))
+            stack = [np.rot90(m, k) for m in stack]
+            if flip:
+                stack = [m[:, ::-1] for m in stack]
+        src_pix_r200 = src_size_r200 / n_src
+        for i, v in enumerate(views):
+            if rng.uniform() < augment.beam_probability:
+                fwhm = _log_uniform(rng, *augment.beam_fwhm_r200)
+                stack[i] = gaussian_beam(stack[i], fwhm / src_pix_r200)
+                beams[v] = math.hypot(fwhm, native_fwhm_r200)
+        f = float(rng.uniform(*augment.frame_jitter))
+        room = max(src_size_r200 / 2.0 - f, 0.0)
+        cj = min(augment.center_jitter_r200, room)
+        offset = (float(rng.uniform(-cj, cj)), float(rng.uniform(-cj, cj))) if cj > 0 else (0.0, 0.0)
+    if src_size_r200 / 2.0 < f - 1e-9:
+        raise ValueError(f"stored maps span {src_size_r200} R200, too small for a frame of {2 * f:.3g} R200")
+    out = resample_frame(np.stack(stack), src_size_r200, npix, f, offset)
+    obs, sig = out[:-1], out[-1]
+    if augment is not None:
+        for i, v in enumerate(views):
+            if rng.uniform() >= augment.noise_probability:
+                continue
+            if v == "sz":
+                # Instrument noise in a y map is smoothed by the beam like the signal (Planck,
+                # ACT and SPT maps are beam-convolved): correlated noise of per-pixel rms `rms`.
+                rms = _log_uniform(rng, *augment.noise_sz)
+                white = rng.normal(0.0, 1.0, obs[i].shape)
+                fwhm_px = beams[v] * npix / (2.0 * f)
+                if fwhm_px > 1.0:
+                    white = gaussian_beam(white, fwhm_px)
+                    white /= max(float(white.std()), 1e-30)
+                obs[i] = obs[i] + rms * white
+            elif v == "stars":
+                rms = _log_uniform(rng, *augment.noise_stars)
+                obs[i] = obs[i] + rng.normal(0.0, rms, obs[i].shape)
+            else:  # Poisson-like: variance proportional to signal + background
+                rms = _log_uniform(rng, *augment.noise_xray)
+                ref = VIEW_SCALES["xray"]
+                bkg = _XRAY_BACKGROUND * ref
+                var = rms**2 * (np.maximum(obs[i], 0.0) + bkg) / (ref + bkg)
+                obs[i] = obs[i] + rng.normal(0.0, 1.0, obs[i].shape) * np.sqrt(var)
+            noise[v] = rms
+        if augment.view_dropout > 0 and len(views) > 1:
+            keep = rng.uniform(size=len(views)) >= augment.view_dropout
+            if not keep.any():
+                keep[int(rng.integers(len(views)))] = True
+            present = {v: bool(k) for v, k in zip(views, keep, strict=True)}
+    x = np.stack([ViewTransform(v).forward(obs[i]) for i, v in enumerate(views)])
+    mask = np.array([present[v] for v in views], dtype=np.float32)
+    x = x * mask[:, None, None]
+    pixel_kpc = 2.0 * f * r200_kpc / npix
+    cond = encode_conditioning(views, beams, noise, pixel_kpc, z, present=present)
+    t = TargetTransform().forward(np.maximum(sig, 1e-30))
+    return {
+        "x": torch.from_numpy(x.astype(np.float32)),
+        "mask": torch.from_numpy(mask),
+        "cond": torch.from_numpy(cond),
+        "t": torch.from_numpy(t.astype(np.float32)[None]),
+        "r200_px": torch.tensor(npix / (2.0 * f), dtype=torch.float32),
+    }

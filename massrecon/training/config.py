@@ -1,0 +1,234 @@
+"""Configuration of a training run, read from TOML.
+
+A configuration file may be flat or grouped in tables (``[data]``, ``[model]``, ``[optim]``,
+``[loss]``, ``[run]``, ``[augment]``); table names are only for readability, except
+``[augment]``, whose keys are those of `~massrecon.training.augment.AugmentConfig`.  Paths are
+relative to the file's directory.
+
+.. code-block:: toml
+
+    [data]
+    data_paths = ["train.h5"]
+    views = ["sz", "xray", "stars"]
+
+    [optim]
+    batch_size = 32
+    steps = 5000
+    lr = 1e-3
+
+    [loss]
+    gan_weight = 1.0     # 0 switches the adversarial term (and the discriminator) off
+
+    [augment]
+    frame_jitter = [0.7, 1.3]
+"""
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import tomllib
+
+from ..models.transforms import validate_views
+from .augment import AugmentConfig
+
+__all__ = ["TrainingConfig"]
+
+_SECTIONS = ("data", "model", "optim", "loss", "run")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """All settings of a training run.
+
+    Parameters
+    ----------
+    data_paths : list of str
+        HDF5 data sets (layout version 1 of `massrecon.simulate`).
+    views : list of str
+        Views of the model.
+    npix : int
+        Pixels across the model frame.
+    base_channels, depth, max_channels, cond_embedding, amplitude_head :
+        Generator hyper-parameters (`~massrecon.models.UNetGenerator`).
+    ndf : int
+        Width of the discriminator's first layer.
+    batch_size : int
+        Global batch size (split over processes under DistributedDataParallel).
+    steps : int
+        Optimiser steps.
+    lr, lr_discriminator : float
+        Peak learning rates.
+    weight_decay : float
+        AdamW weight decay.
+    betas, betas_discriminator : pair of float
+        AdamW betas.
+    schedule : {"cosine", "linear", "constant"}
+        Decay after the linear warm-up of ``warmup_steps``, down to ``min_lr_ratio`` times the
+        peak.
+    l1_weight, mass_weight, gan_weight, ps_weight : float
+        Loss weights: L1 on ``log10 Sigma`` (pix2pix: 100), |log10 M(<R200)| error, adversarial
+        term (pix2pix: 1; 0 switches the GAN off), radially averaged power spectrum (0: off).
+    checkpoint_interval, log_interval, val_interval, val_batches : int
+        In steps (validation: batches of the validation split, 0 switches it off).
+    seed : int
+    num_workers : int
+        Data-loader worker processes.
+    threads : int
+        Torch intra-op threads (0: torch's default).
+    augment : `~massrecon.training.augment.AugmentConfig`
+
+    Examples
+    --------
+    >>> from massrecon.training import TrainingConfig
+    >>> cfg = TrainingConfig.from_dict({"data": {"data_paths": ["a.h5"]}, "optim": {"steps": 10}})
+    >>> cfg.steps, cfg.gan_weight, cfg.augment.beam_fwhm_r200
+    (10, 1.0, (0.01, 1.5))
+    """
+
+    data_paths: list = dataclasses.field(default_factory=list)
+    views: list = dataclasses.field(default_factory=lambda: ["sz", "xray", "stars"])
+    npix: int = 80
+    base_channels: int = 16
+    depth: int = 4
+    max_channels: int = 192
+    cond_embedding: int = 64
+    amplitude_head: bool = True
+    ndf: int = 16
+    batch_size: int = 32
+    steps: int = 10000
+    lr: float = 1e-3
+    lr_discriminator: float = 2e-4
+    weight_decay: float = 1e-4
+    betas: tuple = (0.9, 0.999)
+    betas_discriminator: tuple = (0.5, 0.999)
+    schedule: str = "cosine"
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.02
+    l1_weight: float = 100.0
+    mass_weight: float = 10.0
+    gan_weight: float = 1.0
+    ps_weight: float = 0.0
+    checkpoint_interval: int = 500
+    log_interval: int = 10
+    val_interval: int = 500
+    val_batches: int = 8
+    seed: int = 0
+    num_workers: int = 0
+    threads: int = 0
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+
+    def __post_init__(self):
+        if isinstance(self.data_paths, (str, Path)):
+            self.data_paths = [self.data_paths]
+        self.data_paths = [str(p) for p in self.data_paths]
+        self.views = list(validate_views(self.views))
+        if isinstance(self.augment, dict):
+            self.augment = AugmentConfig(**self.augment)
+        if not isinstance(self.augment, AugmentConfig):
+            raise TypeError(f"augment must be an AugmentConfig or a dict, got {type(self.augment).__name__}")
+        ints = dict(npix=8, base_channels=2, depth=1, max_channels=2, cond_embedding=1, ndf=2, batch_size=1,
+                    steps=1, warmup_steps=0, checkpoint_interval=1, log_interval=1, val_interval=1,
+                    val_batches=0, num_workers=0, threads=0)
+        for name, lo in ints.items():
+            val = getattr(self, name)
+            if isinstance(val, bool) or not isinstance(val, int):
+                raise TypeError(f"{name} must be an integer, got {val!r}")
+            if val < lo:
+                raise ValueError(f"{name} must be >= {lo}, got {val}")
+        if self.npix % 2**self.depth:
+            raise ValueError(f"npix ({self.npix}) must be divisible by 2**depth ({2**self.depth})")
+        for name in ("lr", "lr_discriminator"):
+            val = float(getattr(self, name))
+            if not (math.isfinite(val) and val > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {val}")
+            setattr(self, name, val)
+        for name in ("weight_decay", "l1_weight", "mass_weight", "gan_weight", "ps_weight"):
+            val = float(getattr(self, name))
+            if not (math.isfinite(val) and val >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {val}")
+            setattr(self, name, val)
+        if self.l1_weight + self.mass_weight + self.gan_weight + self.ps_weight == 0:
+            raise ValueError("at least one loss weight must be > 0")
+        for name in ("betas", "betas_discriminator"):
+            val = tuple(float(b) for b in getattr(self, name))
+            if len(val) != 2 or not all(0 <= b < 1 for b in val):
+                raise ValueError(f"{name} must be two numbers in [0, 1), got {getattr(self, name)!r}")
+            setattr(self, name, val)
+        if self.schedule not in ("cosine", "linear", "constant"):
+            raise ValueError(f"schedule must be 'cosine', 'linear' or 'constant', got {self.schedule!r}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
+        self.amplitude_head = bool(self.amplitude_head)
+        self.seed = int(self.seed)
+
+    # ------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, d, base_dir=None):
+        """Build from a (possibly sectioned) mapping; relative data paths are resolved against
+        ``base_dir`` when given."""
+        if not isinstance(d, dict):
+            raise TypeError(f"a training configuration must be a mapping, got {type(d).__name__}")
+        flat = {}
+        for key, val in d.items():
+            if key in _SECTIONS:
+                if not isinstance(val, dict):
+                    raise TypeError(f"[{key}] must be a table")
+                for k2, v2 in val.items():
+                    if k2 in flat:
+                        raise ValueError(f"configuration key {k2!r} given twice")
+                    flat[k2] = v2
+            else:
+                if key in flat:
+                    raise ValueError(f"configuration key {key!r} given twice")
+                flat[key] = val
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(flat) - names)
+        if unknown:
+            raise ValueError(f"unknown training configuration keys {unknown}; known keys: {sorted(names)}")
+        if base_dir is not None and "data_paths" in flat:
+            paths = flat["data_paths"]
+            paths = [paths] if isinstance(paths, str) else paths
+            flat["data_paths"] = [str(Path(base_dir) / p) if not Path(p).is_absolute() else p for p in paths]
+        return cls(**flat)
+
+    @classmethod
+    def from_toml(cls, path):
+        """Read a TOML file (see the module docstring)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"training configuration {path} not found")
+        with open(path, "rb") as fh:
+            try:
+                d = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        return cls.from_dict(d, base_dir=path.parent)
+
+    def to_dict(self):
+        """Plain-data (JSON-serialisable) copy."""
+        d = {}
+        for f in dataclasses.fields(self):
+            val = getattr(self, f.name)
+            if isinstance(val, AugmentConfig):
+                val = val.to_dict()
+            elif isinstance(val, tuple):
+                val = list(val)
+            d[f.name] = val
+        return d
+
+    def to_json(self):
+        """JSON text of `to_dict`."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text):
+        """Inverse of `to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    def model_kwargs(self):
+        """Keyword arguments of `~massrecon.models.UNetGenerator`."""
+        return dict(views=tuple(self.views), base_channels=self.base_channels, depth=self.depth,
+                    max_channels=self.max_channels, cond_embedding=self.cond_embedding,
+                    amplitude_head=self.amplitude_head)

@@ -1,0 +1,224 @@
+"""Training data: a torch Dataset over the HDF5 layout written by `massrecon.simulate`, and a
+resumable, shardable sampler.
+
+Layout version ``"1"``: root attributes ``layout_version``, ``massrecon_version``, ``config``
+(JSON of `~massrecon.simulate.SimulationConfig`), ``n_maps_done``; datasets ``/maps/<name>``
+(float32, (N, npix, npix), attribute ``unit``) and ``/meta/<field>`` (``halo_id``, ``m200``,
+``r200``, ``z``, ``split`` (0 train, 1 validation, 2 test), ``pixel_kpc``, ...).  Only the first
+``n_maps_done`` rows are used (a partly written file is fine).
+
+Files are opened lazily in each data-loader worker (h5py handles cannot cross processes).
+"""
+
+import json
+
+import astropy.units as u
+import h5py
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ..models.transforms import TARGET_MAP, VIEW_MAPS, VIEW_UNITS, validate_views
+from .augment import AugmentConfig, make_sample
+
+__all__ = ["SPLITS", "LAYOUT_VERSION", "ClusterMapDataset", "ResumableSampler"]
+
+#: Split codes of ``/meta/split``.
+SPLITS = {"train": 0, "validation": 1, "test": 2}
+
+#: HDF5 layout version this module reads.
+LAYOUT_VERSION = "1"
+
+
+def _attr_str(val):
+    return val.decode() if isinstance(val, bytes) else str(val)
+
+
+class ClusterMapDataset(Dataset):
+    """Samples of one split of one or more HDF5 data sets.
+
+    Parameters
+    ----------
+    paths : str or list of str
+        HDF5 files (layout version 1).
+    split : {"train", "validation", "test"} or None
+        Rows to use (None: all).
+    views : sequence of str
+        Views of the model.
+    npix : int
+        Pixels of the model frame.
+    augment : `~massrecon.training.augment.AugmentConfig` or None
+        Augmentations (None: nominal samples, as for validation).
+    seed : int
+        Base seed of the per-sample random streams when indexed by plain integers.
+
+    Notes
+    -----
+    Index with an integer ``i`` or with a pair ``(i, sample_seed)`` (what `ResumableSampler`
+    yields); the augmentation of a sample depends only on that seed.
+    """
+
+    def __init__(self, paths, split="train", views=("sz", "xray", "stars"), npix=80, augment=None, seed=0):
+        if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__"):
+            paths = [paths]
+        self.paths = [str(p) for p in paths]
+        if not self.paths:
+            raise ValueError("paths must name at least one HDF5 file")
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"split must be one of {tuple(SPLITS)} or None, got {split!r}")
+        if augment is not None and not isinstance(augment, AugmentConfig):
+            raise TypeError(f"augment must be an AugmentConfig or None, got {type(augment).__name__}")
+        self.split = split
+        self.views = validate_views(views)
+        self.npix = int(npix)
+        self.augment = augment
+        self.seed = int(seed)
+        self._files = {}
+        self._index = []  # (file number, row)
+        self.file_info = []
+        for k, path in enumerate(self.paths):
+            info = self._read_info(path)
+            self.file_info.append(info)
+            rows = np.arange(info["n"])
+            if split is not None:
+                rows = rows[info["split"][: info["n"]] == SPLITS[split]]
+            self._index.extend((k, int(r)) for r in rows)
+        self._meta = {}
+        if not self._index:
+            raise ValueError(f"no maps of split {split!r} in {self.paths}")
+
+    def _read_info(self, path):
+        try:
+            fh = h5py.File(path, "r")
+        except (OSError, FileNotFoundError) as exc:
+            raise FileNotFoundError(f"cannot open data set {path}: {exc}") from None
+        with fh:
+            version = _attr_str(fh.attrs.get("layout_version", ""))
+            if version != LAYOUT_VERSION:
+                raise ValueError(f"{path}: layout_version {version!r} is not supported (expected "
+                                 f"{LAYOUT_VERSION!r})")
+            cfg = json.loads(_attr_str(fh.attrs["config"]))
+            needed = [VIEW_MAPS[v] for v in self.views] + [TARGET_MAP]
+            missing = [m for m in needed if f"maps/{m}" not in fh]
+            if missing:
+                raise ValueError(f"{path} lacks maps {missing}")
+            n = int(fh.attrs.get("n_maps_done", fh[f"maps/{TARGET_MAP}"].shape[0]))
+            scales = {}
+            for v in self.views:
+                unit = u.Unit(_attr_str(fh[f"maps/{VIEW_MAPS[v]}"].attrs.get("unit", "")))
+                scales[v] = float(unit.to(u.Unit(VIEW_UNITS[v])))
+            tunit = u.Unit(_attr_str(fh[f"maps/{TARGET_MAP}"].attrs.get("unit", "solMass / kpc2")))
+            scales["target"] = float(tunit.to(u.Msun / u.kpc**2))
+            meta = {k: fh[f"meta/{k}"][:n] for k in ("r200", "z", "m200", "split", "halo_id")}
+            npix_src = fh[f"maps/{TARGET_MAP}"].shape[-1]
+        size = float(cfg.get("size_r200", 2.0))
+        if size < 2.0 - 1e-9:
+            raise ValueError(f"{path}: maps span {size} R200, the model frame needs at least 2")
+        return dict(n=n, size_r200=size, npix=npix_src, smoothing_r200=float(cfg.get("smoothing_r200", 0.01)),
+                    scales=scales, **meta)
+
+    def __len__(self):
+        return len(self._index)
+
+    def _file(self, k):
+        fh = self._files.get(k)
+        if fh is None:
+            fh = h5py.File(self.paths[k], "r")
+            self._files[k] = fh
+        return fh
+
+    def __getstate__(self):  # do not pickle open handles into workers
+        state = self.__dict__.copy()
+        state["_files"] = {}
+        return state
+
+    def close(self):
+        """Close the open HDF5 handles."""
+        for fh in self._files.values():
+            fh.close()
+        self._files = {}
+
+    def halo_ids(self):
+        """Halo id of every sample (array)."""
+        return np.array([self.file_info[k]["halo_id"][r] for k, r in self._index])
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            i, sample_seed = key
+        else:
+            i, sample_seed = key, None
+        if not 0 <= i < len(self._index):
+            raise IndexError(f"sample {i} out of range (0..{len(self._index) - 1})")
+        k, row = self._index[i]
+        info = self.file_info[k]
+        fh = self._file(k)
+        maps = {v: fh[f"maps/{VIEW_MAPS[v]}"][row].astype(np.float64) * info["scales"][v] for v in self.views}
+        target = fh[f"maps/{TARGET_MAP}"][row].astype(np.float64) * info["scales"]["target"]
+        rng = None
+        if self.augment is not None:
+            if sample_seed is None:
+                sample_seed = (self.seed, i)
+            rng = np.random.default_rng(sample_seed)
+        sample = make_sample(self.views, maps, target, src_size_r200=info["size_r200"],
+                             r200_kpc=float(info["r200"][row]), z=float(info["z"][row]), npix=self.npix,
+                             native_fwhm_r200=info["smoothing_r200"], augment=self.augment, rng=rng)
+        sample["index"] = torch.tensor(i)
+        sample["log10_m200"] = torch.tensor(np.log10(float(info["m200"][row])), dtype=torch.float32)
+        return sample
+
+
+class ResumableSampler(Sampler):
+    """Endless, seeded, shardable sampler that yields ``(index, sample_seed)`` pairs.
+
+    Epoch ``e`` is a permutation drawn from ``(seed, e)``, padded (like
+    `torch.utils.data.DistributedSampler`) to a multiple of ``world_size`` and split rank by rank
+    (``perm[rank::world_size]``).  ``start`` skips the first samples of this rank's stream, which
+    is how a resumed run continues exactly where it stopped.  The per-sample seed is
+    ``(seed, epoch, position in the epoch)``, independent of ranks and workers.
+
+    Examples
+    --------
+    >>> from itertools import islice
+    >>> from massrecon.training.data import ResumableSampler
+    >>> s = ResumableSampler(5, seed=1)
+    >>> first = list(islice(iter(s), 7))
+    >>> list(islice(iter(ResumableSampler(5, seed=1, start=3)), 4)) == first[3:7]
+    True
+    """
+
+    def __init__(self, n, seed=0, rank=0, world_size=1, start=0, shuffle=True):
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must satisfy 0 <= rank < world_size, got {rank}, {world_size}")
+        self.n = int(n)
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.start = int(start)
+        self.shuffle = bool(shuffle)
+        self.per_rank = -(-self.n // self.world_size)
+
+    def epoch_order(self, epoch):
+        """Global order of the samples in ``epoch`` (padded to a multiple of world_size)."""
+        if self.shuffle:
+            perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        else:
+            perm = np.arange(self.n)
+        total = self.per_rank * self.world_size
+        if total > self.n:
+            perm = np.concatenate([perm, perm[: total - self.n]])
+        return perm
+
+    def __iter__(self):
+        epoch, offset = divmod(self.start, self.per_rank)
+        while True:
+            perm = self.epoch_order(epoch)
+            positions = np.arange(self.rank, len(perm), self.world_size)
+            for pos in positions[offset:]:
+                yield int(perm[pos]), (self.seed, int(epoch), int(pos))
+            offset = 0
+            epoch += 1
+
+    def __len__(self):  # one epoch of this rank
+        return self.per_rank

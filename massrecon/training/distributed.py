@@ -1,0 +1,87 @@
+"""Data-parallel training with `torch.nn.parallel.DistributedDataParallel`.
+
+Launch with torchrun, which sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+``MASTER_PORT``::
+
+    torchrun --standalone --nproc-per-node 4 -m massrecon train config.toml --run-dir run
+
+The backend is NCCL on CUDA and gloo on CPU.  Each rank draws its own shard of every epoch
+(`~massrecon.training.data.ResumableSampler` with ``rank`` and ``world_size``, the
+`~torch.utils.data.DistributedSampler` scheme) and a per-rank batch of
+``batch_size // world_size``; DDP averages the gradients, which equals the gradient of the global
+batch because every loss is a per-sample mean.  Only rank 0 writes checkpoints and metrics.
+"""
+
+import os
+
+import torch
+import torch.distributed as dist
+
+from ..logger import log
+
+__all__ = ["DistributedContext", "setup_distributed", "cleanup_distributed", "wrap_ddp", "unwrap"]
+
+
+class DistributedContext:
+    """Rank, world size and device of this process."""
+
+    def __init__(self, rank=0, world_size=1, local_rank=0, device=None, initialized=False):
+        self.rank = rank
+        self.world_size = world_size
+        self.local_rank = local_rank
+        self.device = device if device is not None else torch.device("cpu")
+        self.initialized = initialized
+
+    @property
+    def is_main(self):
+        """True on rank 0."""
+        return self.rank == 0
+
+    def __repr__(self):
+        return f"<DistributedContext rank {self.rank}/{self.world_size} on {self.device}>"
+
+
+def setup_distributed(backend=None):
+    """Initialise the process group from torchrun's environment (a no-op for one process).
+
+    Returns
+    -------
+    `DistributedContext`
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available()
+    if world <= 1:
+        device = torch.device("cuda") if cuda else torch.device("cpu")
+        return DistributedContext(device=device)
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if cuda:
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    else:
+        device = torch.device("cpu")
+    if backend is None:
+        backend = "nccl" if cuda else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+    log.info(f"distributed training: rank {rank}/{world}, backend {backend}, device {device}")
+    return DistributedContext(rank, world, local_rank, device, initialized=True)
+
+
+def cleanup_distributed(ctx):
+    """Destroy the process group created by `setup_distributed`."""
+    if ctx.initialized and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def wrap_ddp(module, ctx):
+    """Wrap ``module`` in DistributedDataParallel when running on several processes."""
+    if ctx.world_size <= 1:
+        return module
+    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+
+def unwrap(module):
+    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    return module.module if isinstance(module, torch.nn.parallel.DistributedDataParallel) else module

@@ -1,0 +1,400 @@
+"""The training loop: AdamW, warm-up + decay schedule, optional PatchGAN, checkpoints with
+exact resume, CSV (and TensorBoard, if installed) metrics.
+
+A run directory holds ``config.json`` (the run's `TrainingConfig`), ``checkpoint.pt`` (the
+latest checkpoint, written atomically: temporary file then `os.replace`), ``metrics.csv`` and,
+when the ``tensorboard`` package is installed, ``tensorboard/``.
+
+A checkpoint holds the generator, discriminator, both optimisers and schedulers, the python,
+numpy and torch random states, the step and the data position (samples drawn by each rank), so
+``train(config, run_dir, resume=True)`` continues with exactly the losses the uninterrupted run
+would have had (same device, threads and world size).
+"""
+
+import contextlib
+import csv
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .. import __version__
+from ..logger import log
+from ..models.unet import PatchGANDiscriminator, UNetGenerator
+from .config import TrainingConfig
+from .data import ClusterMapDataset, ResumableSampler
+from .distributed import cleanup_distributed, setup_distributed, unwrap, wrap_ddp
+from .losses import gan_discriminator_loss, generator_loss, log_mass_within
+
+__all__ = ["train", "lr_factor", "build_generator", "load_checkpoint", "CSV_COLUMNS", "CHECKPOINT_NAME"]
+
+#: File name of the latest checkpoint in a run directory.
+CHECKPOINT_NAME = "checkpoint.pt"
+
+#: Columns of ``metrics.csv``.
+CSV_COLUMNS = ("step", "epoch", "lr", "loss", "l1", "mass", "ps", "gan_g", "gan_d", "samples_per_s",
+               "val_l1", "val_mass_bias_dex", "val_mass_scatter_dex")
+
+
+def lr_factor(step, config):
+    """Learning-rate multiplier at ``step``: linear warm-up, then cosine/linear/constant decay.
+
+    Examples
+    --------
+    >>> from massrecon.training import TrainingConfig
+    >>> from massrecon.training.loop import lr_factor
+    >>> cfg = TrainingConfig(steps=100, warmup_steps=10, min_lr_ratio=0.0)
+    >>> [round(lr_factor(s, cfg), 3) for s in (0, 9, 10, 55, 100)]
+    [0.1, 1.0, 1.0, 0.5, 0.0]
+    """
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if config.schedule == "constant":
+        return 1.0
+    span = max(config.steps - config.warmup_steps, 1)
+    frac = min(max((step - config.warmup_steps) / span, 0.0), 1.0)
+    lo = config.min_lr_ratio
+    if config.schedule == "cosine":
+        return lo + (1 - lo) * 0.5 * (1 + math.cos(math.pi * frac))
+    return lo + (1 - lo) * (1 - frac)
+
+
+def build_generator(config):
+    """The `~massrecon.models.UNetGenerator` of a `TrainingConfig`."""
+    return UNetGenerator(**config.model_kwargs())
+
+
+def _rng_state():
+    npst = np.random.get_state(legacy=False)  # noqa: NPY002
+    npst = {"bit_generator": npst["bit_generator"], "key": npst["state"]["key"].tolist(),
+            "pos": int(npst["state"]["pos"]), "has_gauss": int(npst["has_gauss"]),
+            "gauss": float(npst["gauss"])}
+    return {"python": random.getstate(), "numpy": npst, "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(st):
+    py = st["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    n = st["numpy"]
+    state = {"bit_generator": n["bit_generator"],
+             "state": {"key": np.array(n["key"], dtype=np.uint32), "pos": n["pos"]},
+             "has_gauss": n["has_gauss"], "gauss": n["gauss"]}
+    np.random.set_state(state)  # noqa: NPY002
+    torch.set_rng_state(st["torch"])
+
+
+def _atomic_save(obj, path):
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path):
+    """Read a checkpoint (``weights_only=True``, on the CPU).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not a massrecon checkpoint.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable checkpoint: {exc}") from None
+    if not isinstance(ckpt, dict) or "generator" not in ckpt or "config" not in ckpt:
+        raise ValueError(f"{path} is not a massrecon training checkpoint")
+    return ckpt
+
+
+class _Metrics:
+    def __init__(self, run_dir, resume_step, enabled):
+        self.enabled = enabled
+        self.path = Path(run_dir) / "metrics.csv"
+        self.tb = None
+        if not enabled:
+            return
+        rows = []
+        if resume_step is not None and self.path.is_file():
+            with open(self.path, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
+        with open(self.path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, CSV_COLUMNS)
+            w.writeheader()
+            w.writerows(rows)
+        try:  # optional
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+        except Exception:  # tensorboard not installed
+            self.tb = None
+
+    def write(self, row):
+        if not self.enabled:
+            return
+        with open(self.path, "a", newline="") as fh:
+            csv.DictWriter(fh, CSV_COLUMNS).writerow({k: row.get(k, "") for k in CSV_COLUMNS})
+        if self.tb is not None:
+            for k, v in row.items():
+                if k != "step" and isinstance(v, float):
+                    self.tb.add_scalar(k, v, row["step"])
+
+    def close(self):
+        if self.tb is not None:
+            self.tb.close()
+
+
+def _to(batch, device):
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def _validate(gen, loader, n_batches, device):
+    gen.eval()
+    l1s, dm = [], []
+    for i, batch in enumerate(loader):
+        if i >= n_batches:
+            break
+        batch = _to(batch, device)
+        pred = gen(batch["x"], batch["mask"], batch["cond"]).float()
+        l1s.append(float((pred - batch["t"]).abs().mean()))
+        r = batch["r200_px"]
+        dm.append((log_mass_within(pred, r) - log_mass_within(batch["t"], r)).cpu())
+    gen.train()
+    if not l1s:
+        return {}
+    dm = torch.cat(dm)
+    return {"val_l1": float(np.mean(l1s)), "val_mass_bias_dex": float(dm.mean()),
+            "val_mass_scatter_dex": float(dm.std()) if dm.numel() > 1 else 0.0}
+
+
+def train(config=None, run_dir=None, resume=False, stop_at=None, progress=True):
+    """Train a generator (and discriminator) and write the run directory.
+
+    Parameters
+    ----------
+    config : `TrainingConfig`, str or path, optional
+        Settings, or a TOML file.  With ``resume`` it may be omitted (the run's ``config.json``
+        is used); if given it must equal the run's configuration.
+    run_dir : str or path
+        Run directory (created).  A new run refuses a directory that holds a checkpoint.
+    resume : bool
+        Continue from ``run_dir/checkpoint.pt``.
+    stop_at : int, optional
+        Stop (with a checkpoint) after this step, as an interruption would.
+    progress : bool
+        Show a tqdm progress bar (rank 0).
+
+    Returns
+    -------
+    dict
+        ``step`` (last step done), ``losses`` (generator loss of each step of this call),
+        ``metrics`` (last CSV row), ``run_dir``.
+    """
+    if run_dir is None:
+        raise ValueError("run_dir is required")
+    run_dir = Path(run_dir)
+    ckpt_path = run_dir / CHECKPOINT_NAME
+    ckpt = None
+    if resume:
+        ckpt = load_checkpoint(ckpt_path)
+        saved = TrainingConfig.from_dict(ckpt["config"])
+        if config is None:
+            config = saved
+        else:
+            if not isinstance(config, TrainingConfig):
+                config = TrainingConfig.from_toml(config)
+            if config.to_dict() != saved.to_dict():
+                raise ValueError(f"config differs from the configuration of the run in {run_dir}")
+    else:
+        if config is None:
+            raise ValueError("config is required for a new run")
+        if not isinstance(config, TrainingConfig):
+            config = TrainingConfig.from_toml(config)
+        if ckpt_path.exists():
+            raise FileExistsError(f"{run_dir} already holds a checkpoint; resume it or choose another "
+                                  "run_dir")
+    if stop_at is not None and int(stop_at) < 1:
+        raise ValueError(f"stop_at must be >= 1, got {stop_at}")
+    if not config.data_paths:
+        raise ValueError("config.data_paths names no data set")
+
+    ctx = setup_distributed()
+    try:
+        return _train(config, run_dir, ckpt, stop_at, progress, ctx)
+    finally:
+        cleanup_distributed(ctx)
+
+
+def _train(config, run_dir, ckpt, stop_at, progress, ctx):
+    device = ctx.device
+    if config.batch_size % ctx.world_size:
+        raise ValueError(f"batch_size ({config.batch_size}) must be divisible by the number of processes "
+                         f"({ctx.world_size})")
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if ckpt is None:
+            (run_dir / "config.json").write_text(config.to_json())
+
+    random.seed(config.seed)
+    np.random.seed(config.seed % 2**32)  # noqa: NPY002
+    torch.manual_seed(config.seed)
+    gen = build_generator(config).to(device)
+    use_gan = config.gan_weight > 0
+    disc = PatchGANDiscriminator(len(config.views), config.ndf).to(device) if use_gan else None
+    opt_g = torch.optim.AdamW(gen.parameters(), lr=config.lr, betas=config.betas,
+                              weight_decay=config.weight_decay)
+    sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda s: lr_factor(s, config))
+    opt_d = sched_d = None
+    if use_gan:
+        opt_d = torch.optim.AdamW(disc.parameters(), lr=config.lr_discriminator,
+                                  betas=config.betas_discriminator, weight_decay=config.weight_decay)
+        sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, lambda s: lr_factor(s, config))
+    step = 0
+    if ckpt is not None:
+        gen.load_state_dict(ckpt["generator"])
+        opt_g.load_state_dict(ckpt["opt_g"])
+        sched_g.load_state_dict(ckpt["sched_g"])
+        if use_gan:
+            disc.load_state_dict(ckpt["discriminator"])
+            opt_d.load_state_dict(ckpt["opt_d"])
+            sched_d.load_state_dict(ckpt["sched_d"])
+        step = int(ckpt["step"])
+        if int(ckpt.get("world_size", 1)) != ctx.world_size:
+            raise ValueError(f"the checkpoint was written by {ckpt.get('world_size')} processes, "
+                             f"this run has {ctx.world_size}")
+        _set_rng_state(ckpt["rng"][ctx.rank] if isinstance(ckpt["rng"], list) else ckpt["rng"])
+    gen_t = wrap_ddp(gen, ctx)
+    disc_t = wrap_ddp(disc, ctx) if use_gan else None
+
+    per_rank = config.batch_size // ctx.world_size
+    train_ds = ClusterMapDataset(config.data_paths, "train", config.views, config.npix, config.augment,
+                                 config.seed)
+    sampler = ResumableSampler(len(train_ds), seed=config.seed, rank=ctx.rank, world_size=ctx.world_size,
+                               start=step * per_rank)
+    loader = DataLoader(train_ds, batch_size=per_rank, sampler=sampler, num_workers=config.num_workers,
+                        pin_memory=device.type == "cuda")
+    val_loader = None
+    if ctx.is_main and config.val_batches > 0:
+        try:
+            val_ds = ClusterMapDataset(config.data_paths, "validation", config.views, config.npix, None)
+        except ValueError:
+            log.warning("no validation maps in the data sets: validation is off")
+        else:
+            val_loader = DataLoader(val_ds, batch_size=per_rank, shuffle=False, num_workers=0)
+    metrics = _Metrics(run_dir, step if ckpt is not None else None, ctx.is_main)
+    weights = {k: getattr(config, k) for k in ("l1_weight", "mass_weight", "gan_weight", "ps_weight")}
+    end = config.steps if stop_at is None else min(config.steps, int(stop_at))
+    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+           else contextlib.nullcontext())
+    bar = None
+    if progress and ctx.is_main:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    losses = []
+    row = {}
+    it = iter(loader)
+    gen_t.train()
+    try:
+        while step < end:
+            t0 = time.perf_counter()
+            batch = _to(next(it), device)
+            x, mask, cond = batch["x"], batch["mask"], batch["cond"]
+            with amp:
+                pred = gen_t(x, mask, cond)
+            pred = pred.float()
+            fake_logits = None
+            dmod = unwrap(disc_t) if use_gan else None
+            if use_gan:
+                for p in dmod.parameters():
+                    p.requires_grad_(False)
+                with amp:
+                    fake_logits = dmod(x, mask, pred).float()
+            loss, parts = generator_loss(pred, batch, weights, fake_logits)
+            opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_g.step()
+            lr = sched_g.get_last_lr()[0]
+            sched_g.step()
+            if use_gan:
+                for p in dmod.parameters():
+                    p.requires_grad_(True)
+                with amp:
+                    logits = disc_t(torch.cat([x, x]), torch.cat([mask, mask]),
+                                    torch.cat([batch["t"], pred.detach()])).float()
+                n = x.shape[0]
+                ld = gan_discriminator_loss(logits[:n], logits[n:])
+                opt_d.zero_grad(set_to_none=True)
+                ld.backward()
+                opt_d.step()
+                sched_d.step()
+                parts["gan_d"] = float(ld.detach())
+            step += 1
+            lval = float(loss.detach())
+            if not math.isfinite(lval):
+                raise FloatingPointError(f"the loss became {lval} at step {step}")
+            losses.append(lval)
+            dt = time.perf_counter() - t0
+            row = {"step": step, "epoch": (step * per_rank) // len(sampler), "lr": lr, "loss": lval,
+                   "samples_per_s": config.batch_size / dt, **parts}
+            if val_loader is not None and (step % config.val_interval == 0 or step == config.steps):
+                row.update(_validate(unwrap(gen_t), val_loader, config.val_batches, device))
+            if step % config.log_interval == 0 or step == end or "val_l1" in row:
+                metrics.write(row)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{lval:.4g}", l1=f"{parts['l1']:.3f}")
+            if step % config.checkpoint_interval == 0 or step == end:
+                _checkpoint(run_dir / CHECKPOINT_NAME, ctx, config, step, per_rank, gen, disc, opt_g, opt_d,
+                            sched_g, sched_d)
+    finally:
+        if bar is not None:
+            bar.close()
+        metrics.close()
+        if hasattr(train_ds, "close"):
+            train_ds.close()
+    return {"step": step, "losses": losses, "metrics": row, "run_dir": str(run_dir)}
+
+
+def _checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sched_g, sched_d):
+    rng = _rng_state()
+    if ctx.world_size > 1:
+        import torch.distributed as dist
+
+        states = [None] * ctx.world_size
+        dist.all_gather_object(states, rng)
+        rng = states
+    if not ctx.is_main:
+        return
+    state = {
+        "step": step,
+        "samples_per_rank": step * per_rank,
+        "world_size": ctx.world_size,
+        "config": config.to_dict(),
+        "massrecon_version": __version__,
+        "generator": gen.state_dict(),
+        "opt_g": opt_g.state_dict(),
+        "sched_g": sched_g.state_dict(),
+        "rng": rng,
+    }
+    if disc is not None:
+        state.update(discriminator=disc.state_dict(), opt_d=opt_d.state_dict(), sched_d=sched_d.state_dict())
+    _atomic_save(state, path)
+    log.debug(f"checkpoint at step {step} written to {path}")

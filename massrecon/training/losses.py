@@ -1,0 +1,143 @@
+"""Training losses.
+
+All losses are per-sample means averaged over the batch, so that under
+DistributedDataParallel the average of the ranks' gradients equals the gradient of the global
+batch.
+
+- `l1_loss`: mean absolute error of ``t = log10(Sigma / 1e8)`` (dex).
+- `mass_loss`: absolute error of ``log10 M(<R200)`` (dex), the mass integrated from
+  ``10**t`` over the disc of the true R200 (whose radius in pixels the augmentation knows).
+- `gan_generator_loss` / `gan_discriminator_loss`: the pix2pix adversarial terms (binary
+  cross-entropy on PatchGAN logits).
+- `power_spectrum_loss`: L1 distance of the log10 azimuthally averaged power spectra of the
+  mean-subtracted ``t`` maps.
+- `generator_loss`: the weighted sum used by the training loop.
+"""
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+from ..models.unet import disc_mask
+
+__all__ = ["l1_loss", "log_mass_within", "mass_loss", "gan_generator_loss", "gan_discriminator_loss",
+           "power_spectrum_loss", "generator_loss"]
+
+_LN10 = math.log(10.0)
+
+
+def l1_loss(pred, target):
+    """Mean absolute error (in the units of ``t``, dex).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from massrecon.training.losses import l1_loss
+    >>> float(l1_loss(torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)))
+    1.0
+    """
+    return (pred - target).abs().mean()
+
+
+def log_mass_within(t, radius_px):
+    """``log10`` of the sum of ``10**t`` over the disc of ``radius_px`` (per sample, shape (B,)).
+
+    Computed as a masked log-sum-exp, so it is exact and stable for any ``t``.  Multiply the sum
+    by the pixel area and the reference density to get a mass.
+    """
+    b, _, n, _ = t.shape
+    mask = disc_mask(n, radius_px.to(t.dtype), device=t.device, dtype=t.dtype)
+    logits = t[:, 0] * _LN10 + torch.log(mask.clamp_min(1e-30))
+    return torch.logsumexp(logits.reshape(b, -1), dim=1) / _LN10
+
+
+def mass_loss(pred, target, radius_px):
+    """Mean absolute error of ``log10 M(<R200)`` (dex)."""
+    return (log_mass_within(pred, radius_px) - log_mass_within(target, radius_px)).abs().mean()
+
+
+def gan_generator_loss(fake_logits):
+    """Non-saturating generator loss: BCE of the discriminator's logits on fakes against 1."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def gan_discriminator_loss(real_logits, fake_logits):
+    """pix2pix discriminator loss: half the sum of the real (1) and fake (0) BCE terms."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return 0.5 * (real + fake)
+
+
+def _radial_power(t, nbins):
+    b, _, n, _ = t.shape
+    x = t[:, 0] - t[:, 0].mean(dim=(1, 2), keepdim=True)
+    p = torch.fft.rfft2(x, norm="ortho").abs() ** 2
+    ky = torch.fft.fftfreq(n, device=t.device)[:, None]
+    kx = torch.fft.rfftfreq(n, device=t.device)[None, :]
+    k = torch.sqrt(kx**2 + ky**2)
+    edges = torch.linspace(0.0, 0.5, nbins + 1, device=t.device)
+    idx = torch.bucketize(k.reshape(-1), edges[1:-1])
+    sums = torch.zeros(b, nbins, device=t.device, dtype=p.dtype).index_add_(1, idx, p.reshape(b, -1))
+    counts = torch.bincount(idx, minlength=nbins).to(p.dtype)
+    return sums[:, 1:] / counts[1:]  # drop the k ~ 0 bin
+
+
+def power_spectrum_loss(pred, target, nbins=16):
+    """Mean |log10 P_pred(k) - log10 P_true(k)| over ``nbins`` radial bins of the maps of ``t``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from massrecon.training.losses import power_spectrum_loss
+    >>> torch.manual_seed(0) is not None
+    True
+    >>> x = torch.randn(2, 1, 16, 16)
+    >>> float(power_spectrum_loss(x, x))
+    0.0
+    """
+    pp = _radial_power(pred, nbins)
+    pt = _radial_power(target, nbins)
+    return (torch.log10(pp + 1e-12) - torch.log10(pt + 1e-12)).abs().mean()
+
+
+def generator_loss(pred, batch, weights, fake_logits=None):
+    """Weighted generator loss and its parts.
+
+    Parameters
+    ----------
+    pred : `torch.Tensor`
+        Predicted ``t`` maps (B, 1, N, N).
+    batch : dict
+        With ``t`` (B, 1, N, N) and ``r200_px`` (B,).
+    weights : mapping
+        ``l1_weight``, ``mass_weight``, ``gan_weight``, ``ps_weight`` (missing: 0).
+    fake_logits : `torch.Tensor`, optional
+        Discriminator logits on ``pred`` (needed when ``gan_weight > 0``).
+
+    Returns
+    -------
+    total : `torch.Tensor`
+    parts : dict of float
+        ``l1``, ``mass``, ``gan_g``, ``ps`` (unweighted values).
+    """
+    w = {k: float(weights.get(k, 0.0)) for k in ("l1_weight", "mass_weight", "gan_weight", "ps_weight")}
+    target = batch["t"]
+    l1 = l1_loss(pred, target)
+    total = w["l1_weight"] * l1
+    parts = {"l1": float(l1.detach())}
+    if w["mass_weight"] > 0:
+        ml = mass_loss(pred, target, batch["r200_px"])
+        total = total + w["mass_weight"] * ml
+        parts["mass"] = float(ml.detach())
+    if w["gan_weight"] > 0:
+        if fake_logits is None:
+            raise ValueError("fake_logits are needed when gan_weight > 0")
+        gl = gan_generator_loss(fake_logits)
+        total = total + w["gan_weight"] * gl
+        parts["gan_g"] = float(gl.detach())
+    if w["ps_weight"] > 0:
+        pl = power_spectrum_loss(pred, target)
+        total = total + w["ps_weight"] * pl
+        parts["ps"] = float(pl.detach())
+    return total, parts

@@ -1,0 +1,75 @@
+"""Two gloo processes on the CPU give the gradients of one process on the same global batch.
+
+Computed in float64, so that the 1e-6 tolerance tests the data-parallel logic, not rounding."""
+
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from massrecon.models import UNetGenerator
+from massrecon.training.losses import generator_loss
+
+_KW = dict(views=("sz", "xray"), base_channels=4, depth=2, max_channels=8, cond_embedding=8)
+_WEIGHTS = {"l1_weight": 100.0, "mass_weight": 10.0, "ps_weight": 1.0}
+
+
+def _batch():
+    g = torch.Generator().manual_seed(11)
+    b = {"x": torch.randn(4, 2, 16, 16, generator=g),
+         "mask": torch.tensor([[1.0, 1], [1, 0], [0, 1], [1, 1]]),
+            "cond": torch.randn(4, 6, generator=g), "t": torch.randn(4, 1, 16, 16, generator=g),
+            "r200_px": torch.tensor([8.0, 6.0, 7.0, 8.0])}
+    return {k: v.double() for k, v in b.items()}
+
+
+def _grads(model, batch):
+    pred = model(batch["x"], batch["mask"], batch["cond"])
+    loss, _ = generator_loss(pred, batch, _WEIGHTS)
+    loss.backward()
+    m = model.module if hasattr(model, "module") else model
+    return {k: p.grad.detach().clone() for k, p in m.named_parameters()}
+
+
+def _worker(rank, world, port, out):
+    import os
+
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    from massrecon.training.distributed import cleanup_distributed, setup_distributed, wrap_ddp
+
+    ctx = setup_distributed()
+    try:
+        torch.manual_seed(0)
+        model = wrap_ddp(UNetGenerator(**_KW).double(), ctx)
+        b = _batch()
+        n = 4 // world
+        shard = {k: v[rank * n:(rank + 1) * n] for k, v in b.items()}
+        grads = _grads(model, shard)
+        if rank == 0:
+            torch.save(grads, out)
+        dist.barrier()
+    finally:
+        cleanup_distributed(ctx)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_ddp_gradients_match_single_process(tmp_path):
+    torch.manual_seed(0)
+    ref = _grads(UNetGenerator(**_KW).double(), _batch())
+    out = tmp_path / "grads.pt"
+    mp.start_processes(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True, start_method="spawn")
+    got = torch.load(out, weights_only=True)
+    assert set(got) == set(ref)
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-6, msg=k)

@@ -1,0 +1,111 @@
+import csv
+import dataclasses
+import shutil
+
+import pytest
+import torch
+
+from massrecon.models import export_weights, load_generator
+from massrecon.training import TrainingConfig, load_checkpoint, train
+from massrecon.training.losses import l1_loss, log_mass_within, mass_loss, power_spectrum_loss
+
+
+def _rows(run_dir):
+    with open(run_dir / "metrics.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_loss_decreases(tiny_config, tmp_path):
+    torch.use_deterministic_algorithms(True)
+    cfg = dataclasses.replace(tiny_config, steps=24, checkpoint_interval=24, val_interval=12, ps_weight=1.0)
+    res = train(cfg, tmp_path / "run", progress=False)
+    losses = res["losses"]
+    assert len(losses) == 24
+    assert sum(losses[-4:]) / 4 < 0.6 * sum(losses[:4]) / 4
+    rows = _rows(tmp_path / "run")
+    assert [int(r["step"]) for r in rows] == list(range(1, 25))
+    assert rows[11]["val_l1"] != "" and float(rows[-1]["val_l1"]) < 5
+    assert float(rows[-1]["ps"]) >= 0 and float(rows[-1]["gan_d"]) > 0
+    # export and reload the generator
+    metrics = {"val_l1": float(rows[-1]["val_l1"])}
+    meta = export_weights(tmp_path / "run", tmp_path / "weights", metrics=metrics)
+    assert meta["training"]["step"] == 24 and meta["frame"] == {"npix": 32, "size_r200": 2.0}
+    assert meta["supported"]["log10_m200_h"] == [14.0, 15.0]
+    g, meta2 = load_generator(tmp_path / "weights" / "generator.pt")
+    assert meta2["sha256"] == meta["sha256"] and g.views == ("sz", "xray", "stars")
+    with pytest.raises(FileExistsError):
+        export_weights(tmp_path / "run", tmp_path / "weights")
+    with pytest.raises(FileExistsError, match="resume"):
+        train(cfg, tmp_path / "run", progress=False)
+
+
+@pytest.mark.parametrize("gan", [True, False])
+def test_resume_is_exact(tiny_config, tmp_path, gan):
+    torch.use_deterministic_algorithms(True)
+    cfg = tiny_config if gan else dataclasses.replace(tiny_config, gan_weight=0.0, schedule="linear")
+    full = train(cfg, tmp_path / "a", progress=False)
+    part = train(cfg, tmp_path / "b", stop_at=3, progress=False)
+    assert load_checkpoint(tmp_path / "b")["step"] == 3
+    rest = train(None, tmp_path / "b", resume=True, progress=False)
+    assert part["losses"] + rest["losses"] == full["losses"]  # exact float equality
+    ra, rb = _rows(tmp_path / "a"), _rows(tmp_path / "b")
+    assert [r["loss"] for r in ra] == [r["loss"] for r in rb]
+    sa, sb = load_checkpoint(tmp_path / "a")["generator"], load_checkpoint(tmp_path / "b")["generator"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    with pytest.raises(ValueError, match="differs"):
+        train(dataclasses.replace(cfg, lr=1.0), tmp_path / "b", resume=True, progress=False)
+
+
+def test_cli(tiny_config, tmp_path):
+    import argparse
+
+    from massrecon.training._cli import register
+
+    cfg = dataclasses.replace(tiny_config, steps=2, val_batches=0)
+    toml = tmp_path / "c.toml"
+    d = cfg.to_dict()
+    aug = d.pop("augment")
+    lines = [f"{k} = {_toml(v)}" for k, v in d.items()] + ["[augment]"]
+    lines += [f"{k} = {_toml(v)}" for k, v in aug.items()]
+    toml.write_text("\n".join(lines) + "\n")
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", str(toml), "--run-dir", str(tmp_path / "r"), "--quiet"])
+    assert args.func(args) == 0
+    shutil.copy(tmp_path / "r" / "checkpoint.pt", tmp_path / "ck.pt")
+    args = parser.parse_args(["train", "--resume", str(tmp_path / "r"), "--quiet"])
+    assert args.func(args) == 0  # already finished: nothing more to do
+    with pytest.raises(ValueError, match="not both"):
+        args = parser.parse_args(["train", str(toml), "--resume", str(tmp_path / "r")])
+        args.func(args)
+
+
+def _toml(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return repr(v)
+
+
+def test_losses():
+    torch.manual_seed(0)
+    t = torch.randn(2, 1, 16, 16)
+    assert float(l1_loss(t, t)) == 0.0
+    r = torch.tensor([8.0, 4.0])
+    # adding 1 dex everywhere raises the mass by exactly 1 dex
+    assert torch.allclose(log_mass_within(t + 1, r) - log_mass_within(t, r), torch.ones(2), atol=1e-5)
+    assert float(mass_loss(t + 0.5, t, r)) == pytest.approx(0.5, abs=1e-5)
+    assert float(power_spectrum_loss(t + 3.0, t)) == pytest.approx(0.0, abs=1e-5)
+    assert float(power_spectrum_loss(2 * t, t)) == pytest.approx(2 * 0.30103, abs=1e-4)
+
+
+def test_bad_train_arguments(tiny_config, tmp_path):
+    with pytest.raises(ValueError, match="run_dir"):
+        train(tiny_config, None)
+    with pytest.raises(FileNotFoundError):
+        train(None, tmp_path / "nothing", resume=True)
+    with pytest.raises(ValueError, match="divisible"):
+        train(TrainingConfig(data_paths=tiny_config.data_paths, npix=36), tmp_path / "x")

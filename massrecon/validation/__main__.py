@@ -1,0 +1,67 @@
+"""Export a training run as weights and measure them on held-out mocks.
+
+Usage::
+
+    python -m massrecon.validation RUN_DIR --data DATA.h5 --out-dir OUT [--n-test 600]
+
+writes ``OUT/generator.pt`` and ``OUT/generator.json`` (with the metrics and the uncertainty
+calibration) and ``OUT/metrics.md`` (a table for the documentation).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _table(results):
+    lines = ["| inputs | view set | pixel scatter | profile bias / scatter | M(<R500) bias / scatter "
+             "| M(<R200) bias / scatter |", "|---|---|---|---|---|---|"]
+
+    def pct(x):
+        return f"{100 * x:+.1f}%"
+
+    for inst in ("ideal", "planck_like"):
+        for key, m in results[inst].items():
+            lines.append(f"| {inst} | {key} | {100 * m['pixel']['scatter']:.1f}% | {pct(m['profile']['bias'])} / "
+                         f"{100 * m['profile']['scatter']:.1f}% | {pct(m['mass_r500']['bias'])} / "
+                         f"{100 * m['mass_r500']['scatter']:.1f}% | {pct(m['mass_r200']['bias'])} / "
+                         f"{100 * m['mass_r200']['scatter']:.1f}% |")
+    for key, m in results.get("baselines", {}).items():
+        lines.append(f"| ideal | baseline {key} | {100 * m['pixel']['scatter']:.1f}% | {pct(m['profile']['bias'])} / "
+                     f"{100 * m['profile']['scatter']:.1f}% | {pct(m['mass_r500']['bias'])} / "
+                     f"{100 * m['mass_r500']['scatter']:.1f}% | {pct(m['mass_r200']['bias'])} / "
+                     f"{100 * m['mass_r200']['scatter']:.1f}% |")
+    lines.append("")
+    lines.append("68% interval coverage of true pixels within R200 (test split, idealised): "
+                 + ", ".join(f"{k} {100 * v:.1f}%" for k, v in results["coverage_68"].items()))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m massrecon.validation", description=__doc__.split("\n")[0])
+    p.add_argument("run", help="training run directory or checkpoint")
+    p.add_argument("--data", required=True, help="HDF5 dataset with a test split")
+    p.add_argument("--out-dir", required=True, help="where to write generator.pt/.json and metrics.md")
+    p.add_argument("--n-test", type=int, default=600, help="test maps to evaluate (default 600)")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--overwrite", action="store_true")
+    args = p.parse_args(argv)
+
+    from ..models import export_weights, load_generator
+    from .evaluate import evaluate
+
+    out = Path(args.out_dir)
+    export_weights(args.run, out, overwrite=args.overwrite)
+    model, meta = load_generator(out / "generator.pt")
+    results = evaluate(model, args.data, n_test=args.n_test, baselines=not args.no_baselines)
+    meta["calibration"] = results["calibration"]
+    meta["metrics"] = {k: v for k, v in results.items() if k != "calibration"}
+    (out / "generator.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+    (out / "metrics.md").write_text(_table(results))
+    print(_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

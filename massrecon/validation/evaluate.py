@@ -1,0 +1,215 @@
+"""Evaluate a generator on held-out mocks: every view set, idealised and instrument-like inputs,
+analytic baselines, and the calibration of the uncertainty maps.
+
+Run as ``python -m massrecon.validation WEIGHTS_DIR --data DATA.h5 [--out metrics.json]``.
+"""
+
+import itertools
+import json
+
+import h5py
+import numpy as np
+import torch
+
+from ..models.transforms import TARGET_MAP, VIEW_MAPS, TargetTransform
+from .baselines import PowerLawBaseline, ScalingRelationBaseline
+from .metrics import interval_coverage, mass_metrics, pixel_metrics, profile_metrics, summarize
+
+__all__ = ["INSTRUMENTS", "load_split", "evaluate"]
+
+#: Instrument-like conditions for the degraded evaluation: per view, the beam FWHM (R200) and the
+#: per-pixel noise rms in the view's unit.  "planck_like": a 10 arcmin beam on a cluster with
+#: theta200 ~ 12 arcmin (z ~ 0.15, M200 ~ 8e14 Msun), y noise 1e-6 per pixel; eROSITA-survey-like
+#: X-ray (30 arcsec PSF, Poisson-like noise at the reference level); a shallow member catalogue.
+INSTRUMENTS = {
+    "ideal": {"sz": (0.01, 0.0), "xray": (0.01, 0.0), "stars": (0.05, 0.0)},
+    "planck_like": {"sz": (0.8, 1e-6), "xray": (0.04, 3e34), "stars": (0.05, 1e4)},
+}
+
+
+def load_split(path, split, views, n_max=None, seed=0):
+    """Read the maps of one split (``0`` train, ``1`` validation, ``2`` test) of a dataset."""
+    from astropy import units as u
+
+    split_code = {"train": 0, "validation": 1, "test": 2}[split] if isinstance(split, str) else int(split)
+    with h5py.File(path, "r") as f:
+        cfg = json.loads(f.attrs["config"])
+        sel = np.nonzero(f["meta/split"][...] == split_code)[0]
+        if n_max is not None and sel.size > n_max:
+            sel = np.sort(np.random.default_rng(seed).choice(sel, n_max, replace=False))
+        out = {"index": sel}
+        for v in views:
+            d = f[f"maps/{VIEW_MAPS[v]}"]
+            out[v] = d[sel].astype(np.float64) * float(u.Unit(d.attrs["unit"]).to(u.Unit(
+                {"sz": "", "xray": "erg / (kpc2 s)", "stars": "solMass / kpc2"}[v])))
+        d = f[f"maps/{TARGET_MAP}"]
+        out["target"] = d[sel].astype(np.float64) * float(u.Unit(d.attrs["unit"]).to("solMass / kpc2"))
+        for k in ("m200", "r200", "m500", "r500", "z", "halo_id", "pixel_kpc"):
+            out[k] = f[f"meta/{k}"][sel]
+    out["size_r200"] = float(cfg["size_r200"])
+    out["smoothing_r200"] = float(cfg["smoothing_r200"])
+    return out
+
+
+def _samples(data, views, instrument, npix, rng):
+    """Nominal frames (2 R200) with the instrument's beams and noise, all views present."""
+    from ..training.augment import gaussian_beam, make_sample
+
+    xs, ts, conds = [], [], []
+    n = data["target"].shape[0]
+    src_pix = data["size_r200"] / data["target"].shape[-1]
+    for i in range(n):
+        maps = {}
+        for v in views:
+            m = data[v][i]
+            fwhm = INSTRUMENTS[instrument][v][0]
+            if fwhm > 0.011:
+                m = gaussian_beam(m, fwhm / src_pix)
+            maps[v] = m
+        s = make_sample(views, maps, data["target"][i], src_size_r200=data["size_r200"],
+                        r200_kpc=float(data["r200"][i]), z=float(data["z"][i]), npix=npix,
+                        native_fwhm_r200=data["smoothing_r200"])
+        x = s["x"].numpy()
+        from ..models.transforms import ViewTransform
+
+        beams, noises = {}, {}
+        for j, v in enumerate(views):
+            fwhm, rms = INSTRUMENTS[instrument][v]
+            beams[v] = max(fwhm, data["smoothing_r200"])
+            noises[v] = rms
+            if rms > 0:
+                phys = ViewTransform(v).inverse(x[j])
+                if v == "xray":
+                    var = rms**2 * (np.maximum(phys, 0) + 1e34) / (1e35 + 1e34)
+                    phys = phys + rng.normal(size=phys.shape) * np.sqrt(var)
+                elif v == "sz":
+                    white = rng.normal(size=phys.shape)
+                    fpx = fwhm * npix / 2.0
+                    if fpx > 1:
+                        white = gaussian_beam(white, fpx)
+                        white /= white.std()
+                    phys = phys + rms * white
+                else:
+                    phys = phys + rng.normal(0, rms, phys.shape)
+                x[j] = ViewTransform(v).forward(phys)
+        xs.append(x)
+        ts.append(s["t"].numpy()[0])
+        conds.append((beams, noises, 2.0 * float(data["r200"][i]) / npix, float(data["z"][i])))
+    return np.stack(xs), np.stack(ts), conds
+
+
+def _predict(model, views, x, conds, subset, batch=64):
+    from ..models.transforms import encode_conditioning
+
+    present = {v: v in subset for v in views}
+    mask = np.array([present[v] for v in views], dtype=np.float32)
+    cond = np.stack([encode_conditioning(views, b, n, p, z, present=present) for b, n, p, z in conds])
+    out = []
+    with torch.inference_mode():
+        for s in range(0, x.shape[0], batch):
+            xb = torch.from_numpy((x[s:s + batch] * mask[None, :, None, None]).astype(np.float32))
+            mb = torch.from_numpy(np.repeat(mask[None], xb.shape[0], axis=0))
+            cb = torch.from_numpy(cond[s:s + batch].astype(np.float32))
+            out.append(model(xb, mb, cb)[:, 0].numpy())
+    return TargetTransform().inverse(np.concatenate(out))
+
+
+def _metrics(pred, true, r500_r200):
+    return {
+        "pixel": pixel_metrics(pred, true),
+        "profile": {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                    for k, v in profile_metrics(pred, true).items()},
+        "mass_r500": {k: v for k, v in mass_metrics(pred, true, r500_r200).items() if k != "log_ratio"},
+        "mass_r200": {k: v for k, v in mass_metrics(pred, true, 1.0).items() if k != "log_ratio"},
+    }
+
+
+def _calibration(pred, true, edges):
+    r = _radius(pred.shape[-1])
+    sig = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (r >= lo) & (r < hi)
+        sig.append(summarize(np.log10(pred[:, sel] / true[:, sel]))["scatter_dex"])
+    return {"edges_r200": list(map(float, edges)), "sigma_log10": sig}
+
+
+def _radius(npix, size_r200=2.0):
+    c = (np.arange(npix) - (npix - 1) / 2.0) * size_r200 / npix
+    return np.hypot(*np.meshgrid(c, c))
+
+
+def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, baselines=True, progress=True):
+    """Metrics of ``model`` on the test split, per view set and instrument, plus baselines.
+
+    Returns
+    -------
+    results : dict
+        ``{"ideal": {view_set: metrics}, "planck_like": {...}, "baselines": {...},
+        "calibration": {view_set: table}, "coverage": {view_set: fraction}}``.
+    """
+    views = tuple(model.views)
+    npix = 80
+    rng = np.random.default_rng(seed)
+    test = load_split(data_path, "test", views, n_max=n_test, seed=seed)
+    val = load_split(data_path, "validation", views, n_max=n_test, seed=seed + 1)
+    subsets = [s for k in range(1, len(views) + 1) for s in itertools.combinations(views, k)]
+    results = {"n_test_maps": int(test["target"].shape[0]), "n_test_halos": int(np.unique(test["halo_id"]).size)}
+    # the true Sigma on the nominal frame (2 R200, 80 px) and R500/R200 per map
+    _, t_true, _ = _samples(test, views, "ideal", npix, rng)
+    true = TargetTransform().inverse(t_true)
+    r5 = test["r500"] / test["r200"]
+    edges = np.array([0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5])
+    for instrument in INSTRUMENTS:
+        x, _, conds = _samples(test, views, instrument, npix, rng)
+        results[instrument] = {}
+        for subset in subsets:
+            pred = _predict(model, views, x, conds, subset)
+            results[instrument]["+".join(subset)] = _metrics(pred, true, r5)
+        if progress:
+            print(f"{instrument}: done")
+    # uncertainty calibration on the validation split (idealised and instrument-like mixed), and
+    # its coverage on the test split
+    xv, tv, cv = _samples(val, views, "ideal", npix, rng)
+    truev = TargetTransform().inverse(tv)
+    xv2, _, cv2 = _samples(val, views, "planck_like", npix, rng)
+    results["calibration"], results["coverage_68"] = {}, {}
+    x, _, conds = _samples(test, views, "ideal", npix, rng)
+    for subset in subsets:
+        key = "+".join(subset)
+        pv = np.concatenate([_predict(model, views, xv, cv, subset), _predict(model, views, xv2, cv2, subset)])
+        cal = _calibration(pv, np.concatenate([truev, truev]), edges)
+        results["calibration"][key] = cal
+        pred = _predict(model, views, x, conds, subset)
+        sig = np.asarray(cal["sigma_log10"])[np.clip(np.searchsorted(edges, _radius(npix)) - 1, 0, len(edges) - 2)]
+        results["coverage_68"][key] = interval_coverage(pred / 10**sig, pred * 10**sig, true)
+    if baselines:
+        results["baselines"] = _baselines(data_path, views, test, true, r5, n_train_baseline, seed)
+    return results
+
+
+def _baselines(data_path, views, test, true, r5, n_train, seed):
+    from ..training.augment import resample_frame
+
+    train = load_split(data_path, "train", views, n_max=n_train, seed=seed + 2)
+
+    def on_frame(d, key):  # the stored maps span size_r200: the central 2 R200 at 80 px
+        return resample_frame(d[key], d["size_r200"], 80, 1.0)
+
+    res = {}
+    pix_train = 2.0 * train["r200"] / 80
+    pix_test = 2.0 * test["r200"] / 80
+    tr = {v: on_frame(train, v) for v in views}
+    te = {v: on_frame(test, v) for v in views}
+    train_true = on_frame(train, "target")
+    for v in views:
+        b = ScalingRelationBaseline(npix=80).fit(tr[v], train["m500"], train["r500"] / train["r200"], pix_train,
+                                                train["z"])
+        pred = b.predict(te[v], r5, pix_test, test["z"], test["r200"])
+        res[f"scaling_relation_{v}"] = _metrics(pred, true, r5)
+    floors = {"sz": 1e-8, "xray": 1e32, "stars": 1e3}
+    for k in range(1, len(views) + 1):
+        for subset in itertools.combinations(views, k):
+            b = PowerLawBaseline([floors[v] for v in subset]).fit([tr[v] for v in subset], train_true)
+            pred = b.predict([te[v] for v in subset])
+            res["power_law_" + "+".join(subset)] = _metrics(pred, true, r5)
+    return res
