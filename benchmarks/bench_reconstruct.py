@@ -1,0 +1,65 @@
+"""Benchmarks of the reconstruction path on this machine.
+
+1. Inference of the bundled generator: maps per second (batched) and milliseconds for one map.
+2. One cluster end to end from in-memory observations (prepare + predict), no self-consistency.
+3. 1,000 clusters cut from one Nside-2048 HEALPix y map (prepare only: reprojection + units),
+   with the peak resident memory.
+
+Usage: python benchmarks/bench_reconstruct.py [N_CLUSTERS]
+"""
+
+import resource
+import sys
+import time
+
+import astropy.units as u
+import numpy as np
+import torch
+from astropy.coordinates import SkyCoord
+
+from massrecon import ClusterFrame, MassReconstructor
+from massrecon.observations import ComptonYMap, GalaxyMembers, HealpixComptonYMap
+
+n_clusters = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+torch.set_num_threads(2)
+rec = MassReconstructor.pretrained()
+model = rec.model
+x = torch.zeros(64, 3, 80, 80)
+mask = torch.ones(64, 3)
+cond = torch.zeros(64, model.n_cond)
+with torch.inference_mode():
+    model(x, mask, cond)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        model(x, mask, cond)
+    batched = 5 * 64 / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for _ in range(50):
+        model(x[:1], mask[:1], cond[:1])
+    single = (time.perf_counter() - t0) / 50 * 1e3
+print(f"generator: {batched:.0f} maps/s batched (64), {single:.1f} ms for one map")
+
+frame = ClusterFrame(SkyCoord(180, 20, unit="deg"), 0.15, m500=5e14 * u.Msun)
+r = frame.radius_grid()
+y = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=frame.wcs, beam=1 * u.arcmin)
+members = GalaxyMembers.from_arrays(SkyCoord([180.0, 180.05], [20.0, 20.02], unit="deg"), mstar=[3e11, 5e10] * u.Msun)
+rec.predict([y, members], frame)
+t0 = time.perf_counter()
+for _ in range(20):
+    rec.predict([y, members], frame)
+print(f"one cluster end to end (y + members, in memory): {(time.perf_counter() - t0) / 20 * 1e3:.1f} ms")
+
+nside = 2048
+npixel = 12 * nside**2
+rng = np.random.default_rng(0)
+sky = rng.normal(0, 1e-6, npixel)  # float64, ~400 MB
+hmap = HealpixComptonYMap(sky, beam=10 * u.arcmin, nested=False, frame="galactic")
+ra = rng.uniform(0, 360, n_clusters)
+dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n_clusters)))
+frames = [ClusterFrame(SkyCoord(a, d, unit="deg"), 0.3, m500=5e14 * u.Msun) for a, d in zip(ra, dec)]
+t0 = time.perf_counter()
+for f in frames:
+    hmap.prepare(f)
+dt = time.perf_counter() - t0
+print(f"{n_clusters} clusters cut from one Nside-{nside} HEALPix map: {dt:.1f} s "
+      f"({dt / n_clusters * 1e3:.1f} ms each); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
