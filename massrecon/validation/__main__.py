@@ -33,7 +33,8 @@ def _table(results):
                      f"{100 * m['mass_r500']['scatter']:.1f}% | {pct(m['mass_r200']['bias'])} / "
                      f"{100 * m['mass_r200']['scatter']:.1f}% |")
     lines.append("")
-    lines.append("68% interval coverage of true pixels within R200 (test split, idealised): "
+    lines.append("68% interval coverage of true pixels within R200 (test split, idealised and "
+                 "instrument-like inputs): "
                  + ", ".join(f"{k} {100 * v:.1f}%" for k, v in results["coverage_68"].items()))
     return "\n".join(lines) + "\n"
 
@@ -43,7 +44,9 @@ def main(argv=None):
     p.add_argument("run", help="training run directory or checkpoint")
     p.add_argument("--data", required=True, help="HDF5 dataset with a test split")
     p.add_argument("--out-dir", required=True, help="where to write generator.pt/.json and metrics.md")
-    p.add_argument("--n-test", type=int, default=600, help="test maps to evaluate (default 600)")
+    p.add_argument("--n-test", type=int, default=400, help="test maps to evaluate (default 400)")
+    p.add_argument("--n-train-baseline", type=int, default=400,
+                   help="training maps to fit the baselines on (default 400)")
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
@@ -54,7 +57,8 @@ def main(argv=None):
     out = Path(args.out_dir)
     export_weights(args.run, out, overwrite=args.overwrite)
     model, meta = load_generator(out / "generator.pt")
-    results = evaluate(model, args.data, n_test=args.n_test, baselines=not args.no_baselines)
+    results = evaluate(model, args.data, n_test=args.n_test, n_train_baseline=args.n_train_baseline,
+                       baselines=not args.no_baselines)
     meta["calibration"] = results["calibration"]
     meta["metrics"] = {k: v for k, v in results.items() if k != "calibration"}
     (out / "generator.json").write_text(json.dumps(meta, indent=1, sort_keys=True))

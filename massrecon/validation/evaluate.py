@@ -78,7 +78,7 @@ def _samples(data, views, instrument, npix, rng):
             beams[v] = max(fwhm, data["smoothing_r200"])
             noises[v] = rms
             if rms > 0:
-                phys = ViewTransform(v).inverse(x[j])
+                phys = ViewTransform(v).inverse(x[j].astype(np.float64))
                 if v == "xray":
                     var = rms**2 * (np.maximum(phys, 0) + 1e34) / (1e35 + 1e34)
                     phys = phys + rng.normal(size=phys.shape) * np.sqrt(var)
@@ -174,14 +174,17 @@ def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, base
     xv2, _, cv2 = _samples(val, views, "planck_like", npix, rng)
     results["calibration"], results["coverage_68"] = {}, {}
     x, _, conds = _samples(test, views, "ideal", npix, rng)
+    x2, _, conds2 = _samples(test, views, "planck_like", npix, rng)
     for subset in subsets:
         key = "+".join(subset)
         pv = np.concatenate([_predict(model, views, xv, cv, subset), _predict(model, views, xv2, cv2, subset)])
         cal = _calibration(pv, np.concatenate([truev, truev]), edges)
         results["calibration"][key] = cal
-        pred = _predict(model, views, x, conds, subset)
+        # coverage on the test split, with the same mix of idealised and instrument-like inputs
+        pred = np.concatenate([_predict(model, views, x, conds, subset), _predict(model, views, x2, conds2, subset)])
         sig = np.asarray(cal["sigma_log10"])[np.clip(np.searchsorted(edges, _radius(npix)) - 1, 0, len(edges) - 2)]
-        results["coverage_68"][key] = interval_coverage(pred / 10**sig, pred * 10**sig, true)
+        results["coverage_68"][key] = interval_coverage(pred / 10**sig, pred * 10**sig,
+                                                        np.concatenate([true, true]))
     if baselines:
         results["baselines"] = _baselines(data_path, views, test, true, r5, n_train_baseline, seed)
     return results
