@@ -56,7 +56,7 @@ sky = rng.normal(0, 1e-6, npixel)  # float64, ~400 MB
 hmap = HealpixComptonYMap(sky, beam=10 * u.arcmin, nested=False, frame="galactic")
 ra = rng.uniform(0, 360, n_clusters)
 dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n_clusters)))
-frames = [ClusterFrame(SkyCoord(a, d, unit="deg"), 0.3, m500=5e14 * u.Msun) for a, d in zip(ra, dec)]
+frames = [ClusterFrame(SkyCoord(a, d, unit="deg"), 0.15, m500=5e14 * u.Msun) for a, d in zip(ra, dec)]
 t0 = time.perf_counter()
 for f in frames:
     hmap.prepare(f)

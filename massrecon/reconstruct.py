@@ -207,7 +207,17 @@ class MassReconstructor:
             x[i] = t
             present[i] = True
             beams[view] = max(beam, _MIN_BEAM_R200)
-            noises[view] = 0.0 if noise is None else float(np.nanmedian(noise[r < 1]))
+            if noise is None:
+                noises[view] = 0.0
+            elif view == "xray":
+                # The X-ray noise feature is the rms at the reference level of a Poisson-like noise
+                # whose variance is proportional to signal + background (as in training).
+                ref = float(self.metadata["transforms"]["view_scales"]["xray"])
+                bkg = 0.1 * ref
+                scaled = noise * np.sqrt((ref + bkg) / (np.maximum(data, 0.0) + bkg))
+                noises[view] = float(np.nanmedian(scaled[r < 1]))
+            else:
+                noises[view] = float(np.nanmedian(noise[r < 1]))
         cond = encode_conditioning(self.views, beams, noises, frame.pixel_scale_kpc.to_value(u.kpc), frame.z,
                                    present={v: v in prepared for v in self.views})
         return x, present.astype(np.float32), cond

@@ -39,6 +39,22 @@ def _table(results):
     return "\n".join(lines) + "\n"
 
 
+def _csv(results):
+    rows = ["inputs,view set,pixel scatter,profile bias,profile scatter,M500 bias,M500 scatter,M200 bias,M200 scatter"]
+
+    def row(inst, key, m):
+        vals = [m["pixel"]["scatter"], m["profile"]["bias"], m["profile"]["scatter"], m["mass_r500"]["bias"],
+                m["mass_r500"]["scatter"], m["mass_r200"]["bias"], m["mass_r200"]["scatter"]]
+        return ",".join([inst, key] + [f"{100 * v:.1f}%" for v in vals])
+
+    for inst in ("ideal", "planck_like"):
+        for key, m in results[inst].items():
+            rows.append(row(inst, key, m))
+    for key, m in results.get("baselines", {}).items():
+        rows.append(row("ideal", "baseline: " + key, m))
+    return "\n".join(rows) + "\n"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m massrecon.validation", description=__doc__.split("\n")[0])
     p.add_argument("run", help="training run directory or checkpoint")
@@ -63,6 +79,7 @@ def main(argv=None):
     meta["metrics"] = {k: v for k, v in results.items() if k != "calibration"}
     (out / "generator.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
     (out / "metrics.md").write_text(_table(results))
+    (out / "metrics.csv").write_text(_csv(results))
     print(_table(results))
     return 0
 

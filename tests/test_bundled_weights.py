@@ -1,0 +1,59 @@
+"""The bundled generator: it loads safely, tampering is caught, and it is accurate on mocks."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.utils.data import get_pkg_data_path
+
+from massrecon import MassReconstructor
+from massrecon.models import load_generator
+
+WEIGHTS = Path(get_pkg_data_path("models", "weights", package="massrecon"))
+
+
+def test_metadata_complete():
+    meta = json.loads((WEIGHTS / "generator.json").read_text())
+    for key in ("views", "transforms", "frame", "supported", "training", "massrecon_version", "sha256",
+                "metrics", "calibration", "weights_format"):
+        assert key in meta, key
+    assert meta["frame"] == {"npix": 80, "size_r200": 2.0}
+    assert (WEIGHTS / "generator.pt").stat().st_size < 20e6
+
+
+def test_loads_and_predicts():
+    rec = MassReconstructor.pretrained()
+    assert rec.views == ("sz", "xray", "stars")
+
+
+def test_modified_or_truncated_file_is_rejected(tmp_path):
+    shutil.copy(WEIGHTS / "generator.json", tmp_path / "generator.json")
+    data = bytearray((WEIGHTS / "generator.pt").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "generator.pt").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match"):
+        load_generator(tmp_path / "generator.pt")
+    (tmp_path / "generator.pt").write_bytes(bytes(data[: len(data) // 3]))
+    with pytest.raises(ValueError, match="does not match"):
+        load_generator(tmp_path / "generator.pt")
+    meta = json.loads((WEIGHTS / "generator.json").read_text())
+    meta["weights_format"] = 999
+    (tmp_path / "generator.json").write_text(json.dumps(meta))
+    shutil.copy(WEIGHTS / "generator.pt", tmp_path / "generator.pt")
+    with pytest.raises(ValueError, match="weights_format"):
+        load_generator(tmp_path / "generator.pt")
+
+
+def test_metrics_beat_baselines():
+    meta = json.loads((WEIGHTS / "generator.json").read_text())
+    ideal = meta["metrics"]["ideal"]
+    base = meta["metrics"]["baselines"]
+    for view in ("sz", "xray", "stars"):
+        ours = ideal[view]["pixel"]["scatter"]
+        assert ours < base[f"power_law_{view}"]["pixel"]["scatter"]
+        assert ours < base[f"scaling_relation_{view}"]["pixel"]["scatter"]
+    cov = meta["metrics"]["coverage_68"]["sz+xray+stars"]
+    assert 0.6 < cov < 0.76
+    assert np.isfinite(ideal["sz+xray+stars"]["mass_r200"]["bias"])
