@@ -68,7 +68,7 @@ class TrainingConfig:
         Decay after the linear warm-up of ``warmup_steps``, down to ``min_lr_ratio`` times the
         peak.
     l1_weight, mass_weight, gan_weight, ps_weight : float
-        Loss weights: L1 on ``log10 Sigma`` (pix2pix: 100), |log10 M(<R200)| error, adversarial
+        Loss weights: L1 on ``log10 Sigma`` (pix2pix: 100), absolute error of log10 M(<R200), adversarial
         term (pix2pix: 1; 0 switches the GAN off), radially averaged power spectrum (0: off).
     checkpoint_interval, log_interval, val_interval, val_batches : int
         In steps (validation: batches of the validation split, 0 switches it off).
