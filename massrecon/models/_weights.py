@@ -174,7 +174,8 @@ def load_generator(path, metadata_json=None):
     if digest != meta.get("sha256"):
         raise ValueError(f"SHA-256 of {path} ({digest[:12]}...) does not match its metadata "
                          f"({str(meta.get('sha256'))[:12]}...): the file is corrupted, truncated or modified")
-    if _major_minor(meta.get("massrecon_version", "")) != _major_minor(__version__):
+    # "0.0.0" is the fallback of a source tree without version information: nothing to compare
+    if __version__ != "0.0.0" and _major_minor(meta.get("massrecon_version", "")) != _major_minor(__version__):
         warnings.warn(f"weights exported by massrecon {meta.get('massrecon_version')}, running "
                       f"{__version__}", MassreconWarning)
     try:
