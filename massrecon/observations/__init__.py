@@ -21,6 +21,7 @@ from .members import (
     GalaxyMembers,
     StellarMassImage,
     members_to_map,
+    stellar_mass_from_magnitude,
 )
 from .sz import PLANCK_Y_BEAM, ComptonYMap, HealpixComptonYMap
 from .xray import REST_BAND, XrayImage, band_conversion_factor, rest_frame_emissivity, temperature_from_m500
@@ -42,6 +43,7 @@ __all__ = [
     "GalaxyMembers",
     "StellarMassImage",
     "members_to_map",
+    "stellar_mass_from_magnitude",
     "MEMBER_DEFAULT_MASS",
     "MEMBER_MASS_LIMIT",
     "MEMBER_SMOOTHING_R200",

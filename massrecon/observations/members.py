@@ -40,6 +40,7 @@ __all__ = [
     "GalaxyMembers",
     "StellarMassImage",
     "members_to_map",
+    "stellar_mass_from_magnitude",
 ]
 
 #: FWHM of the Gaussian smoothing of member-galaxy maps, in units of R200.
@@ -62,6 +63,51 @@ def _msun(value, name):
             raise u.UnitsError(f"{name} must have mass units (e.g. Msun), got unit '{value.unit}'")
         return value.to_value(u.Msun)
     return np.asarray(value, dtype=np.float64)
+
+
+#: Absolute magnitude of the Sun (AB) in SDSS bands (Willmer 2018, ApJS 236, 47, table 3).
+SUN_ABS_MAG_AB = {"g": 5.11, "r": 4.65, "i": 4.53, "z": 4.50}
+
+#: Colour-based mass-to-light relations log10(M/L) = a + b (g - r) of Bell et al. 2003 (ApJS 149,
+#: 289, table 7, diet Salpeter IMF), converted to a Chabrier IMF (-0.093 dex, as in Moster+13).
+BELL03_GR = {"g": (-0.499, 1.519), "r": (-0.306, 1.097), "i": (-0.222, 0.864), "z": (-0.223, 0.689)}
+_CHABRIER = -0.093
+#: Default g - r colour of red-sequence cluster members at low redshift (e.g. Hogg et al. 2004).
+DEFAULT_GR = 0.75
+
+
+def stellar_mass_from_magnitude(mag, z, band="r", color_gr=None, cosmology=None):
+    r"""Stellar mass (Msun) of galaxies from apparent AB magnitudes.
+
+    :math:`\log_{10} M_* = \log_{10}(M/L) - 0.4 (M_{band} - M_{\odot,band})`, with the absolute
+    magnitude :math:`M = m - 5 \log_{10}(D_L / 10\,{\rm pc})` (no K-correction: for the low
+    redshifts of spectroscopic member catalogues it is below 0.1-0.2 mag in r) and the colour-based
+    mass-to-light ratio of Bell et al. 2003 (table 7) in a Chabrier IMF; without a colour the
+    red-sequence ``g - r = 0.75`` is assumed (M/L_r ~ 2.6).
+
+    Examples
+    --------
+    >>> from massrecon.observations.members import stellar_mass_from_magnitude
+    >>> f"{stellar_mass_from_magnitude(17.0, 0.05).value:.2e}"
+    '1.61e+10'
+    """
+    from astropy.cosmology import Planck18
+
+    if band not in BELL03_GR:
+        raise ValueError(f"band must be one of {sorted(BELL03_GR)}, got {band!r}")
+    cosmology = Planck18 if cosmology is None else cosmology
+    mag = np.asarray(getattr(mag, "value", mag), dtype=np.float64)
+    z = np.asarray(z, dtype=np.float64)
+    if not np.all(np.isfinite(mag)):
+        raise ValueError("mag must be finite")
+    if not np.all(np.isfinite(z)) or np.any(z <= 0):
+        raise ValueError("z must be finite and > 0")
+    gr = DEFAULT_GR if color_gr is None else np.asarray(color_gr, dtype=np.float64)
+    dl = cosmology.luminosity_distance(z).to_value(u.pc)
+    absmag = mag - 5 * np.log10(dl / 10.0)
+    a, b = BELL03_GR[band]
+    log_ml = a + b * gr + _CHABRIER
+    return 10 ** (log_ml - 0.4 * (absmag - SUN_ABS_MAG_AB[band])) * u.Msun
 
 
 def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=None,
@@ -360,6 +406,24 @@ class GalaxyMembers:
             cols["p_member"] = np.broadcast_to(prob, (len(cols["coord"]),))
             kwargs.setdefault("probability_column", "p_member")
         return cls(QTable(cols), **kwargs)
+
+    @classmethod
+    def from_magnitudes(cls, coords, mag, z, band="r", color_gr=None, probability=None, cosmology=None,
+                        **kwargs):
+        """Members from apparent AB magnitudes, with stellar masses from `stellar_mass_from_magnitude`.
+
+        ``z`` is the cluster redshift (or each galaxy's).
+
+        Examples
+        --------
+        >>> from astropy.coordinates import SkyCoord
+        >>> from massrecon.observations import GalaxyMembers
+        >>> m = GalaxyMembers.from_magnitudes(SkyCoord([10, 10.01], [5, 5], unit="deg"), [16.5, 18.0], 0.05)
+        >>> len(m)
+        2
+        """
+        mstar = stellar_mass_from_magnitude(mag, z, band=band, color_gr=color_gr, cosmology=cosmology)
+        return cls.from_arrays(coords, mstar=mstar, probability=probability, **kwargs)
 
     def __len__(self):
         return len(self._mstar)

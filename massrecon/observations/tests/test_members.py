@@ -171,3 +171,27 @@ def test_stellar_mass_image_units(frame):
     view = coarse.prepare(frame)
     assert view.beam_fwhm_r200 == pytest.approx(0.1)
     assert np.allclose(view.data, 2e6)
+
+
+def test_stellar_mass_from_magnitude_hand_calculation():
+    import astropy.units as u
+    import numpy as np
+    import pytest
+    from astropy.coordinates import SkyCoord
+    from astropy.cosmology import Planck18
+
+    from massrecon.observations import GalaxyMembers, stellar_mass_from_magnitude
+
+    z, mag, gr = 0.08, 16.0, 0.7
+    dl_pc = ((1 + z) * Planck18.comoving_distance(z)).to_value(u.pc)
+    absmag = mag - 5 * np.log10(dl_pc / 10)
+    log_ml = -0.306 + 1.097 * gr - 0.093  # Bell+03 table 7 (r, g-r), Chabrier
+    expected = 10 ** (log_ml - 0.4 * (absmag - 4.65))
+    got = stellar_mass_from_magnitude(mag, z, band="r", color_gr=gr)
+    assert got.to_value(u.Msun) == pytest.approx(expected, rel=1e-9)
+    m = GalaxyMembers.from_magnitudes(SkyCoord([10.0], [5.0], unit="deg"), [mag], z, color_gr=[gr])
+    assert m.mstar[0].to_value(u.Msun) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="band"):
+        stellar_mass_from_magnitude(16.0, 0.1, band="u")
+    with pytest.raises(ValueError, match="mag must be finite"):
+        stellar_mass_from_magnitude(np.nan, 0.1)
