@@ -27,7 +27,7 @@ def _run(args):
         log_m200_range=(args.log_m_min, args.log_m_max), z_range=(args.z_min, args.z_max),
         mass_sampling=args.mass_sampling, npix=args.npix, size_r200=args.size_r200,
         depth_r200=args.depth_r200, smoothing_r200=args.smoothing_r200,
-        maps=tuple(args.maps.split(",")) if args.maps else (),
+        maps=tuple(args.maps.split(",")) if args.maps else (), los_neighbours=args.los_neighbours,
     )
     if args.out is None:
         raise ValueError("--out is required: the output HDF5 file")
@@ -72,6 +72,9 @@ def register(sub):
     p.add_argument("--mass-sampling", default="flat", choices=("flat", "mass_function"))
     p.add_argument("--maps", help="comma-separated maps to store (default: all), e.g. "
                                   "sigma_total,compton_y,xray_soft,sigma_stars")
+    p.add_argument("--los-neighbours", type=float, default=0.0,
+                   help="mean number of unrelated halos along each line of sight beyond the slab, added to "
+                        "the y and X-ray maps only (default 0: off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
     ms = p.add_subparsers(dest="simulate_command", required=False)

@@ -44,7 +44,7 @@ from astropy.cosmology import Planck18
 from .. import __version__
 from ..logger import log
 from .population import PHYSICS_MODELS, SimulationConfig, projection_bases, sample_halo
-from .projection import MAP_UNITS, HaloModel, project_halo
+from .projection import MAP_UNITS, HaloModel, add_los_neighbours, project_halo
 
 __all__ = [
     "LAYOUT_VERSION",
@@ -116,6 +116,10 @@ def simulate_halo(halo_id, config, cosmology=None):
         m, mem = project_halo(model, bases[p], npix=config.npix, size_r200=config.size_r200,
                               depth_r200=config.depth_r200, smoothing_r200=config.smoothing_r200,
                               los_nodes=config.los_nodes, member_mass_limit=config.member_mass_limit)
+        if config.los_neighbours > 0:
+            rng = np.random.default_rng(np.random.SeedSequence([int(config.seed), int(halo_id), p, 31]))
+            add_los_neighbours(m, halo, config.los_neighbours, rng, npix=config.npix,
+                               size_r200=config.size_r200, physics=config.physics, cosmology=cosmology)
         for k in config.maps:
             maps[k][p] = m[k] * scale[k]
         members.append(mem)

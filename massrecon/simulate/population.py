@@ -119,6 +119,9 @@ class SimulationConfig:
     member_mass_limit: float = 1e9
     #: maps to store (a subset of `~massrecon.simulate.MAP_NAMES`); all by default
     maps: tuple = ()
+    #: mean number of unrelated halos (M200 > 10^13 h^-1 Msun) along each line of sight beyond the
+    #: slab; they add to the observables (y, X-ray) but not to the target (see `add_los_neighbours`)
+    los_neighbours: float = 0.0
 
     def __post_init__(self):
         get_physics(self.physics)
@@ -149,6 +152,8 @@ class SimulationConfig:
             raise ValueError(f"smoothing_r200 must be finite and >= 0, got {self.smoothing_r200}")
         if self.cm_relation not in CM_RELATIONS:
             raise ValueError(f"cm_relation must be one of {CM_RELATIONS}, got {self.cm_relation!r}")
+        if not (math.isfinite(self.los_neighbours) and self.los_neighbours >= 0):
+            raise ValueError(f"los_neighbours must be finite and >= 0, got {self.los_neighbours}")
         if self.los_nodes < 8:
             raise ValueError(f"los_nodes must be >= 8, got {self.los_nodes}")
 

@@ -44,7 +44,7 @@ from .population import get_physics
 from .stars import hernquist_projected_mass
 
 __all__ = ["MAP_NAMES", "MAP_UNITS", "MEMBER_MASS_LIMIT", "MEMBER_SMOOTHING_R200", "HaloModel",
-           "project_halo", "members_map"]
+           "project_halo", "members_map", "add_los_neighbours"]
 
 #: Maps made for every projection.  ``sigma_total`` is the model's target.
 MAP_NAMES = ("sigma_total", "sigma_dm", "sigma_gas", "sigma_stars", "compton_y", "xray_soft", "xray_bol",
@@ -581,3 +581,64 @@ def _paint_tnfw(img, x, y, mass, rs, tau, pix, table):
     if full and total > 0:
         sig *= mass / total
     img[np.ix_(ys, xs)] += sig
+
+
+#: Maps to which matter beyond the slab contributes: observables integrate the whole line of
+#: sight, the target (the slab's surface densities) does not.
+LOS_OBSERVABLES = ("compton_y", "xray_soft", "xray_bol")
+
+
+def add_los_neighbours(maps, host, rate, rng, *, npix, size_r200, physics="fiducial", cosmology=None,
+                       max_distance_r200=10.0):
+    r"""Add unrelated halos along the line of sight, beyond the slab, to the observable maps.
+
+    A Poisson number (mean ``rate``) of spherical halos with :math:`M_{200}` from a power law
+    :math:`dN/d\ln M \propto M^{-0.9}` (the slope of the halo mass function at group masses,
+    e.g. Tinker et al. 2008) between :math:`10^{13} h^{-1} M_\odot` and half the host's mass, at
+    line-of-sight distances between the slab's edge and ``max_distance_r200`` R200 (the same
+    redshift to within ~0.005), uniformly over the frame.  Their Compton-y and X-ray emission
+    (whole column) is added in place; surface densities (the target) are untouched.
+
+    Returns
+    -------
+    n : int
+        Number of halos added.
+    """
+    import dataclasses
+
+    from ..halo import concentration_200c, m500c_from_m200c, radius_from_mass
+    from .gas import gas_fraction_500
+
+    cosmology = Planck18 if cosmology is None else cosmology
+    n = int(rng.poisson(rate)) if rate > 0 else 0
+    h = cosmology.h
+    lo, hi = 1e13 / h, 0.5 * host.m200
+    if n == 0 or hi <= lo:
+        return 0
+    pix = size_r200 * host.r200 / npix
+    phys = get_physics(physics)
+    for _ in range(n):
+        u_ = rng.uniform()
+        a = -0.9
+        m200 = (lo**a + u_ * (hi**a - lo**a)) ** (1 / a)
+        c200 = float(concentration_200c(m200 * u.Msun, host.z, cosmology))
+        m500 = float(m500c_from_m200c(m200 * u.Msun, host.z, cosmology, c200=c200)[0].value)
+        r200 = float(radius_from_mass(m200 * u.Msun, 200, host.z, cosmology).value)
+        r500 = float(radius_from_mass(m500 * u.Msun, 500, host.z, cosmology).value)
+        nb = dataclasses.replace(
+            host, m200=m200, r200=r200, c200=c200, m500=m500, r500=r500, q=1.0, s=1.0, q_gas=1.0, s_gas=1.0,
+            cool_core=False, merger=False, f_gas500=float(gas_fraction_500(m500, phys.fgas_norm, phys.fgas_slope)),
+            pressure_factor=1.0, sub_mass=np.zeros(0), sub_pos=np.zeros((0, 3)), sub_rt=np.zeros(0),
+            sub_rs=np.zeros(0), sub_mstar=np.zeros(0), sub_vel=np.zeros((0, 3)), sub_orphan=np.zeros(0, bool))
+        model = HaloModel(nb, phys, cosmology, include={"dm", "gas"}, rmax_r200=8.0)
+        # the neighbour's own frame, with the host's pixels, then pasted at its position
+        nmaps, _ = project_halo(model, np.eye(3), npix=npix, size_r200=npix * pix / r200, depth_r200=3.0,
+                                smoothing_r200=0.0)
+        dx, dy = (int(round(v)) for v in rng.uniform(-npix / 2, npix / 2, size=2))
+        src = (slice(max(0, -dy), npix - max(0, dy)), slice(max(0, -dx), npix - max(0, dx)))
+        dst = (slice(max(0, dy), npix - max(0, -dy)), slice(max(0, dx), npix - max(0, -dx)))
+        _ = max_distance_r200  # the distance only sets the (negligible) redshift difference
+        for k in LOS_OBSERVABLES:
+            if k in maps:
+                maps[k][dst] += nmaps[k][src]
+    return n

@@ -131,3 +131,18 @@ def test_point_symmetry_and_orientation_dependence():
     assert np.allclose(m0["sigma_dm"], m0["sigma_dm"][::-1, ::-1], rtol=1e-5)
     # a triaxial halo looks different along different lines of sight
     assert not np.allclose(m0["sigma_dm"], m1["sigma_dm"], rtol=1e-3)
+
+
+def test_los_neighbours_add_to_observables_only():
+    from massrecon.simulate.dataset import simulate_halo
+
+    base = SimulationConfig(seed=4, projections=2, npix=32)
+    with_nb = SimulationConfig(seed=4, projections=2, npix=32, los_neighbours=3.0)
+    m0, _, _ = simulate_halo(2, base)
+    m1, _, _ = simulate_halo(2, with_nb)
+    assert np.array_equal(m0["sigma_total"], m1["sigma_total"])
+    assert np.all(m1["compton_y"] >= m0["compton_y"])
+    assert np.any(m1["compton_y"] > m0["compton_y"] * 1.01)
+    assert np.all(m1["xray_soft"] >= m0["xray_soft"])
+    with pytest.raises(ValueError, match="los_neighbours"):
+        SimulationConfig(los_neighbours=-1.0)
