@@ -71,7 +71,6 @@ MAP_UNITS = {
 
 _M_P_MSUN = (1.67262192e-24 * u.g).to_value(u.Msun)
 _KPC_CM = (1 * u.kpc).to_value(u.cm)
-_KEV_PER_CM3_TO_MSUN_KPC = None
 _NTAB = 640
 _NFINE = 4096
 _ORIGIN = np.zeros(3)
@@ -547,40 +546,6 @@ def _paint_tnfw_many(img, x, y, mass, rs, tau, pix, table):
     yy = np.broadcast_to(py[:, :, None], sig.shape)
     xx = np.broadcast_to(px[:, None, :], sig.shape)
     np.add.at(img, (yy[ok], xx[ok]), sig[ok])
-
-
-def _paint_tnfw(img, x, y, mass, rs, tau, pix, table):
-    """Add the projected truncated-NFW subhalo of ``mass`` at (x, y) kpc to ``img`` (Msun/kpc^2)."""
-    npix = img.shape[0]
-    rt = tau * rs
-    if rt < 0.5 * pix:
-        _cic(img, np.array([x]), np.array([y]), np.array([mass / pix**2]), pix)
-        return
-    half = int(np.ceil(3 * rt / pix)) + 1
-    fx = x / pix + (npix - 1) / 2.0
-    fy = y / pix + (npix - 1) / 2.0
-    jx0, jy0 = int(round(fx)), int(round(fy))
-    xs = np.arange(max(jx0 - half, 0), min(jx0 + half + 1, npix))
-    ys = np.arange(max(jy0 - half, 0), min(jy0 + half + 1, npix))
-    if xs.size == 0 or ys.size == 0:
-        return
-    # 3x3 super-sampling of each pixel
-    offs = np.array([-1 / 3, 0.0, 1 / 3])
-    gx = (xs[:, None] + offs[None, :]).ravel() - fx
-    gy = (ys[:, None] + offs[None, :]).ravel() - fy
-    rr = np.hypot(gx[None, :], gy[:, None]) * pix / rs
-    it = np.clip(np.searchsorted(_TAU_GRID, tau) - 1, 0, len(_TAU_GRID) - 2)
-    wt = np.clip((np.log(tau) - np.log(_TAU_GRID[it])) / np.log(_TAU_GRID[it + 1] / _TAU_GRID[it]), 0, 1)
-    prof = (1 - wt) * table[it] + wt * table[it + 1]
-    sig = np.interp(rr, _X_GRID, prof) / rs**2 * mass
-    sig = sig.reshape(ys.size, 3, xs.size, 3).mean(axis=(1, 3))
-    # The table is normalised to unit total mass; the stamp holds ~all of it (3 r_t).  Keep the
-    # mass exact for stamps that lie wholly inside the frame.
-    total = sig.sum() * pix**2
-    full = xs.size == ys.size == 2 * half + 1
-    if full and total > 0:
-        sig *= mass / total
-    img[np.ix_(ys, xs)] += sig
 
 
 #: Maps to which matter beyond the slab contributes: observables integrate the whole line of
