@@ -181,7 +181,7 @@ class MassReconstructor:
                                  "finer map, or leave this view out")
         return prepared
 
-    def _inputs(self, prepared, frame):
+    def _inputs(self, prepared, frame, r200_error):
         from .models.transforms import ViewTransform, encode_conditioning
 
         n = self.npix
@@ -219,7 +219,7 @@ class MassReconstructor:
             else:
                 noises[view] = float(np.nanmedian(noise[r < 1]))
         cond = encode_conditioning(self.views, beams, noises, frame.pixel_scale_kpc.to_value(u.kpc), frame.z,
-                                   present={v: v in prepared for v in self.views})
+                                   present={v: v in prepared for v in self.views}, r200_error=r200_error)
         return x, present.astype(np.float32), cond
 
     def _run(self, x, mask, cond, tta=True):
@@ -258,7 +258,8 @@ class MassReconstructor:
         return base
 
     # --- public API ---------------------------------------------------------------------------
-    def predict(self, observations, frame, *, self_consistent=False, max_iter=10, rtol=0.01, tta=False):
+    def predict(self, observations, frame, *, r200_error=None, self_consistent=False, max_iter=10, rtol=0.01,
+                tta=False):
         """Predict the mass map of a cluster.
 
         Parameters
@@ -269,8 +270,17 @@ class MassReconstructor:
         frame : `~massrecon.ClusterFrame`
             The cluster's frame (its mass sets R200); if its sampling differs from the model's,
             the model's frame around the same cluster is used.
+        r200_error : float, optional
+            How well the frame's R200 is known, as the fractional half-width of the range that
+            holds the true R200: 0 for an exact R200 (a simulated halo, the paper's setting), e.g.
+            0.05-0.1 for a weak-lensing or hydrostatic R200, 0.3 (the default, the largest value
+            the model was trained with) for an R200 from a scaling relation or a catalogue mass.
+            The network uses the frame as prior information of this precision: with a small
+            ``r200_error`` the map's amplitude follows the frame, with 0.3 it comes from the
+            observations alone.
         self_consistent : bool
-            Iterate R200 until the frame agrees with the mass in the predicted map.
+            Iterate R200 until the frame agrees with the mass in the predicted map.  The frame is
+            then the model's own estimate, so ``r200_error`` must be left at its default (0.3).
         max_iter, rtol : int, float
             Iteration limit and relative tolerance on R200.
         tta : bool
@@ -284,13 +294,27 @@ class MassReconstructor:
         """
         if not isinstance(frame, ClusterFrame):
             raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
+        from .models.transforms import R200_ERROR_MAX
+
         frame = self.model_frame(frame)
+        if r200_error is None:
+            r200_error = R200_ERROR_MAX
+        try:
+            r200_error = float(r200_error)
+        except (TypeError, ValueError):
+            raise TypeError(f"r200_error must be a number in [0, {R200_ERROR_MAX}], got {r200_error!r}") from None
+        if not (np.isfinite(r200_error) and 0 <= r200_error <= R200_ERROR_MAX):
+            raise ValueError(f"r200_error must lie in [0, {R200_ERROR_MAX}] (fractional error of the frame's "
+                             f"R200), got {r200_error}")
+        if self_consistent and r200_error < R200_ERROR_MAX:
+            raise ValueError(f"self_consistent=True iterates R200 from the maps alone: leave r200_error at "
+                             f"{R200_ERROR_MAX}, or give r200_error={r200_error} without iterating")
         history = []
         t0 = time.perf_counter()
         for it in range(max_iter if self_consistent else 1):
             self._check_ranges(frame)
             prepared = self._prepare(observations, frame)
-            x, mask, cond = self._inputs(prepared, frame)
+            x, mask, cond = self._inputs(prepared, frame, r200_error)
             sigma, spread = self._run(x, mask, cond, tta=tta)
             history.append(float(frame.r200.to_value(u.kpc)))
             if not self_consistent:
@@ -304,7 +328,7 @@ class MassReconstructor:
             frame = new
             if change < rtol:
                 prepared = self._prepare(observations, frame)
-                x, mask, cond = self._inputs(prepared, frame)
+                x, mask, cond = self._inputs(prepared, frame, r200_error)
                 sigma, spread = self._run(x, mask, cond, tta=tta)
                 history.append(float(frame.r200.to_value(u.kpc)))
                 break
@@ -316,6 +340,7 @@ class MassReconstructor:
             "MODELVER": str(self.metadata.get("massrecon_version", "")),
             "VIEWS": ",".join(v for v in self.views if v in prepared),
             "BEAMS": str(beams),
+            "R200ERR": r200_error,
             "NITER": len(history),
             "R200HIST": ",".join(f"{h:.1f}" for h in history),
             "RUNTIME": round(time.perf_counter() - t0, 4),

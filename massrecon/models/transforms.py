@@ -36,6 +36,7 @@ __all__ = [
     "TARGET_REFERENCE",
     "TRANSFORM_CONSTANTS",
     "CONDITIONING_FEATURES",
+    "R200_ERROR_MAX",
     "ViewTransform",
     "TargetTransform",
     "validate_views",
@@ -65,12 +66,17 @@ TARGET_REFERENCE = 1e8
 #: Conditioning features per view, then global ones (see `encode_conditioning`).
 CONDITIONING_FEATURES = {
     "per_view": ("log10_beam_fwhm_r200", "noise_asinh"),
-    "global": ("log10_pixel_kpc", "redshift"),
+    "global": ("log10_pixel_kpc", "redshift", "r200_error"),
     # offsets/scales applied so that typical values are O(1)
     "beam_offset": 1.0,
     "pixel_kpc_reference": 20.0,
     "redshift_scale": 10.0,
+    "r200_error_scale": 0.3,
 }
+
+#: Largest fractional error of the assumed R200 that the conditioning describes (the frame-size
+#: jitter of training): ``r200_error = 0.3`` means "R200 is an estimate, good to +-30%".
+R200_ERROR_MAX = 0.3
 
 #: Everything needed to reproduce the transforms (stored with the weights).
 TRANSFORM_CONSTANTS = {
@@ -226,7 +232,7 @@ class TargetTransform:
 
 
 def n_conditioning(views):
-    """Number of conditioning features for a set of views: 2 per view + 2 global."""
+    """Number of conditioning features for a set of views: 2 per view + 3 global."""
     return len(CONDITIONING_FEATURES["per_view"]) * len(validate_views(views)) + len(
         CONDITIONING_FEATURES["global"]
     )
@@ -239,14 +245,14 @@ def conditioning_names(views):
     --------
     >>> from massrecon.models.transforms import conditioning_names
     >>> conditioning_names(["sz"])
-    ['sz.log10_beam_fwhm_r200', 'sz.noise_asinh', 'log10_pixel_kpc', 'redshift']
+    ['sz.log10_beam_fwhm_r200', 'sz.noise_asinh', 'log10_pixel_kpc', 'redshift', 'r200_error']
     """
     views = validate_views(views)
     names = [f"{v}.{f}" for v in views for f in CONDITIONING_FEATURES["per_view"]]
     return names + list(CONDITIONING_FEATURES["global"])
 
 
-def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None):
+def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None, r200_error=R200_ERROR_MAX):
     """Conditioning vector(s) of the network from physical observing conditions.
 
     Parameters
@@ -265,19 +271,24 @@ def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None
         Redshift.
     present : dict or array-like of bool, optional
         Which views are observed; features of missing views are set to 0.
+    r200_error : float or array-like
+        How well the frame's R200 is known: the half-width of the range, as a fraction, within
+        which the true R200 lies (0: exact, as for a simulated halo or a lensing R200;
+        `R200_ERROR_MAX` = 0.3, the default: an estimate from a scaling relation or a catalogue).
+        The network treats the assumed R200 as prior information of that precision.
 
     Returns
     -------
     cond : `~numpy.ndarray`
         Shape ``(..., n_conditioning(views))``, float32, in the order of `conditioning_names`:
         ``log10(fwhm) + 1``, ``asinh(noise / scale)`` per view, then ``log10(pixel_kpc / 20)``
-        and ``10 z``.
+        , ``10 z`` and ``r200_error / 0.3``.
 
     Examples
     --------
     >>> from massrecon.models.transforms import encode_conditioning
-    >>> encode_conditioning(["sz"], {"sz": 0.1}, {"sz": 0.0}, 20.0, 0.05)
-    array([0. , 0. , 0. , 0.5], dtype=float32)
+    >>> encode_conditioning(["sz"], {"sz": 0.1}, {"sz": 0.0}, 20.0, 0.05, r200_error=0.15)
+    array([0. , 0. , 0. , 0.5, 0.5], dtype=float32)
     """
     views = validate_views(views)
 
@@ -309,16 +320,21 @@ def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None
         raise ValueError(f"pixel_kpc must be finite and > 0, got {pixel_kpc}")
     if np.any(~np.isfinite(z)) or np.any(z < 0):
         raise ValueError(f"z must be finite and >= 0, got {z}")
+    r200_error = np.asarray(r200_error, dtype=float)
+    if np.any(~np.isfinite(r200_error)) or np.any(r200_error < 0) or np.any(r200_error > R200_ERROR_MAX + 1e-9):
+        raise ValueError(f"r200_error must lie in [0, {R200_ERROR_MAX}] (fractional error of the assumed R200), "
+                         f"got {r200_error}")
     scales = np.array([VIEW_SCALES[v] for v in views])
     beam_log = np.log10(np.where(pres, beam, 1.0)) + CONDITIONING_FEATURES["beam_offset"]
     beam_feat = np.where(pres, beam_log, 0.0)
     noise_feat = np.where(pres, np.arcsinh(nse / scales), 0.0)
-    shape = np.broadcast_shapes(beam.shape[:-1], nse.shape[:-1], pixel_kpc.shape, z.shape)
+    shape = np.broadcast_shapes(beam.shape[:-1], nse.shape[:-1], pixel_kpc.shape, z.shape, r200_error.shape)
     per = np.stack([np.broadcast_to(beam_feat, shape + (len(views),)),
                     np.broadcast_to(noise_feat, shape + (len(views),))], axis=-1)
     per = per.reshape(shape + (2 * len(views),))
     glob = np.stack([
         np.broadcast_to(np.log10(pixel_kpc / CONDITIONING_FEATURES["pixel_kpc_reference"]), shape),
         np.broadcast_to(z * CONDITIONING_FEATURES["redshift_scale"], shape),
+        np.broadcast_to(r200_error / CONDITIONING_FEATURES["r200_error_scale"], shape),
     ], axis=-1)
     return np.concatenate([per, glob], axis=-1).astype(np.float32)

@@ -75,6 +75,32 @@ def test_self_consistent_r200_converges(start):
     assert 2 <= m.meta["NITER"] <= 30
 
 
+class EchoR200Error(torch.nn.Module):
+    """A 'model' whose Sigma is 10**(last conditioning feature): shows what r200_error it was told."""
+
+    views = ("sz", "xray", "stars")
+
+    def forward(self, x, mask, cond):
+        return cond[:, -1][:, None, None, None].expand(x.shape[0], 1, x.shape[2], x.shape[3]).clone()
+
+
+def test_r200_error_reaches_the_network():
+    rec = MassReconstructor(EchoR200Error(), META)
+    default = rec.predict([_y_map(FRAME)], FRAME)
+    assert np.allclose(default.data, 10.0 * 1e8) and default.meta["R200ERR"] == 0.3
+    known = rec.predict([_y_map(FRAME)], FRAME, r200_error=0.0)
+    assert np.allclose(known.data, 1e8)
+    lensing = rec.predict([_y_map(FRAME)], FRAME, r200_error=0.06)
+    assert np.allclose(lensing.data, 10 ** 0.2 * 1e8)
+    for bad in (-0.1, 0.31, np.nan):
+        with pytest.raises(ValueError, match="r200_error must lie in"):
+            rec.predict([_y_map(FRAME)], FRAME, r200_error=bad)
+    with pytest.raises(TypeError, match="r200_error must be a number"):
+        rec.predict([_y_map(FRAME)], FRAME, r200_error="small")
+    with pytest.raises(ValueError, match="self_consistent=True"):
+        rec.predict([_y_map(FRAME)], FRAME, r200_error=0.1, self_consistent=True)
+
+
 def test_errors_and_warnings():
     rec = MassReconstructor(ConstantSigma(0.0), dict(META, supported=dict(META["supported"], z=[0.01, 0.1])))
     with pytest.warns(OutOfDistributionWarning, match="z = 0.200"):

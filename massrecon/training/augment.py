@@ -8,10 +8,15 @@ One sample is made from the maps of one projection stored over a frame wider tha
    FFT on the reflect-padded map), with probability ``beam_probability`` (otherwise the
    simulation's native smoothing);
 3. frame jitter: the frame is resampled (bilinear, `torch.nn.functional.grid_sample`) to
-   ``npix`` pixels over ``2 f`` R200 with ``f`` uniform in ``frame_jitter`` and a centre offset
-   uniform within ``center_jitter_r200``; the target is resampled identically, and the pixel scale
-   given to the network is ``2 f R200 / npix`` (the network is told the frame it is given, not
-   the true R200, as it will be at inference with an estimated R200);
+   ``npix`` pixels over ``2 f`` R200 and a centre offset uniform within ``center_jitter_r200``;
+   the target is resampled identically, and the pixel scale given to the network is
+   ``2 f R200 / npix`` (the network is told the frame it is given, not the true R200, as it will
+   be at inference with an estimated R200).  With probability ``r200_known_probability`` the
+   frame is exact (``f = 1``) and the conditioning says so (``r200_error = 0``); otherwise an
+   error bound ``w`` is drawn uniformly in ``r200_error``, ``f`` uniformly in ``1 +- w``
+   (within ``frame_jitter``), and the network is told ``r200_error = w``.  The network thus
+   learns to use the assumed R200 as a prior of the stated precision: a lensing or simulation
+   R200 pins the amplitude, a scaling-relation guess only starts the self-consistent iteration;
 4. per-view noise with probability ``noise_probability``: Gaussian for Compton-y, smoothed by
    the view's beam as instrument noise in a y map is (per-pixel rms log-uniform in
    ``noise_sz``), white Gaussian for stellar mass (``noise_stars``, Msun/kpc^2), and a
@@ -30,7 +35,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..models.transforms import VIEW_SCALES, TargetTransform, ViewTransform, encode_conditioning
+from ..models.transforms import (
+    R200_ERROR_MAX,
+    VIEW_SCALES,
+    TargetTransform,
+    ViewTransform,
+    encode_conditioning,
+)
 
 __all__ = ["AugmentConfig", "make_sample", "gaussian_beam", "resample_frame"]
 
@@ -59,9 +70,11 @@ class AugmentConfig:
     noise_xray: tuple = (1e33, 3e35)
     noise_stars: tuple = (1e3, 1e5)
     view_dropout: float = 0.3
+    r200_known_probability: float = 0.0
+    r200_error: tuple = (0.3, 0.3)
 
     def __post_init__(self):
-        for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars"):
+        for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars", "r200_error"):
             val = getattr(self, name)
             try:
                 lo, hi = (float(v) for v in val)
@@ -70,7 +83,9 @@ class AugmentConfig:
             if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
                 raise ValueError(f"{name} must satisfy 0 < min <= max, got {val!r}")
             setattr(self, name, (lo, hi))
-        for name in ("beam_probability", "noise_probability", "view_dropout"):
+        if self.r200_error[1] > R200_ERROR_MAX + 1e-9:
+            raise ValueError(f"r200_error must not exceed {R200_ERROR_MAX}, got {self.r200_error!r}")
+        for name in ("beam_probability", "noise_probability", "view_dropout", "r200_known_probability"):
             val = float(getattr(self, name))
             if not 0 <= val <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {val}")
@@ -198,6 +213,7 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
     n_src = target.shape[-1]
     stack = [np.asarray(maps[v], dtype=np.float64) for v in views] + [np.asarray(target, dtype=np.float64)]
     f = 1.0
+    r200_error = 0.0
     offset = (0.0, 0.0)
     beams = {v: native_fwhm_r200 for v in views}
     noise = {v: 0.0 for v in views}
@@ -217,7 +233,13 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
                 fwhm = _log_uniform(rng, *augment.beam_fwhm_r200)
                 stack[i] = gaussian_beam(stack[i], fwhm / src_pix_r200)
                 beams[v] = math.hypot(fwhm, native_fwhm_r200)
-        f = float(rng.uniform(*augment.frame_jitter))
+        if rng.uniform() < augment.r200_known_probability:
+            f = 1.0
+        else:
+            r200_error = float(rng.uniform(*augment.r200_error))
+            lo = max(1.0 - r200_error, augment.frame_jitter[0])
+            hi = min(1.0 + r200_error, augment.frame_jitter[1])
+            f = float(rng.uniform(lo, hi))
         room = max(src_size_r200 / 2.0 - f, 0.0)
         cj = min(augment.center_jitter_r200, room)
         offset = (float(rng.uniform(-cj, cj)), float(rng.uniform(-cj, cj))) if cj > 0 else (0.0, 0.0)
@@ -258,7 +280,7 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
     mask = np.array([present[v] for v in views], dtype=np.float32)
     x = x * mask[:, None, None]
     pixel_kpc = 2.0 * f * r200_kpc / npix
-    cond = encode_conditioning(views, beams, noise, pixel_kpc, z, present=present)
+    cond = encode_conditioning(views, beams, noise, pixel_kpc, z, present=present, r200_error=r200_error)
     t = TargetTransform().forward(np.maximum(sig, 1e-30))
     return {
         "x": torch.from_numpy(x.astype(np.float32)),

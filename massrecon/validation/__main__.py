@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from .evaluate import CONDITIONS
+
 
 def _table(results):
     lines = ["| inputs | view set | pixel scatter | profile bias / scatter | M(<R500) bias / scatter "
@@ -21,7 +23,7 @@ def _table(results):
     def pct(x):
         return f"{100 * x:+.1f}%"
 
-    for inst in ("ideal", "planck_like"):
+    for inst in CONDITIONS:
         for key, m in results[inst].items():
             lines.append(f"| {inst} | {key} | {100 * m['pixel']['scatter']:.1f}% | {pct(m['profile']['bias'])} / "
                          f"{100 * m['profile']['scatter']:.1f}% | {pct(m['mass_r500']['bias'])} / "
@@ -47,7 +49,7 @@ def _csv(results):
                 m["mass_r500"]["scatter"], m["mass_r200"]["bias"], m["mass_r200"]["scatter"]]
         return ",".join([inst, key] + [f"{100 * v:.1f}%" for v in vals])
 
-    for inst in ("ideal", "planck_like"):
+    for inst in CONDITIONS:
         for key, m in results[inst].items():
             rows.append(row(inst, key, m))
     for key, m in results.get("baselines", {}).items():

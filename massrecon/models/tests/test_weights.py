@@ -49,5 +49,8 @@ def test_tampered_truncated_and_format(tmp_path):
     bad = dict(meta, model={"class": "UNetGenerator", "kwargs": kwargs})
     with pytest.raises(ValueError, match="do not fit"):
         load_generator(pt, bad)
+    old = dict(meta, conditioning=["sz.log10_beam_fwhm_r200", "sz.noise_asinh", "log10_pixel_kpc", "redshift"])
+    with pytest.raises(ValueError, match="conditioning features"):
+        load_generator(pt, old)
     with pytest.raises(FileNotFoundError):
         load_generator(tmp_path / "nope.pt")

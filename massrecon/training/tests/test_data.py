@@ -14,8 +14,9 @@ def test_dataset_nominal_sample(tiny_dataset):
     ds = ClusterMapDataset(tiny_dataset, "train", npix=32)
     assert len(ds) == 8
     s = ds[0]
-    assert s["x"].shape == (3, 32, 32) and s["t"].shape == (1, 32, 32) and s["cond"].shape == (8,)
+    assert s["x"].shape == (3, 32, 32) and s["t"].shape == (1, 32, 32) and s["cond"].shape == (9,)
     assert float(s["r200_px"]) == 16.0
+    assert float(s["cond"][-1]) == 0.0  # the nominal frame is the true R200: r200_error = 0
     # the nominal frame is the central 2 R200 of the stored 2.6 R200: the target matches a direct crop
     with h5py.File(tiny_dataset) as fh:
         sig = fh["maps/sigma_total"][ds._index[0][1]].astype(float)
@@ -37,6 +38,27 @@ def test_augmented_samples_are_reproducible_and_valid(tiny_dataset):
         s = ds[(i, (0, 0, i))]
         assert torch.isfinite(s["x"]).all() and s["mask"].sum() >= 1
         assert 32 / 2.6 <= float(s["r200_px"]) <= 32 / 1.4
+
+
+def test_r200_known_and_estimated_frames(tiny_dataset):
+    # r200_known_probability = 1: every frame is the true R200 and the network is told so
+    known = ClusterMapDataset(tiny_dataset, "train", npix=32,
+                              augment=AugmentConfig(r200_known_probability=1.0, center_jitter_r200=0.0))
+    for i in range(4):
+        s = known[(i, (5, 0, i))]
+        assert float(s["r200_px"]) == pytest.approx(16.0) and float(s["cond"][-1]) == 0.0
+    # otherwise the stated error bound w is in [0.05, 0.3] and the frame lies within 1 +- w
+    est = ClusterMapDataset(tiny_dataset, "train", npix=32,
+                            augment=AugmentConfig(r200_known_probability=0.0, r200_error=(0.05, 0.3)))
+    for i in range(8):
+        s = est[(i, (6, 0, i))]
+        w = 0.3 * float(s["cond"][-1])
+        f = 16.0 / float(s["r200_px"])
+        assert 0.05 - 1e-6 <= w <= 0.3 + 1e-6 and abs(f - 1) <= w + 1e-5
+    with pytest.raises(ValueError, match="r200_error"):
+        AugmentConfig(r200_error=(0.1, 0.5))
+    with pytest.raises(ValueError, match="r200_known_probability"):
+        AugmentConfig(r200_known_probability=1.5)
 
 
 def test_dataset_errors(tiny_dataset, tmp_path):
