@@ -23,7 +23,7 @@ def _table(results):
     def pct(x):
         return f"{100 * x:+.1f}%"
 
-    for inst in CONDITIONS:
+    for inst in [c for c in (*CONDITIONS, "ideal_tta") if c in results]:
         for key, m in results[inst].items():
             lines.append(f"| {inst} | {key} | {100 * m['pixel']['scatter']:.1f}% | {pct(m['profile']['bias'])} / "
                          f"{100 * m['profile']['scatter']:.1f}% | {pct(m['mass_r500']['bias'])} / "
@@ -49,7 +49,7 @@ def _csv(results):
                 m["mass_r500"]["scatter"], m["mass_r200"]["bias"], m["mass_r200"]["scatter"]]
         return ",".join([inst, key] + [f"{100 * v:.1f}%" for v in vals])
 
-    for inst in CONDITIONS:
+    for inst in [c for c in (*CONDITIONS, "ideal_tta") if c in results]:
         for key, m in results[inst].items():
             rows.append(row(inst, key, m))
     for key, m in results.get("baselines", {}).items():

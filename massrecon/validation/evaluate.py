@@ -110,7 +110,13 @@ def _samples(data, views, instrument, npix, rng):
     return np.stack(xs), np.stack(ts), conds
 
 
-def _predict(model, views, x, conds, subset, batch=64, r200_error=0.0):
+def _predict(model, views, x, conds, subset, batch=64, r200_error=0.0, tta=False):
+    if tta:  # the reconstructor's test-time augmentation: mean of log10 Sigma over the 8 symmetries
+        from ..reconstruct import _dihedral, _undo_dihedral
+
+        logs = [_undo_dihedral(np.log10(_predict(model, views, np.ascontiguousarray(_dihedral(x, k)), conds, subset,
+                                                 batch, r200_error)), k) for k in range(8)]
+        return 10 ** np.mean(logs, axis=0)
     from ..models.transforms import encode_conditioning
 
     present = {v: v in subset for v in views}
@@ -180,6 +186,9 @@ def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, base
             results[condition]["+".join(subset)] = _metrics(pred, true, r5)
         if progress:
             print(f"{condition}: done")
+    # the reconstructor's optional test-time augmentation, on the ideal all-view inputs
+    x, _, conds = _samples(test, views, "ideal", npix, rng)
+    results["ideal_tta"] = {"+".join(views): _metrics(_predict(model, views, x, conds, views, tta=True), true, r5)}
     # uncertainty calibration on the validation split (idealised and instrument-like mixed, R200
     # an estimate as in the reconstructor's default use), and its coverage on the test split
     err = R200_ERROR_MAX

@@ -31,6 +31,11 @@ def test_evaluate_structure(dataset):
     m = res["ideal"]["sz+xray+stars"]
     for key in ("pixel", "profile", "mass_r500", "mass_r200"):
         assert np.isfinite(m[key]["scatter"])
+    from massrecon.validation.evaluate import CONDITIONS
+
+    for condition in CONDITIONS:
+        assert set(res[condition]) == set(res["ideal"]), condition
+    assert set(res["ideal_tta"]) == {"sz+xray+stars"}
     assert "scaling_relation_sz" in res["baselines"] and "power_law_sz+xray+stars" in res["baselines"]
     cal = res["calibration"]["sz"]
     assert len(cal["sigma_log10"]) == len(cal["edges_r200"]) - 1
