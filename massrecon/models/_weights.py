@@ -115,7 +115,7 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
             "noise": {"sz": [0.0, aug.noise_sz[1]], "xray": [0.0, aug.noise_xray[1]],
                       "stars": [0.0, aug.noise_stars[1]]},
             "frame_scale": list(aug.frame_jitter),
-            "r200_error": [0.0, float(getattr(aug, "r200_error", (0.3, 0.3))[1])],
+            "r200_error": [0.0, aug.r200_error[1]],
             "log10_m200_h": logm,
             "z": zr,
         },
@@ -186,12 +186,12 @@ def load_generator(path, metadata_json=None):
     spec = meta.get("model", {})
     if spec.get("class") != "UNetGenerator":
         raise ValueError(f"unknown model class {spec.get('class')!r} in the metadata")
-    expected = conditioning_names(spec.get("kwargs", {}).get("views", ()) or ("sz",))
+    model = UNetGenerator(**spec["kwargs"])
+    expected = conditioning_names(model.views)
     if meta.get("conditioning") is not None and list(meta["conditioning"]) != expected:
         raise ValueError(f"the weights in {path} expect the conditioning features {meta['conditioning']}, "
                          f"massrecon {__version__} encodes {expected}: re-export them with this version "
                          "(python -m massrecon.validation) or install the version that wrote them")
-    model = UNetGenerator(**spec["kwargs"])
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

@@ -63,6 +63,10 @@ TARGET_MAP = "sigma_total"
 #: Reference surface density (Msun kpc^-2) of the target transform ``log10(Sigma / ref)``.
 TARGET_REFERENCE = 1e8
 
+#: Largest fractional error of the assumed R200 that the conditioning describes (the frame-size
+#: jitter of training): ``r200_error = 0.3`` means "R200 is an estimate, good to +-30%".
+R200_ERROR_MAX = 0.3
+
 #: Conditioning features per view, then global ones (see `encode_conditioning`).
 CONDITIONING_FEATURES = {
     "per_view": ("log10_beam_fwhm_r200", "noise_asinh"),
@@ -71,12 +75,8 @@ CONDITIONING_FEATURES = {
     "beam_offset": 1.0,
     "pixel_kpc_reference": 20.0,
     "redshift_scale": 10.0,
-    "r200_error_scale": 0.3,
+    "r200_error_scale": R200_ERROR_MAX,
 }
-
-#: Largest fractional error of the assumed R200 that the conditioning describes (the frame-size
-#: jitter of training): ``r200_error = 0.3`` means "R200 is an estimate, good to +-30%".
-R200_ERROR_MAX = 0.3
 
 #: Everything needed to reproduce the transforms (stored with the weights).
 TRANSFORM_CONSTANTS = {
