@@ -7,7 +7,7 @@ astropy's own.
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["MassreconWarning", "OutOfDistributionWarning"]
+__all__ = ["MassreconWarning", "NotConvergedWarning", "OutOfDistributionWarning"]
 
 
 class MassreconWarning(AstropyUserWarning):
@@ -16,3 +16,7 @@ class MassreconWarning(AstropyUserWarning):
 
 class OutOfDistributionWarning(MassreconWarning):
     """A cluster or observation lies outside the range the model or a relation was built for."""
+
+
+class NotConvergedWarning(MassreconWarning):
+    """An iterative solution (e.g. the self-consistent R200) stopped before it converged."""

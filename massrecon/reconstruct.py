@@ -14,7 +14,7 @@ import astropy.units as u
 import numpy as np
 from astropy.utils.data import get_pkg_data_path
 
-from .exceptions import OutOfDistributionWarning
+from .exceptions import NotConvergedWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
 from .logger import log
 from .massmap import SIGMA_UNIT, MassMap
@@ -182,7 +182,7 @@ class MassReconstructor:
         return prepared
 
     def _inputs(self, prepared, frame, r200_error):
-        from .models.transforms import ViewTransform, encode_conditioning
+        from .models.transforms import ViewTransform, encode_conditioning, xray_reference_noise
 
         n = self.npix
         x = np.zeros((len(self.views), n, n), dtype=np.float32)
@@ -210,14 +210,20 @@ class MassReconstructor:
             if noise is None:
                 noises[view] = 0.0
             elif view == "xray":
-                # The X-ray noise feature is the rms at the reference level of a Poisson-like noise
-                # whose variance is proportional to signal + background (as in training).
-                ref = float(self.metadata["transforms"]["view_scales"]["xray"])
-                bkg = 0.1 * ref
-                scaled = noise * np.sqrt((ref + bkg) / (np.maximum(data, 0.0) + bkg))
-                noises[view] = float(np.nanmedian(scaled[r < 1]))
+                # the rms at the reference level of a Poisson-like noise, as in training
+                noises[view] = xray_reference_noise(np.where(mask, np.nan, data), noise, r,
+                                                    self.metadata["transforms"]["view_scales"]["xray"])
             else:
                 noises[view] = float(np.nanmedian(noise[r < 1]))
+        sup_noise = self.metadata.get("supported", {}).get("noise", {})
+        for view in prepared:
+            top = sup_noise.get(view, [0, np.inf])[1]
+            if noises[view] > 1.05 * top:
+                warnings.warn(f"{view}: per-pixel noise {noises[view]:.3g} (in {_VIEW_UNIT_NAMES[view]}"
+                              f"{', at the reference level' if view == 'xray' else ''}) on the model frame "
+                              f"exceeds the training range (up to {top:.3g}): the prediction is out of "
+                              "distribution; a deeper map or leaving the view out is safer",
+                              OutOfDistributionWarning)
         cond = encode_conditioning(self.views, beams, noises, frame.pixel_scale_kpc.to_value(u.kpc), frame.z,
                                    present={v: v in prepared for v in self.views}, r200_error=r200_error)
         return x, present.astype(np.float32), cond
@@ -256,6 +262,70 @@ class MassReconstructor:
         else:
             base = np.full(r.shape, 0.1)  # uncalibrated: a conservative 0.1 dex
         return base
+
+    def _predict_on(self, observations, frame, r200_error, tta):
+        prepared = self._prepare(observations, frame)
+        x, mask, cond = self._inputs(prepared, frame, r200_error)
+        sigma, _ = self._run(x, mask, cond, tta=tta)
+        return sigma, prepared
+
+    def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta):
+        """Find the frame whose M200 equals the M200 implied by the map predicted on it.
+
+        ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``:
+        the implied mass grows roughly as the projected mass within the aperture (``s^0.5-1``),
+        the frame's as ``s^3``, so ``h`` falls through a single root.  The root is bracketed
+        by steps of 15% in R200 and refined by the Illinois variant of regula falsi in
+        ``ln s``: unlike a fixed-point iteration it cannot drift or oscillate when a prediction
+        depends on the frame.
+        """
+        ratio_cache = {}
+        history, evals = [], {}
+
+        def h(log_s):
+            fr = frame.with_r200(frame.r200 * float(np.exp(log_s)))
+            sigma, prepared = self._predict_on(observations, fr, r200_error, tta)
+            history.append(float(fr.r200.to_value(u.kpc)))
+            key = round(float(fr.c200), 6)
+            if key not in ratio_cache:
+                ratio_cache[key] = float(projected_to_m200_ratio(fr.c200))
+            m_cyl = float((sigma * _disc_weights(self.npix, self.size_r200)).sum()
+                          * fr.pixel_area.to_value(u.kpc**2))
+            val = float(np.log(m_cyl / ratio_cache[key] / fr.m200.to_value(u.Msun)))
+            evals[log_s] = (val, fr, sigma, prepared)
+            log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
+            return val
+
+        step = np.log(1.15)
+        a, fa = 0.0, h(0.0)
+        b = a + (step if fa > 0 else -step)
+        fb = h(b)
+        while fa * fb > 0 and len(history) < max_iter:
+            a, fa = b, fb
+            b = a + (step if fa > 0 else -step)
+            fb = h(b)
+        tol = np.log1p(rtol)
+        converged = False
+        if fa * fb <= 0:
+            while len(history) < max_iter:
+                c = b - fb * (b - a) / (fb - fa)
+                fc = h(c)
+                small_step = abs(c - b) < tol
+                if fc * fb < 0:
+                    a, fa = b, fb
+                else:
+                    fa = fa / 2  # Illinois: halve the retained end point's value
+                b, fb = c, fc
+                if small_step or fc == 0:
+                    converged = True
+                    break
+        if not converged:
+            warnings.warn(f"the self-consistent R200 did not converge in {max_iter} predictions (R200 "
+                          f"history {', '.join(f'{r:.0f}' for r in history)} kpc); the frame closest to "
+                          "self-consistency is returned: give a better mass guess, or use the catalogue "
+                          "frame with r200_error", NotConvergedWarning)
+        _, fr, sigma, prepared = min(evals.values(), key=lambda e: abs(e[0]))
+        return fr, (sigma, prepared), history
 
     # --- public API ---------------------------------------------------------------------------
     def predict(self, observations, frame, *, r200_error=None, self_consistent=False, max_iter=10, rtol=0.01,
@@ -309,29 +379,14 @@ class MassReconstructor:
         if self_consistent and r200_error < R200_ERROR_MAX:
             raise ValueError(f"self_consistent=True iterates R200 from the maps alone: leave r200_error at "
                              f"{R200_ERROR_MAX}, or give r200_error={r200_error} without iterating")
-        history = []
         t0 = time.perf_counter()
-        for it in range(max_iter if self_consistent else 1):
-            self._check_ranges(frame)
-            prepared = self._prepare(observations, frame)
-            x, mask, cond = self._inputs(prepared, frame, r200_error)
-            sigma, spread = self._run(x, mask, cond, tta=tta)
-            history.append(float(frame.r200.to_value(u.kpc)))
-            if not self_consistent:
-                break
-            m_cyl = float((sigma * _disc_weights(self.npix, self.size_r200)).sum()
-                          * frame.pixel_area.to_value(u.kpc**2))
-            ratio = float(projected_to_m200_ratio(frame.c200))
-            new = frame.with_mass(m200=m_cyl / ratio * u.Msun)
-            change = abs(new.r200 / frame.r200 - 1).value
-            log.debug(f"iteration {it}: R200 {frame.r200:.1f} -> {new.r200:.1f}")
-            frame = new
-            if change < rtol:
-                prepared = self._prepare(observations, frame)
-                x, mask, cond = self._inputs(prepared, frame, r200_error)
-                sigma, spread = self._run(x, mask, cond, tta=tta)
-                history.append(float(frame.r200.to_value(u.kpc)))
-                break
+        self._check_ranges(frame)
+        if self_consistent:
+            frame, (sigma, prepared), history = self._solve_r200(observations, frame, r200_error, max_iter, rtol,
+                                                                 tta)
+        else:
+            sigma, prepared = self._predict_on(observations, frame, r200_error, tta)
+            history = [float(frame.r200.to_value(u.kpc))]
         sig_log = self._calibrated_sigma(frame, prepared)
         unc = sigma * np.log(10) * sig_log
         beams = {v: round(float(p[3]), 4) for v, p in prepared.items()}
@@ -378,6 +433,9 @@ class MassReconstructor:
                 log.warning(f"{frame.name or frame.center}: {exc}")
                 out.append(None)
         return out
+
+
+_VIEW_UNIT_NAMES = {"sz": "Compton y", "xray": "erg / (s kpc2)", "stars": "Msun / kpc2"}
 
 
 @functools.lru_cache(maxsize=8)

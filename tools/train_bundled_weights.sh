@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
 # Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU:
 #   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1),
-#   2. train the conditional GAN with configs/bundled_weights.toml (checkpoints every 250 steps;
-#      an interrupted run continues with: massrecon train --resume WORK/run),
-#   3. export the generator and measure it on the held-out test halos.
+#      about 13 min;
+#   2. train the conditional GAN with configs/bundled_weights.toml (10,000 steps, about 80 min;
+#      checkpoints every 250 steps, an interrupted run continues with: massrecon train --resume WORK/run),
+#   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps, about 25 min: the
+#      annulus-mean profile loss and survey-depth X-ray noise; resume: massrecon train --resume WORK/run_ft),
+#   4. export the generator and measure it on the held-out test halos (about 3 min).
 # Usage: bash tools/train_bundled_weights.sh [WORK_DIR]   (default runs/bundled)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:-runs/bundled}"
 mkdir -p "$work"
-massrecon simulate --n-halos 4000 --projections 8 --npix 104 --size-r200 2.6 --z-min 0.01 --z-max 1.0 \
-    --seed 1 --maps sigma_total,compton_y,xray_soft,sigma_stars,sigma_members --out "$work/train.h5"
-cp configs/bundled_weights.toml "$work/config.toml"
-if [ -f "$work/run/checkpoint.pt" ]; then
-    massrecon train --resume "$work/run"
-else
-    massrecon train "$work/config.toml" --run-dir "$work/run"
+if [ ! -f "$work/train.h5" ]; then
+    massrecon simulate --n-halos 4000 --projections 8 --npix 104 --size-r200 2.6 --z-min 0.01 --z-max 1.0 \
+        --seed 1 --maps sigma_total,compton_y,xray_soft,sigma_stars,sigma_members --out "$work/train.h5"
 fi
-python -m massrecon.validation "$work/run" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
+cp configs/bundled_weights.toml "$work/config.toml"
+cp configs/bundled_weights_finetune.toml "$work/finetune.toml"
+stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
+    if [ -f "$2/checkpoint.pt" ]; then
+        if ! python -c "import sys, torch; sys.exit(torch.load('$2/checkpoint.pt', weights_only=True)['step'] < $3)"; then
+            massrecon train --resume "$2"
+        fi
+    else
+        massrecon train "$1" --run-dir "$2"
+    fi
+}
+stage "$work/config.toml" "$work/run" 10000
+stage "$work/finetune.toml" "$work/run_ft" 2500
+python -m massrecon.validation "$work/run_ft" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite

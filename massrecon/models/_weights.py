@@ -114,6 +114,7 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
             "beam_fwhm_r200": [0.01, aug.beam_fwhm_r200[1]],
             "noise": {"sz": [0.0, aug.noise_sz[1]], "xray": [0.0, aug.noise_xray[1]],
                       "stars": [0.0, aug.noise_stars[1]]},
+            "xray_background_ref": list(aug.xray_background),
             "frame_scale": list(aug.frame_jitter),
             "r200_error": [0.0, aug.r200_error[1]],
             "log10_m200_h": logm,
@@ -123,6 +124,17 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
                      "massrecon_version": ckpt.get("massrecon_version")},
         "metrics": metrics or {},
     }
+    if config.init_from:
+        # a fine-tuned run: record the stage it started from as well
+        try:
+            first = torch.load(Path(config.init_from) if not Path(config.init_from).is_dir()
+                               else Path(config.init_from) / "checkpoint.pt", map_location="cpu",
+                               weights_only=True)
+            meta["training"]["init_from"] = {"config": first["config"], "step": int(first["step"]),
+                                             "massrecon_version": first.get("massrecon_version")}
+        except (OSError, KeyError, RuntimeError) as exc:
+            log.warning(f"init_from checkpoint {config.init_from} not readable ({exc}); its configuration "
+                        "is not recorded in the metadata")
     js.write_text(json.dumps(meta, indent=1, sort_keys=True))
     log.info(f"weights of step {ckpt['step']} written to {out_dir}")
     return meta

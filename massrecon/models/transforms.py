@@ -37,6 +37,7 @@ __all__ = [
     "TRANSFORM_CONSTANTS",
     "CONDITIONING_FEATURES",
     "R200_ERROR_MAX",
+    "xray_reference_noise",
     "ViewTransform",
     "TargetTransform",
     "validate_views",
@@ -252,6 +253,59 @@ def conditioning_names(views):
     return names + list(CONDITIONING_FEATURES["global"])
 
 
+def xray_reference_noise(data, noise, radius_r200, reference=None):
+    r"""The X-ray noise feature: the per-pixel noise rms at the reference level of a Poisson map.
+
+    The noise of an X-ray image made from counts has the variance
+    :math:`\sigma^2(S) = g\,(S + B)`: Poisson noise of the source (``g`` converts counts to
+    emissivity) and of a background ``B``.  The network is told :math:`\sigma(S_{ref})`, the
+    rms at the view's reference level `VIEW_SCALES` ``["xray"]`` (1e35 erg/s/kpc^2), which fixes
+    the noise at every level once ``B`` is known.  Within R200, ``g`` comes from a least-squares fit of
+    :math:`\sigma^2 = g\,S + gB` to the pixels detected at more than 3 sigma (with relative
+    residuals), and :math:`gB` is the median of :math:`\sigma^2 - gS` over all pixels (unbiased
+    for noisy faint pixels); a map without detected pixels is background-dominated, and
+    :math:`\sigma(S_{ref})^2 = gB` then.
+
+    Parameters
+    ----------
+    data, noise : `~numpy.ndarray`
+        Emissivity and its per-pixel rms on the model frame (NaN where masked).
+    radius_r200 : `~numpy.ndarray`
+        Distance of each pixel from the centre in units of R200.
+    reference : float, optional
+        The reference level (default `VIEW_SCALES` ``["xray"]``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.models.transforms import xray_reference_noise
+    >>> s = np.geomspace(1e33, 1e38, 400).reshape(20, 20)
+    >>> sig = np.sqrt(1e33 * (s + 1e36))  # g = 1e33, B = 1e36
+    >>> r = np.zeros((20, 20))
+    >>> round(xray_reference_noise(s, sig, r) / float(np.sqrt(1e33 * (1e35 + 1e36))), 1)
+    1.0
+    """
+    ref = VIEW_SCALES["xray"] if reference is None else float(reference)
+    data = np.asarray(data, dtype=float)
+    var = np.asarray(noise, dtype=float) ** 2
+    ok = (np.asarray(radius_r200) < 1.0) & np.isfinite(data) & np.isfinite(var)
+    if not ok.any():
+        return 0.0
+    d, v = data[ok], var[ok]
+    bright = d > 3.0 * np.sqrt(v)
+    g = 0.0
+    if bright.sum() >= 5:
+        # least squares of v = g d + c on the detected pixels, with relative residuals
+        a = np.stack([d[bright], np.ones(bright.sum())], axis=1) / v[bright, None]
+        g = max(float(np.linalg.lstsq(a, np.ones(bright.sum()), rcond=None)[0][0]), 0.0)
+    v_bkg = max(float(np.median(v - g * d)), 0.0)  # E[v - g d] = g B, also for noisy faint pixels
+    return float(np.sqrt(g * ref + v_bkg))
+
+
 def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None, r200_error=R200_ERROR_MAX):
     """Conditioning vector(s) of the network from physical observing conditions.
 
@@ -264,7 +318,7 @@ def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None
         dict keyed by view or an array of shape ``(..., n_views)``.
     noise : dict or array-like
         Per-pixel noise rms of each view in physical units (0: noiseless); the X-ray value is the
-        rms at the view's reference level `VIEW_SCALES` ``["xray"]``.
+        rms at the view's reference level `VIEW_SCALES` ``["xray"]`` (`xray_reference_noise`).
     pixel_kpc : float or array-like
         Pixel size of the model frame (kpc): carries the assumed R200.
     z : float or array-like

@@ -252,7 +252,8 @@ def smooth(data, std, sigma_pix):
     if std is not None:
         k2 = kernel.array**2
         # mean of the variance weighted by K^2 over the valid pixels, times sum(K^2): the variance
-        # of sum(K x) for independent pixels when all pixels are valid.
-        var = convolve_fft(std**2, k2, normalize_kernel=True, **opts) * k2.sum()
+        # of sum(K x) for independent pixels when all pixels are valid.  K^2 is normalised here
+        # because convolve_fft refuses to normalise a kernel whose sum is below 0.01 (sigma > ~3 px).
+        var = convolve_fft(std**2, k2 / k2.sum(), normalize_kernel=False, **opts) * k2.sum()
         out_std = np.sqrt(var)
     return out, out_std

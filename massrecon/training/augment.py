@@ -21,7 +21,10 @@ One sample is made from the maps of one projection stored over a frame wider tha
    the view's beam as instrument noise in a y map is (per-pixel rms log-uniform in
    ``noise_sz``), white Gaussian for stellar mass (``noise_stars``, Msun/kpc^2), and a
    Poisson-like Gaussian for X-ray, whose variance is proportional to the signal plus a
-   background (``noise_xray`` is the rms at the reference level ``1e35`` erg/s/kpc^2);
+   background (``noise_xray`` is the rms at the reference level ``1e35`` erg/s/kpc^2, the
+   feature of `~massrecon.models.transforms.xray_reference_noise`; the background is drawn
+   log-uniformly in ``xray_background`` times the reference level: a survey image such as
+   eROSITA's is background-dominated outside the core, 10^2-10^4 times the reference level);
 5. view dropout: each view is removed with probability ``view_dropout``, keeping at least one.
 
 All draws come from a `numpy.random.Generator` seeded per sample, so samples do not depend on
@@ -46,7 +49,6 @@ from ..models.transforms import (
 __all__ = ["AugmentConfig", "make_sample", "gaussian_beam", "resample_frame"]
 
 _FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-_XRAY_BACKGROUND = 0.1  # background level in units of the X-ray reference scale
 
 
 @dataclasses.dataclass
@@ -69,12 +71,14 @@ class AugmentConfig:
     noise_sz: tuple = (1e-8, 3e-6)
     noise_xray: tuple = (1e33, 3e35)
     noise_stars: tuple = (1e3, 1e5)
+    xray_background: tuple = (0.1, 0.1)
     view_dropout: float = 0.3
     r200_known_probability: float = 0.0
     r200_error: tuple = (0.3, 0.3)
 
     def __post_init__(self):
-        for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars", "r200_error"):
+        for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars", "xray_background",
+                     "r200_error"):
             val = getattr(self, name)
             try:
                 lo, hi = (float(v) for v in val)
@@ -267,7 +271,9 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
             else:  # Poisson-like: variance proportional to signal + background
                 rms = _log_uniform(rng, *augment.noise_xray)
                 ref = VIEW_SCALES["xray"]
-                bkg = _XRAY_BACKGROUND * ref
+                lo_b, hi_b = augment.xray_background
+                # a fixed background draws nothing, so older configurations keep their random stream
+                bkg = ref * (lo_b if lo_b == hi_b else _log_uniform(rng, lo_b, hi_b))
                 var = rms**2 * (np.maximum(obs[i], 0.0) + bkg) / (ref + bkg)
                 obs[i] = obs[i] + rng.normal(0.0, 1.0, obs[i].shape) * np.sqrt(var)
             noise[v] = rms

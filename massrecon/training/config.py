@@ -67,9 +67,16 @@ class TrainingConfig:
     schedule : {"cosine", "linear", "constant"}
         Decay after the linear warm-up of ``warmup_steps``, down to ``min_lr_ratio`` times the
         peak.
-    l1_weight, mass_weight, gan_weight, ps_weight : float
-        Loss weights: L1 on ``log10 Sigma`` (pix2pix: 100), absolute error of log10 M(<R200), adversarial
-        term (pix2pix: 1; 0 switches the GAN off), radially averaged power spectrum (0: off).
+    l1_weight, mass_weight, profile_weight, gan_weight, ps_weight : float
+        Loss weights: L1 on ``log10 Sigma`` (pix2pix: 100), absolute error of log10 M(<R200),
+        absolute error of the log10 annulus means of Sigma over 0.1-1 R200
+        (`~massrecon.training.losses.profile_loss`, 0: off), adversarial term (pix2pix: 1; 0
+        switches the GAN off), radially averaged power spectrum (0: off).
+    init_from : str, optional
+        A checkpoint (or run directory) whose generator (and discriminator, if both runs have one)
+        weights start this run: fine-tuning.  Optimisers, schedules and the data order start
+        afresh.  Its architecture and views must match.  A relative path is resolved against the
+        TOML file's directory.
     checkpoint_interval, log_interval, val_interval, val_batches : int
         In steps (validation: batches of the validation split, 0 switches it off).
     seed : int
@@ -108,8 +115,10 @@ class TrainingConfig:
     min_lr_ratio: float = 0.02
     l1_weight: float = 100.0
     mass_weight: float = 10.0
+    profile_weight: float = 0.0
     gan_weight: float = 1.0
     ps_weight: float = 0.0
+    init_from: str = None
     checkpoint_interval: int = 500
     log_interval: int = 10
     val_interval: int = 500
@@ -144,12 +153,12 @@ class TrainingConfig:
             if not (math.isfinite(val) and val > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {val}")
             setattr(self, name, val)
-        for name in ("weight_decay", "l1_weight", "mass_weight", "gan_weight", "ps_weight"):
+        for name in ("weight_decay", "l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight"):
             val = float(getattr(self, name))
             if not (math.isfinite(val) and val >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {val}")
             setattr(self, name, val)
-        if self.l1_weight + self.mass_weight + self.gan_weight + self.ps_weight == 0:
+        if self.l1_weight + self.mass_weight + self.profile_weight + self.gan_weight + self.ps_weight == 0:
             raise ValueError("at least one loss weight must be > 0")
         for name in ("betas", "betas_discriminator"):
             val = tuple(float(b) for b in getattr(self, name))
@@ -160,6 +169,10 @@ class TrainingConfig:
             raise ValueError(f"schedule must be 'cosine', 'linear' or 'constant', got {self.schedule!r}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
+        if self.init_from is not None:
+            if not isinstance(self.init_from, (str, Path)) or not str(self.init_from):
+                raise TypeError(f"init_from must be a path to a checkpoint, got {self.init_from!r}")
+            self.init_from = str(self.init_from)
         self.amplitude_head = bool(self.amplitude_head)
         self.seed = int(self.seed)
 
@@ -191,6 +204,8 @@ class TrainingConfig:
             paths = flat["data_paths"]
             paths = [paths] if isinstance(paths, str) else paths
             flat["data_paths"] = [str(Path(base_dir) / p) if not Path(p).is_absolute() else p for p in paths]
+        if base_dir is not None and flat.get("init_from") and not Path(flat["init_from"]).is_absolute():
+            flat["init_from"] = str(Path(base_dir) / flat["init_from"])
         return cls(**flat)
 
     @classmethod

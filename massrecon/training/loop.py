@@ -37,7 +37,7 @@ __all__ = ["train", "lr_factor", "build_generator", "load_checkpoint", "CSV_COLU
 CHECKPOINT_NAME = "checkpoint.pt"
 
 #: Columns of ``metrics.csv``.
-CSV_COLUMNS = ("step", "epoch", "lr", "loss", "l1", "mass", "ps", "gan_g", "gan_d", "samples_per_s",
+CSV_COLUMNS = ("step", "epoch", "lr", "loss", "l1", "mass", "profile", "ps", "gan_g", "gan_d", "samples_per_s",
                "val_l1", "val_mass_bias_dex", "val_mass_scatter_dex")
 
 
@@ -267,6 +267,8 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
                                   betas=config.betas_discriminator, weight_decay=config.weight_decay)
         sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, lambda s: lr_factor(s, config))
     step = 0
+    if ckpt is None and config.init_from:
+        _init_from(config, gen, disc)
     if ckpt is not None:
         gen.load_state_dict(ckpt["generator"])
         opt_g.load_state_dict(ckpt["opt_g"])
@@ -299,7 +301,8 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
         else:
             val_loader = DataLoader(val_ds, batch_size=per_rank, shuffle=False, num_workers=0)
     metrics = _Metrics(run_dir, step if ckpt is not None else None, ctx.is_main)
-    weights = {k: getattr(config, k) for k in ("l1_weight", "mass_weight", "gan_weight", "ps_weight")}
+    weights = {k: getattr(config, k)
+               for k in ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight")}
     end = config.steps if stop_at is None else min(config.steps, int(stop_at))
     amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
            else contextlib.nullcontext())
@@ -371,6 +374,21 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
         if hasattr(train_ds, "close"):
             train_ds.close()
     return {"step": step, "losses": losses, "metrics": row, "run_dir": str(run_dir)}
+
+
+def _init_from(config, gen, disc):
+    src = load_checkpoint(config.init_from)
+    other = TrainingConfig.from_dict(src["config"])
+    if other.model_kwargs() != config.model_kwargs():
+        raise ValueError(f"init_from: the generator of {config.init_from} ({other.model_kwargs()}) differs "
+                         f"from this run's ({config.model_kwargs()})")
+    gen.load_state_dict(src["generator"])
+    if disc is not None and "discriminator" in src:
+        if other.ndf != config.ndf:
+            raise ValueError(f"init_from: discriminator width ndf={other.ndf} differs from this run's "
+                             f"ndf={config.ndf}")
+        disc.load_state_dict(src["discriminator"])
+    log.info(f"generator initialised from {config.init_from} (step {src['step']})")
 
 
 def _checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sched_g, sched_d):

@@ -11,20 +11,26 @@ import h5py
 import numpy as np
 import torch
 
-from ..models.transforms import R200_ERROR_MAX, TARGET_MAP, VIEW_MAPS, TargetTransform
+from ..models.transforms import R200_ERROR_MAX, TARGET_MAP, VIEW_MAPS, VIEW_SCALES, TargetTransform
 from .baselines import PowerLawBaseline, ScalingRelationBaseline
 from .metrics import interval_coverage, mass_metrics, pixel_metrics, profile_metrics, summarize
 
-__all__ = ["INSTRUMENTS", "CONDITIONS", "load_split", "evaluate"]
+__all__ = ["INSTRUMENTS", "XRAY_BACKGROUND", "CONDITIONS", "load_split", "evaluate"]
 
 #: Instrument-like conditions for the degraded evaluation: per view, the beam FWHM (R200) and the
-#: per-pixel noise rms in the view's unit.  "planck_like": a 10 arcmin beam on a cluster with
-#: theta200 ~ 12 arcmin (z ~ 0.15, M200 ~ 8e14 Msun), y noise 1e-6 per pixel; eROSITA-survey-like
-#: X-ray (30 arcsec PSF, Poisson-like noise at the reference level); a shallow member catalogue.
+#: per-pixel noise rms in the view's unit (X-ray: at the reference level 1e35 erg/s/kpc^2, see
+#: `~massrecon.models.transforms.xray_reference_noise`).  "planck_like": a 10 arcmin beam on a
+#: cluster with theta200 ~ 12 arcmin (z ~ 0.15, M200 ~ 8e14 Msun), y noise 1e-6 per pixel;
+#: eROSITA-survey-like X-ray (30 arcsec PSF, Poisson noise of source and background at the
+#: depth of the bundled example, 2 ks of eFEDS: rms 1e37 at the reference level, background
+#: `XRAY_BACKGROUND` 140 times the reference level); a shallow member catalogue.
 INSTRUMENTS = {
     "ideal": {"sz": (0.01, 0.0), "xray": (0.01, 0.0), "stars": (0.05, 0.0)},
-    "planck_like": {"sz": (0.8, 1e-6), "xray": (0.04, 3e34), "stars": (0.05, 1e4)},
+    "planck_like": {"sz": (0.8, 1e-6), "xray": (0.04, 1e37), "stars": (0.05, 1e4)},
 }
+
+#: X-ray background of each instrument, in units of the reference level 1e35 erg/s/kpc^2.
+XRAY_BACKGROUND = {"ideal": 0.1, "planck_like": 140.0}
 
 
 #: Evaluation conditions: instrument (`INSTRUMENTS`) and the precision of the frame's R200 told
@@ -92,7 +98,9 @@ def _samples(data, views, instrument, npix, rng):
             if rms > 0:
                 phys = ViewTransform(v).inverse(x[j].astype(np.float64))
                 if v == "xray":
-                    var = rms**2 * (np.maximum(phys, 0) + 1e34) / (1e35 + 1e34)
+                    ref = VIEW_SCALES["xray"]
+                    bkg = XRAY_BACKGROUND[instrument] * ref
+                    var = rms**2 * (np.maximum(phys, 0) + bkg) / (ref + bkg)
                     phys = phys + rng.normal(size=phys.shape) * np.sqrt(var)
                 elif v == "sz":
                     white = rng.normal(size=phys.shape)

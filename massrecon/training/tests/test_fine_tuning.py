@@ -1,0 +1,148 @@
+"""The annulus-mean profile loss, fine-tuning from a checkpoint, and the X-ray background noise."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from massrecon.models.transforms import VIEW_SCALES, ViewTransform, xray_reference_noise
+from massrecon.training import TrainingConfig, load_checkpoint, train
+from massrecon.training.augment import AugmentConfig, make_sample
+from massrecon.training.losses import PROFILE_EDGES_R200, log_profile, profile_loss
+from massrecon.training.loop import build_generator
+
+
+def _numpy_profile(t, r200_px):
+    """Independent annulus means of 10**t with plain numpy masks."""
+    n = t.shape[-1]
+    i = np.arange(n) - (n - 1) / 2
+    r = np.hypot(i[None, :], i[:, None])
+    e = np.asarray(PROFILE_EDGES_R200) * r200_px
+    return np.array([np.log10(np.mean(10 ** t[(r >= lo) & (r < hi)])) for lo, hi in zip(e[:-1], e[1:])])
+
+
+def test_log_profile_matches_numpy():
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=(2, 1, 48, 48))
+    radii = [20.0, 15.5]
+    lp = log_profile(torch.from_numpy(t), torch.tensor(radii, dtype=torch.float64)).numpy()
+    for k in range(2):
+        np.testing.assert_allclose(lp[k], _numpy_profile(t[k, 0], radii[k]), rtol=0, atol=1e-10)
+
+
+def test_profile_loss_values_and_gradient():
+    torch.manual_seed(0)
+    t = torch.randn(3, 1, 40, 40, dtype=torch.float64)
+    r = torch.tensor([16.0, 12.0, 19.0], dtype=torch.float64)
+    assert float(profile_loss(t, t, r)) == 0.0
+    # a constant offset of d dex changes every annulus mean by exactly d dex
+    assert float(profile_loss(t + 0.25, t, r)) == pytest.approx(0.25, abs=1e-12)
+    # redistributing mass inside an annulus (a median-like change) leaves its mean; a pixel-wise L1
+    # would see it, the profile loss only sees mean changes
+    pred = t.clone().requires_grad_(True)
+    loss = profile_loss(pred, t - 0.1, r)
+    loss.backward()
+    assert torch.isfinite(pred.grad).all() and float(pred.grad.abs().sum()) > 0
+    # the gradient lives on the pixels of the annuli only (the log-mask leaks ~1e-30)
+    n = 40
+    i = torch.arange(n, dtype=torch.float64) - (n - 1) / 2
+    rr = torch.hypot(i[None, :], i[:, None])
+    outside = (rr >= r[0] * 1.0) | (rr < r[0] * 0.1)
+    g = pred.grad[0, 0].abs()
+    assert float(g[outside].max()) < 1e-20 * float(g[~outside].max())
+
+
+def test_profile_loss_ignores_empty_annuli():
+    t = torch.zeros(1, 1, 8, 8)
+    # R200 of 3 px: the inner annuli (0.3-0.4 px ...) hold no pixel centre and are left out
+    assert float(profile_loss(t + 0.1, t, torch.tensor([3.0]))) == pytest.approx(0.1, abs=1e-6)
+    with pytest.raises(ValueError, match="no annulus"):
+        profile_loss(t, t, torch.tensor([0.1]))
+
+
+def test_profile_weight_and_init_from_config(tmp_path):
+    with pytest.raises(ValueError, match="profile_weight"):
+        TrainingConfig(profile_weight=-1.0)
+    with pytest.raises(TypeError, match="init_from"):
+        TrainingConfig(init_from=3)
+    cfg = TrainingConfig(l1_weight=0.0, mass_weight=0.0, gan_weight=0.0, profile_weight=1.0)
+    assert cfg.profile_weight == 1.0
+    (tmp_path / "c.toml").write_text('[data]\ndata_paths = ["d.h5"]\n[optim]\ninit_from = "stage1/run"\n')
+    cfg = TrainingConfig.from_toml(tmp_path / "c.toml")
+    assert cfg.init_from == str(tmp_path / "stage1" / "run")
+
+
+def test_fine_tune_starts_from_the_checkpoint(tiny_config, tmp_path):
+    torch.use_deterministic_algorithms(True)
+    stage1 = dataclasses.replace(tiny_config, steps=3, checkpoint_interval=3)
+    train(stage1, tmp_path / "stage1", progress=False)
+    first = load_checkpoint(tmp_path / "stage1")
+    stage2 = dataclasses.replace(tiny_config, steps=2, checkpoint_interval=1, profile_weight=10.0,
+                                 init_from=str(tmp_path / "stage1"), lr=1e-12, lr_discriminator=1e-12, seed=5)
+    res = train(stage2, tmp_path / "stage2", stop_at=1, progress=False)
+    assert res["step"] == 1 and "profile" in res["metrics"]
+    after = load_checkpoint(tmp_path / "stage2")["generator"]
+    # a vanishing learning rate: the generator is still stage 1's
+    for k, v in first["generator"].items():
+        if v.is_floating_point():
+            torch.testing.assert_close(after[k], v, rtol=1e-6, atol=1e-8)
+    # a resumed fine-tuning run continues from its own checkpoint, not from init_from
+    rest = train(None, tmp_path / "stage2", resume=True, progress=False)
+    assert rest["step"] == 2
+    # a different architecture is refused with a clear error
+    wider = dataclasses.replace(stage2, base_channels=stage2.base_channels * 2)
+    with pytest.raises(ValueError, match="init_from"):
+        train(wider, tmp_path / "stage3", progress=False)
+
+
+def test_build_generator_unchanged_by_init_from():
+    a = TrainingConfig()
+    b = dataclasses.replace(a, init_from="x")
+    assert a.model_kwargs() == b.model_kwargs()
+    assert sum(p.numel() for p in build_generator(a).parameters()) > 0
+
+
+@pytest.mark.parametrize(("g", "b_ref"), [(1e32, 0.1), (3e33, 140.0), (1e34, 1e4)])
+def test_xray_reference_noise_recovers_poisson_model(g, b_ref):
+    ref = VIEW_SCALES["xray"]
+    rng = np.random.default_rng(1)
+    n = 60
+    i = np.arange(n) - (n - 1) / 2
+    r = np.hypot(i[None, :], i[:, None]) / (n / 2)
+    signal = 1e38 / (1 + (r / 0.1) ** 2) ** 1.5  # a beta-model-like cluster
+    sigma = np.sqrt(g * (signal + b_ref * ref))
+    data = signal + rng.normal(size=signal.shape) * sigma
+    truth = np.sqrt(g * (ref + b_ref * ref))
+    est = xray_reference_noise(data, sigma, r)
+    assert est == pytest.approx(truth, rel=0.2)
+
+
+def test_xray_reference_noise_white_and_empty():
+    r = np.zeros((10, 10))
+    assert xray_reference_noise(np.ones((10, 10)), np.full((10, 10), 3.0), r) == pytest.approx(3.0)
+    assert xray_reference_noise(np.full((10, 10), np.nan), np.ones((10, 10)), r) == 0.0
+
+
+def test_xray_background_noise_in_training_samples():
+    rng_maps = np.random.default_rng(2)
+    n = 64
+    ref = VIEW_SCALES["xray"]
+    maps = {"xray": np.full((n, n), 0.01 * ref) * (1 + 0.01 * rng_maps.random((n, n)))}
+    target = np.full((n, n), 1e8)
+
+    def noisy(background):
+        aug = AugmentConfig(flips=False, frame_jitter=(1.0, 1.0), center_jitter_r200=0.0, beam_probability=0.0,
+                            noise_probability=1.0, noise_xray=(1e35, 1e35), xray_background=background,
+                            view_dropout=0.0, r200_known_probability=1.0)
+        s = make_sample(["xray"], maps, target, src_size_r200=2.0, r200_kpc=1000.0, z=0.1, npix=n,
+                        rng=np.random.default_rng(3), augment=aug)
+        return ViewTransform("xray").inverse(s["x"][0].double().numpy()) - maps["xray"]
+
+    # faint pixels: the variance is rms^2 (S + B) / (ref + B), i.e. ~rms^2 B / (ref + B)
+    for b in (0.1, 100.0):
+        d = noisy((b, b))
+        expect = 1e35 * np.sqrt((0.01 + b) / (1 + b))
+        assert d.std() == pytest.approx(expect, rel=0.1)
+    with pytest.raises(ValueError, match="xray_background"):
+        AugmentConfig(xray_background=(0.0, 1.0))
