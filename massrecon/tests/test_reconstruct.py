@@ -131,3 +131,56 @@ def test_projected_ratio_against_quadrature():
     mcyl = quad(lambda rp: 2 * np.pi * rp * sig(rp), 0, 1, limit=100)[0]
     m200 = 4 * np.pi / c**3 * (np.log1p(c) - c / (1 + c))
     assert projected_to_m200_ratio(c) == pytest.approx(mcyl / m200, rel=2e-3)
+
+
+def test_self_consistent_r200_gives_up_with_a_warning():
+    from massrecon import NotConvergedWarning
+
+    rec = MassReconstructor(ConstantSigma(0.0), META)
+    wide = FRAME.with_npix(96, size_r200=8.0)
+    # the root lies at ~1.4x the starting R200: three predictions cannot bracket and refine it
+    with pytest.warns(NotConvergedWarning, match="did not converge in 3 predictions"):
+        m = rec.predict([_y_map(wide)], FRAME.with_r200(0.7 * FRAME.r200), self_consistent=True, max_iter=3)
+    assert m.meta["NITER"] == 3 and isinstance(m, MassMap)
+
+
+class FrameFollower(torch.nn.Module):
+    """A 'model' whose Sigma follows an NFW-like profile scaled to the frame: the implied M200 grows
+    slower than the frame's, so the self-consistent solution is unique."""
+
+    views = ("sz", "xray", "stars")
+
+    def forward(self, x, mask, cond):
+        n = x.shape[-1]
+        i = torch.arange(n, dtype=torch.float32) - (n - 1) / 2
+        r = torch.hypot(i[None, :], i[:, None]) / (n / 2) + 0.05
+        pixel = 10 ** (cond[:, -3] + torch.log10(torch.tensor(20.0)))  # log10(pixel_kpc / 20)
+        # Sigma(R) fixed in physical units: only the frame's pixel scale changes what is seen
+        rk = r[None] * pixel[:, None, None] * n / 2 / 1000.0
+        return (torch.log10(1.0 / (rk * (1 + rk) ** 2)) + 1.0)[:, None]
+
+
+def test_self_consistent_solution_is_independent_of_the_start():
+    rec = MassReconstructor(FrameFollower(), META)
+    wide = FRAME.with_npix(96, size_r200=8.0)
+    finals = []
+    for start in (0.75, 1.0, 1.3):
+        m = rec.predict([_y_map(wide)], FRAME.with_r200(start * FRAME.r200), self_consistent=True, max_iter=20,
+                        rtol=1e-4)
+        finals.append(float(m.meta["R200C"]))
+        assert m.meta["NITER"] <= 20
+    assert max(finals) / min(finals) - 1 < 1e-3
+
+
+def test_noise_above_the_training_range_warns():
+    meta = dict(META, supported=dict(META["supported"], noise={"sz": [0.0, 3e-6], "xray": [0.0, 3e37],
+                                                                 "stars": [0.0, 1e5]}))
+    rec = MassReconstructor(ConstantSigma(0.0), meta)
+    r = FRAME.radius_grid()
+    y = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=FRAME.wcs, beam=1 * u.arcmin, noise=np.full(r.shape, 1e-4))
+    with pytest.warns(OutOfDistributionWarning, match="sz: per-pixel noise"):
+        rec.predict([y], FRAME, r200_error=0.0)
+    quiet = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=FRAME.wcs, beam=1 * u.arcmin, noise=np.full(r.shape, 1e-6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutOfDistributionWarning)
+        rec.predict([quiet], FRAME, r200_error=0.0)
