@@ -26,8 +26,8 @@ from torch.nn import functional as F
 
 from ..models.unet import disc_mask
 
-__all__ = ["l1_loss", "log_mass_within", "mass_loss", "log_profile", "profile_loss", "gan_generator_loss", "gan_discriminator_loss",
-           "power_spectrum_loss", "generator_loss"]
+__all__ = ["l1_loss", "log_mass_within", "mass_loss", "log_profile", "profile_loss", "PROFILE_EDGES_R200",
+           "gan_generator_loss", "gan_discriminator_loss", "power_spectrum_loss", "generator_loss"]
 
 _LN10 = math.log(10.0)
 

@@ -9,8 +9,8 @@ import torch
 from massrecon.models.transforms import VIEW_SCALES, ViewTransform, xray_reference_noise
 from massrecon.training import TrainingConfig, load_checkpoint, train
 from massrecon.training.augment import AugmentConfig, make_sample
-from massrecon.training.losses import PROFILE_EDGES_R200, log_profile, profile_loss
 from massrecon.training.loop import build_generator
+from massrecon.training.losses import PROFILE_EDGES_R200, log_profile, profile_loss
 
 
 def _numpy_profile(t, r200_px):

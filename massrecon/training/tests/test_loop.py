@@ -65,7 +65,7 @@ def test_cli(tiny_config, tmp_path):
     toml = tmp_path / "c.toml"
     d = cfg.to_dict()
     aug = d.pop("augment")
-    lines = [f"{k} = {_toml(v)}" for k, v in d.items()] + ["[augment]"]
+    lines = [f"{k} = {_toml(v)}" for k, v in d.items() if v is not None] + ["[augment]"]  # TOML has no null
     lines += [f"{k} = {_toml(v)}" for k, v in aug.items()]
     toml.write_text("\n".join(lines) + "\n")
     parser = argparse.ArgumentParser()
