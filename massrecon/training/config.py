@@ -219,7 +219,7 @@ class TrainingConfig:
                 d = tomllib.load(fh)
             except tomllib.TOMLDecodeError as exc:
                 raise ValueError(f"{path} is not valid TOML: {exc}") from None
-        return cls.from_dict(d, base_dir=path.parent)
+        return cls.from_dict(d, base_dir=path.resolve().parent)
 
     def to_dict(self):
         """Plain-data (JSON-serialisable) copy."""
