@@ -182,7 +182,7 @@ class MassReconstructor:
         return prepared
 
     def _inputs(self, prepared, frame, r200_error):
-        from .models.transforms import ViewTransform, encode_conditioning, xray_reference_noise
+        from .models.transforms import VIEW_UNITS, ViewTransform, encode_conditioning, xray_reference_noise
 
         n = self.npix
         x = np.zeros((len(self.views), n, n), dtype=np.float32)
@@ -219,7 +219,7 @@ class MassReconstructor:
         for view in prepared:
             top = sup_noise.get(view, [0, np.inf])[1]
             if noises[view] > 1.05 * top:
-                warnings.warn(f"{view}: per-pixel noise {noises[view]:.3g} (in {_VIEW_UNIT_NAMES[view]}"
+                warnings.warn(f"{view}: per-pixel noise {noises[view]:.3g} (in {VIEW_UNITS[view] or 'Compton y'}"
                               f"{', at the reference level' if view == 'xray' else ''}) on the model frame "
                               f"exceeds the training range (up to {top:.3g}): the prediction is out of "
                               "distribution; a deeper map or leaving the view out is safer",
@@ -279,19 +279,15 @@ class MassReconstructor:
         ``ln s``: unlike a fixed-point iteration it cannot drift or oscillate when a prediction
         depends on the frame.
         """
-        ratio_cache = {}
         history, evals = [], {}
 
         def h(log_s):
             fr = frame.with_r200(frame.r200 * float(np.exp(log_s)))
             sigma, prepared = self._predict_on(observations, fr, r200_error, tta)
             history.append(float(fr.r200.to_value(u.kpc)))
-            key = round(float(fr.c200), 6)
-            if key not in ratio_cache:
-                ratio_cache[key] = float(projected_to_m200_ratio(fr.c200))
             m_cyl = float((sigma * _disc_weights(self.npix, self.size_r200)).sum()
                           * fr.pixel_area.to_value(u.kpc**2))
-            val = float(np.log(m_cyl / ratio_cache[key] / fr.m200.to_value(u.Msun)))
+            val = float(np.log(m_cyl / float(projected_to_m200_ratio(fr.c200)) / fr.m200.to_value(u.Msun)))
             evals[log_s] = (val, fr, sigma, prepared)
             log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
             return val
@@ -433,9 +429,6 @@ class MassReconstructor:
                 log.warning(f"{frame.name or frame.center}: {exc}")
                 out.append(None)
         return out
-
-
-_VIEW_UNIT_NAMES = {"sz": "Compton y", "xray": "erg / (s kpc2)", "stars": "Msun / kpc2"}
 
 
 @functools.lru_cache(maxsize=8)

@@ -126,13 +126,13 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
     }
     if config.init_from:
         # a fine-tuned run: record the stage it started from as well
+        from ..training.loop import load_checkpoint
+
         try:
-            first = torch.load(Path(config.init_from) if not Path(config.init_from).is_dir()
-                               else Path(config.init_from) / "checkpoint.pt", map_location="cpu",
-                               weights_only=True)
+            first = load_checkpoint(config.init_from)
             meta["training"]["init_from"] = {"config": first["config"], "step": int(first["step"]),
                                              "massrecon_version": first.get("massrecon_version")}
-        except (OSError, KeyError, RuntimeError) as exc:
+        except (OSError, ValueError) as exc:
             log.warning(f"init_from checkpoint {config.init_from} not readable ({exc}); its configuration "
                         "is not recorded in the metadata")
     js.write_text(json.dumps(meta, indent=1, sort_keys=True))

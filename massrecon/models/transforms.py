@@ -38,6 +38,7 @@ __all__ = [
     "CONDITIONING_FEATURES",
     "R200_ERROR_MAX",
     "xray_reference_noise",
+    "xray_noise_variance",
     "ViewTransform",
     "TargetTransform",
     "validate_views",
@@ -253,6 +254,25 @@ def conditioning_names(views):
     return names + list(CONDITIONING_FEATURES["global"])
 
 
+def xray_noise_variance(signal, rms_ref, background_ref, reference=None):
+    """Per-pixel variance of Poisson-like X-ray noise, :math:`g\\,(S + B)`.
+
+    ``rms_ref`` is the rms at the reference level `VIEW_SCALES` ``["xray"]`` and
+    ``background_ref`` the background in units of that level, so
+    :math:`g = rms_{ref}^2 / (S_{ref} + B)`; negative (noisy) signal counts as 0.  The inverse of
+    `xray_reference_noise`.
+
+    Examples
+    --------
+    >>> from massrecon.models.transforms import xray_noise_variance
+    >>> round(float(xray_noise_variance(1e35, 2e34, 0.1)) / 4e68, 12)
+    1.0
+    """
+    ref = VIEW_SCALES["xray"] if reference is None else float(reference)
+    bkg = background_ref * ref
+    return rms_ref**2 * (np.maximum(signal, 0.0) + bkg) / (ref + bkg)
+
+
 def xray_reference_noise(data, noise, radius_r200, reference=None):
     r"""The X-ray noise feature: the per-pixel noise rms at the reference level of a Poisson map.
 
@@ -292,6 +312,9 @@ def xray_reference_noise(data, noise, radius_r200, reference=None):
     ref = VIEW_SCALES["xray"] if reference is None else float(reference)
     data = np.asarray(data, dtype=float)
     var = np.asarray(noise, dtype=float) ** 2
+    if data.shape != var.shape or data.shape != np.shape(radius_r200):
+        raise ValueError(f"data, noise and radius_r200 must have one shape, got {data.shape}, {var.shape} "
+                         f"and {np.shape(radius_r200)}")
     ok = (np.asarray(radius_r200) < 1.0) & np.isfinite(data) & np.isfinite(var)
     if not ok.any():
         return 0.0

@@ -40,10 +40,10 @@ from torch.nn import functional as F
 
 from ..models.transforms import (
     R200_ERROR_MAX,
-    VIEW_SCALES,
     TargetTransform,
     ViewTransform,
     encode_conditioning,
+    xray_noise_variance,
 )
 
 __all__ = ["AugmentConfig", "make_sample", "gaussian_beam", "resample_frame"]
@@ -270,11 +270,10 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
                 obs[i] = obs[i] + rng.normal(0.0, rms, obs[i].shape)
             else:  # Poisson-like: variance proportional to signal + background
                 rms = _log_uniform(rng, *augment.noise_xray)
-                ref = VIEW_SCALES["xray"]
                 lo_b, hi_b = augment.xray_background
                 # a fixed background draws nothing, so older configurations keep their random stream
-                bkg = ref * (lo_b if lo_b == hi_b else _log_uniform(rng, lo_b, hi_b))
-                var = rms**2 * (np.maximum(obs[i], 0.0) + bkg) / (ref + bkg)
+                bkg = lo_b if lo_b == hi_b else _log_uniform(rng, lo_b, hi_b)
+                var = xray_noise_variance(obs[i], rms, bkg)
                 obs[i] = obs[i] + rng.normal(0.0, 1.0, obs[i].shape) * np.sqrt(var)
             noise[v] = rms
         if augment.view_dropout > 0 and len(views) > 1:

@@ -77,6 +77,12 @@ def _annuli(t, radius_px, edges_r200):
     return mask, mask.sum(dim=2)
 
 
+def _log_means(t, mask, count):
+    """log10 of the mean of 10**t under each mask (a masked log-sum-exp; empty masks: finite junk)."""
+    logits = t[:, 0].reshape(t.shape[0], 1, -1) * _LN10 + torch.log(mask.clamp_min(1e-30))
+    return (torch.logsumexp(logits, dim=2) - torch.log(count.clamp_min(1.0))) / _LN10
+
+
 def log_profile(t, radius_px, edges_r200=PROFILE_EDGES_R200):
     """``log10`` of the mean of ``10**t`` in annuli (per sample, shape (B, n_bins)).
 
@@ -92,10 +98,8 @@ def log_profile(t, radius_px, edges_r200=PROFILE_EDGES_R200):
     >>> bool(torch.allclose(log_profile(t, torch.tensor([12.0])), torch.zeros(1, 8), atol=1e-6))
     True
     """
-    b = t.shape[0]
     mask, count = _annuli(t, radius_px, edges_r200)
-    logits = t[:, 0].reshape(b, 1, -1) + torch.log10(mask)
-    return (torch.logsumexp(logits * _LN10, dim=2) / _LN10) - torch.log10(count)
+    return torch.where(count > 0, _log_means(t, mask, count), -math.inf)
 
 
 def profile_loss(pred, target, radius_px, edges_r200=PROFILE_EDGES_R200):
@@ -111,16 +115,12 @@ def profile_loss(pred, target, radius_px, edges_r200=PROFILE_EDGES_R200):
     >>> round(float(profile_loss(t + 0.1, t, torch.tensor([12.0, 14.0]))), 6)
     0.1
     """
-    b = pred.shape[0]
     mask, count = _annuli(pred, radius_px, edges_r200)
     valid = count > 0
     if not bool(valid.any()):
         raise ValueError("profile_loss: no annulus holds a pixel centre; radius_px is too small")
-    logm = torch.log(mask.clamp_min(1e-30))
-    ln_count = torch.log(count.clamp_min(1.0))
-    lp = torch.logsumexp(pred[:, 0].reshape(b, 1, -1) * _LN10 + logm, dim=2) - ln_count
-    lt = torch.logsumexp(target[:, 0].reshape(b, 1, -1) * _LN10 + logm, dim=2) - ln_count
-    return ((lp - lt).abs() / _LN10)[valid].mean()
+    diff = _log_means(pred, mask, count) - _log_means(target, mask, count)
+    return diff.abs()[valid].mean()
 
 
 def gan_generator_loss(fake_logits):

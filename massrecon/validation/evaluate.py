@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import torch
 
-from ..models.transforms import R200_ERROR_MAX, TARGET_MAP, VIEW_MAPS, VIEW_SCALES, TargetTransform
+from ..models.transforms import R200_ERROR_MAX, TARGET_MAP, VIEW_MAPS, TargetTransform, xray_noise_variance
 from .baselines import PowerLawBaseline, ScalingRelationBaseline
 from .metrics import interval_coverage, mass_metrics, pixel_metrics, profile_metrics, summarize
 
@@ -98,9 +98,7 @@ def _samples(data, views, instrument, npix, rng):
             if rms > 0:
                 phys = ViewTransform(v).inverse(x[j].astype(np.float64))
                 if v == "xray":
-                    ref = VIEW_SCALES["xray"]
-                    bkg = XRAY_BACKGROUND[instrument] * ref
-                    var = rms**2 * (np.maximum(phys, 0) + bkg) / (ref + bkg)
+                    var = xray_noise_variance(phys, rms, XRAY_BACKGROUND[instrument])
                     phys = phys + rng.normal(size=phys.shape) * np.sqrt(var)
                 elif v == "sz":
                     white = rng.normal(size=phys.shape)
