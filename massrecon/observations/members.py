@@ -29,6 +29,7 @@ from astropy.stats import gaussian_fwhm_to_sigma
 from astropy.table import QTable, Table
 from scipy.ndimage import gaussian_filter
 
+from .._deposit import cic_deposit
 from ..exceptions import MassreconWarning
 from ._utils import angle_or_r200, log_debug
 from .base import MODEL_UNITS, SUPPORTED_BEAM_R200, Observation, PreparedView, _check_frame
@@ -195,17 +196,9 @@ def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=
     sigma_pix = smoothing_r200 * r200 * gaussian_fwhm_to_sigma / pixel_kpc
     pad = int(np.ceil(4.0 * sigma_pix)) + 2
     n = npix + 2 * pad
-    grid = np.zeros((n, n))
     fx = x / pixel_kpc + (npix - 1) / 2.0 + pad
     fy = y / pixel_kpc + (npix - 1) / 2.0 + pad
-    i0 = np.floor(fx).astype(np.int64)
-    j0 = np.floor(fy).astype(np.int64)
-    dx, dy = fx - i0, fy - j0
-    for di, wx in ((0, 1.0 - dx), (1, dx)):
-        for dj, wy in ((0, 1.0 - dy), (1, dy)):
-            ii, jj = i0 + di, j0 + dj
-            inside = (ii >= 0) & (ii < n) & (jj >= 0) & (jj < n)
-            np.add.at(grid, (jj[inside], ii[inside]), (m * wx * wy)[inside])
+    grid = cic_deposit(n, fx, fy, m)
     grid /= pixel_kpc**2
     if sigma_pix > 0:
         grid = gaussian_filter(grid, sigma_pix, mode="constant", cval=0.0, truncate=4.0)

@@ -32,6 +32,7 @@ import astropy.units as u
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from .._deposit import cic_deposit
 from .emission import (
     MU,
     MU_E,
@@ -367,24 +368,6 @@ def temperature_from_internal_energy(internal_energy, electron_abundance=None):
 _CHUNK = 2_000_000
 
 
-def _deposit_cic(npix, fx, fy, values):
-    """Cloud-in-cell deposit; ``values`` (fields, N) -> (fields, npix*npix) sums."""
-    out = np.zeros((values.shape[0], npix * npix + 1))
-    ix = np.floor(fx).astype(np.int64)
-    iy = np.floor(fy).astype(np.int64)
-    tx = fx - ix
-    ty = fy - iy
-    for dx, wx in ((0, 1 - tx), (1, tx)):
-        for dy, wy in ((0, 1 - ty), (1, ty)):
-            jx, jy = ix + dx, iy + dy
-            ok = (jx >= 0) & (jx < npix) & (jy >= 0) & (jy < npix)
-            flat = np.where(ok, jy * npix + jx, npix * npix)
-            w = wx * wy
-            for k in range(values.shape[0]):
-                out[k] += np.bincount(flat, weights=values[k] * w, minlength=npix * npix + 1)
-    return out[:, :-1]
-
-
 def _deposit_sph(npix, fx, fy, hpix, values):
     """SPH deposit integrated over pixels; positions and support radii in pixel units.
 
@@ -612,7 +595,7 @@ def project_particles(frame=None, *, dm=None, gas=None, stars=None, members=None
         keep, fx, fy = view(ps)
         m = ps.masses.to_value(u.Msun)[keep][None, :]
         if collisionless == "cic":
-            img = _deposit_cic(npix, fx[keep], fy[keep], m)
+            img = cic_deposit(npix, fx[keep], fy[keep], m).reshape(1, -1)
         else:
             hs = ps.smoothing_lengths(n_ngb).to_value(u.kpc)[keep]
             img = _deposit_sph(npix, fx[keep], fy[keep], hs / pix, m)

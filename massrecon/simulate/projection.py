@@ -22,6 +22,7 @@ import numpy as np
 from astropy.cosmology import Planck18
 from scipy.ndimage import gaussian_filter
 
+from .._deposit import cic_deposit
 from ..observations.members import MEMBER_MASS_LIMIT as _OBS_MASS_LIMIT
 from ..observations.members import MEMBER_SMOOTHING_R200 as _OBS_SMOOTHING
 from ..observations.members import members_to_map
@@ -486,19 +487,9 @@ def _hernquist_sigma(rr, mass, a, sub):
 
 
 def _cic(img, x, y, values, pix):
-    """Cloud-in-cell deposit of ``values`` (already per unit area) at positions in kpc."""
+    """Add a cloud-in-cell deposit of ``values`` (already per unit area) at positions in kpc."""
     npix = img.shape[0]
-    fx = x / pix + (npix - 1) / 2.0
-    fy = y / pix + (npix - 1) / 2.0
-    ix = np.floor(fx).astype(int)
-    iy = np.floor(fy).astype(int)
-    tx = fx - ix
-    ty = fy - iy
-    for dx, wx in ((0, 1 - tx), (1, tx)):
-        for dy, wy in ((0, 1 - ty), (1, ty)):
-            jx, jy = ix + dx, iy + dy
-            ok = (jx >= 0) & (jx < npix) & (jy >= 0) & (jy < npix)
-            np.add.at(img, (jy[ok], jx[ok]), (values * wx * wy)[ok])
+    img += cic_deposit(npix, x / pix + (npix - 1) / 2.0, y / pix + (npix - 1) / 2.0, values)
 
 
 def _paint_tnfw_many(img, x, y, mass, rs, tau, pix, table):
