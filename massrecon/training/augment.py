@@ -285,7 +285,10 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
     mask = np.array([present[v] for v in views], dtype=np.float32)
     x = x * mask[:, None, None]
     pixel_kpc = 2.0 * f * r200_kpc / npix
-    cond = encode_conditioning(views, beams, noise, pixel_kpc, z, present=present, r200_error=r200_error)
+    # The network is told the beam in units of the frame's R200 (f R200), as `prepare` states it
+    # for real data from the assumed R200; in true-R200 units the visible blur would reveal f.
+    beams_frame = {v: b / f for v, b in beams.items()}
+    cond = encode_conditioning(views, beams_frame, noise, pixel_kpc, z, present=present, r200_error=r200_error)
     t = TargetTransform().forward(np.maximum(sig, 1e-30))
     return {
         "x": torch.from_numpy(x.astype(np.float32)),

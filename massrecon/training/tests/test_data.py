@@ -123,3 +123,31 @@ def test_config_toml(tmp_path, tiny_dataset):
                     (dict(augment={"frame_jitter": (1.3, 0.7)}), "frame_jitter")]:
         with pytest.raises((ValueError, TypeError), match=msg):
             TrainingConfig(**kw)
+
+
+def test_stated_beam_is_in_units_of_the_frame():
+    # The network must be told the beam in units of the frame's R200, as the observation classes
+    # state it for real data; measure the blur of a point source in frame pixels.
+    from massrecon.models.transforms import ViewTransform
+
+    src = np.zeros((104, 104))
+    src[52, 52] = 1e12
+    aug = AugmentConfig(flips=False, center_jitter_r200=0.0, beam_probability=1.0, beam_fwhm_r200=(0.5, 0.5),
+                        noise_probability=0.0, view_dropout=0.0, r200_known_probability=0.0,
+                        r200_error=(0.3, 0.3))
+    fs = []
+    for seed in range(6):
+        s = make_sample(("stars",), {"stars": src}, np.full((104, 104), 1e8), src_size_r200=2.6, r200_kpc=1000.0,
+                        z=0.1, npix=80, augment=aug, rng=np.random.default_rng(seed))
+        img = ViewTransform("stars").inverse(s["x"][0].double().numpy())
+        yy, xx = np.mgrid[:80, :80]
+        w = img / img.sum()
+        cx, cy = (w * xx).sum(), (w * yy).sum()
+        var = 0.5 * (w * ((xx - cx) ** 2 + (yy - cy) ** 2)).sum()
+        fwhm_frame_px = np.sqrt(var) * 2.35482
+        stated_r200 = 10 ** (float(s["cond"][0]) - 1.0)  # log10(fwhm) + 1, conditioning_names
+        frame_r200_px = float(s["r200_px"]) * 1.0  # pixels per R200 of the *true* halo
+        f = 40.0 / frame_r200_px  # frame R200 / true R200 (npix / 2 = 40 pixels per frame R200)
+        fs.append(f)
+        assert fwhm_frame_px == pytest.approx(stated_r200 * 40.0, rel=0.03)
+    assert max(fs) - min(fs) > 0.1  # the frames really were jittered
