@@ -58,6 +58,23 @@ def _data_ranges(paths):
     return ([min(logm), max(logm)] if logm else None), ([min(zr), max(zr)] if zr else None)
 
 
+def _portable(config_dict, base):
+    """A configuration with the paths below ``base`` made relative to it, as a TOML next to the
+    data would give them: the metadata must not depend on where the run happened."""
+    d = dict(config_dict)
+
+    def rel(p):
+        try:
+            return str(Path(p).resolve().relative_to(base))
+        except ValueError:
+            return p
+
+    d["data_paths"] = [rel(p) for p in d.get("data_paths", [])]
+    if d.get("init_from"):
+        d["init_from"] = rel(d["init_from"])
+    return d
+
+
 def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False):
     """Write ``generator.pt`` and ``generator.json`` from a training run or checkpoint.
 
@@ -82,6 +99,8 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
 
     ckpt = load_checkpoint(run_dir_or_checkpoint)
     config = TrainingConfig.from_dict(ckpt["config"])
+    src = Path(run_dir_or_checkpoint).resolve()
+    run_base = (src if src.is_dir() else src.parent).parent
     gen = UNetGenerator(**config.model_kwargs())
     gen.load_state_dict(ckpt["generator"])
     out_dir = Path(out_dir)
@@ -120,7 +139,8 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
             "log10_m200_h": logm,
             "z": zr,
         },
-        "training": {"config": config.to_dict(), "seed": config.seed, "step": int(ckpt["step"]),
+        "training": {"config": _portable(config.to_dict(), run_base), "seed": config.seed,
+                     "step": int(ckpt["step"]),
                      "massrecon_version": ckpt.get("massrecon_version")},
         "metrics": metrics or {},
     }
@@ -130,7 +150,8 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
 
         try:
             first = load_checkpoint(config.init_from)
-            meta["training"]["init_from"] = {"config": first["config"], "step": int(first["step"]),
+            meta["training"]["init_from"] = {"config": _portable(first["config"], run_base),
+                                             "step": int(first["step"]),
                                              "massrecon_version": first.get("massrecon_version")}
         except (OSError, ValueError) as exc:
             log.warning(f"init_from checkpoint {config.init_from} not readable ({exc}); its configuration "
@@ -138,6 +159,30 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
     js.write_text(json.dumps(meta, indent=1, sort_keys=True))
     log.info(f"weights of step {ckpt['step']} written to {out_dir}")
     return meta
+
+
+def _check_metadata(meta, path):
+    """Required keys, and transform constants equal to this version's: the reconstructor encodes
+    inputs with the code's constants, so weights trained with others would get wrong inputs."""
+    for key, kind in (("model", dict), ("views", list), ("transforms", dict), ("frame", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise ValueError(f"the metadata of {path} lacks {key!r} (a {kind.__name__}): it is not a "
+                             "massrecon weights file or was edited")
+    if meta["model"].get("class") != "UNetGenerator":
+        raise ValueError(f"unknown model class {meta['model'].get('class')!r} in the metadata of {path} "
+                         "(expected 'UNetGenerator')")
+    if not isinstance(meta["model"].get("kwargs"), dict):
+        raise ValueError(f"the metadata of {path} lacks model.kwargs (the generator's constructor arguments)")
+    for key in ("npix", "size_r200"):
+        if key not in meta["frame"]:
+            raise ValueError(f"the metadata of {path} lacks frame.{key}")
+    code = json.loads(json.dumps(TRANSFORM_CONSTANTS))  # tuples -> lists, as in the file
+    differ = sorted(k for k in set(code) | set(meta["transforms"]) if code.get(k) != meta["transforms"].get(k))
+    if differ:
+        detail = "; ".join(f"{k}: file {meta['transforms'].get(k)!r}, expected {code.get(k)!r}" for k in differ)
+        raise ValueError(f"the weights in {path} were trained with other transform constants than "
+                         f"massrecon {__version__} uses ({detail}): install the massrecon version that "
+                         "wrote them, or retrain")
 
 
 def load_generator(path, metadata_json=None):
@@ -195,10 +240,16 @@ def load_generator(path, metadata_json=None):
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise ValueError(f"cannot read {path} as a weights-only state dict: {exc}") from None
-    spec = meta.get("model", {})
-    if spec.get("class") != "UNetGenerator":
-        raise ValueError(f"unknown model class {spec.get('class')!r} in the metadata")
-    model = UNetGenerator(**spec["kwargs"])
+    _check_metadata(meta, path)
+    spec = meta["model"]
+    try:
+        model = UNetGenerator(**spec["kwargs"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the metadata of {path} describes a model this version cannot build "
+                         f"(model.kwargs {spec['kwargs']}): {exc}") from None
+    if list(meta["views"]) != list(model.views):
+        raise ValueError(f"the metadata of {path} lists the views {meta['views']} but its model has "
+                         f"{list(model.views)}")
     expected = conditioning_names(model.views)
     if meta.get("conditioning") is not None and list(meta["conditioning"]) != expected:
         raise ValueError(f"the weights in {path} expect the conditioning features {meta['conditioning']}, "

@@ -287,6 +287,11 @@ class PatchGANDiscriminator(nn.Module):
         if t.shape != (x.shape[0], 1) + tuple(x.shape[2:]):
             want = (x.shape[0], 1) + tuple(x.shape[2:])
             raise ValueError(f"t must have shape {want}, got {tuple(t.shape)}")
+        if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != (x.shape[0], self.n_views):
+            raise ValueError(f"mask must be a tensor of shape ({x.shape[0]}, {self.n_views}), got "
+                             f"{getattr(mask, 'shape', mask)!r}")
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask must contain only 0 and 1")
         m = mask.to(x.dtype)[:, :, None, None]
         h = torch.cat([x * m, m.expand_as(x), t], dim=1)
         return self.net(h)

@@ -6,6 +6,7 @@ import torch
 from massrecon.exceptions import MassreconWarning
 from massrecon.models import WEIGHTS_FORMAT, UNetGenerator, load_generator
 from massrecon.models._weights import sha256_file
+from massrecon.models.transforms import TRANSFORM_CONSTANTS
 
 
 def _write(tmp_path):
@@ -16,7 +17,8 @@ def _write(tmp_path):
     from massrecon import __version__
 
     meta = {"weights_format": WEIGHTS_FORMAT, "massrecon_version": __version__, "sha256": sha256_file(pt),
-            "model": {"class": "UNetGenerator", "kwargs": g.config()}}
+            "model": {"class": "UNetGenerator", "kwargs": g.config()}, "views": ["sz"],
+            "transforms": json.loads(json.dumps(TRANSFORM_CONSTANTS)), "frame": {"npix": 16, "size_r200": 2.0}}
     (tmp_path / "generator.json").write_text(json.dumps(meta))
     return g, pt, meta
 
@@ -54,3 +56,24 @@ def test_tampered_truncated_and_format(tmp_path):
         load_generator(pt, old)
     with pytest.raises(FileNotFoundError):
         load_generator(tmp_path / "nope.pt")
+
+
+def test_metadata_must_match_this_version(tmp_path):
+    _, pt, meta = _write(tmp_path)
+    scales = dict(meta["transforms"]["view_scales"], sz=2e-6)
+    with pytest.raises(ValueError, match="view_scales: file .* expected"):
+        load_generator(pt, dict(meta, transforms=dict(meta["transforms"], view_scales=scales)))
+    for key in ("model", "views", "transforms", "frame"):
+        partial = {k: v for k, v in meta.items() if k != key}
+        with pytest.raises(ValueError, match=f"lacks '{key}'"):
+            load_generator(pt, partial)
+    with pytest.raises(ValueError, match="frame.npix"):
+        load_generator(pt, dict(meta, frame={"size_r200": 2.0}))
+    with pytest.raises(ValueError, match="expected 'UNetGenerator'"):
+        load_generator(pt, dict(meta, model={"class": "ResNet", "kwargs": {}}))
+    bad = dict(meta, model={"class": "UNetGenerator", "kwargs": dict(meta["model"]["kwargs"], width=3)})
+    with pytest.raises(ValueError, match="cannot build"):
+        load_generator(pt, bad)
+    with pytest.raises(ValueError, match="lists the views"):
+        load_generator(pt, dict(meta, views=["xray"]))
+

@@ -96,6 +96,25 @@ def test_fine_tune_starts_from_the_checkpoint(tiny_config, tmp_path):
         train(wider, tmp_path / "stage3", progress=False)
 
 
+def test_exported_metadata_has_paths_relative_to_the_work_directory(tiny_config, tmp_path):
+    # the layout of tools/train_bundled_weights.sh: WORK/train.h5, WORK/run, WORK/run_ft
+    import shutil
+
+    from massrecon.models import export_weights
+
+    shutil.copy(tiny_config.data_paths[0], tmp_path / "train.h5")
+    stage1 = dataclasses.replace(tiny_config, data_paths=[str(tmp_path / "train.h5")], steps=1,
+                                 checkpoint_interval=1, val_interval=1)
+    train(stage1, tmp_path / "run", progress=False)
+    stage2 = dataclasses.replace(stage1, init_from=str(tmp_path / "run" / "checkpoint.pt"))
+    train(stage2, tmp_path / "run_ft", progress=False)
+    meta = export_weights(tmp_path / "run_ft", tmp_path / "weights")
+    cfg = meta["training"]["config"]
+    assert cfg["data_paths"] == ["train.h5"] and cfg["init_from"] == "run/checkpoint.pt"
+    assert meta["training"]["init_from"]["config"]["data_paths"] == ["train.h5"]
+    assert meta["supported"]["log10_m200_h"] is not None  # the ranges were read from the real path
+
+
 def test_build_generator_unchanged_by_init_from():
     a = TrainingConfig()
     b = dataclasses.replace(a, init_from="x")
