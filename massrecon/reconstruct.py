@@ -247,8 +247,9 @@ class MassReconstructor:
         """1-sigma uncertainty of log10 Sigma per pixel from the held-out calibration.
 
         The calibration (``metadata["calibration"]``) holds, per view set and radial bin, the
-        half 16-84% range of log10(pred / true) measured on held-out mocks with the same
-        test-time augmentation, so 68% intervals cover 68% of true pixels there by construction.
+        half 16-84% range of log10(pred / true) measured on held-out mocks (without test-time
+        augmentation, which narrows the errors slightly, so the intervals are a little conservative
+        with it), so 68% intervals cover 68% of true pixels there by construction.
         """
         cal = self.metadata.get("calibration", {})
         key = "+".join(v for v in self.views if v in views_used)
