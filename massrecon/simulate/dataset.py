@@ -93,13 +93,23 @@ def _euler_zyz(rot):
     return np.array([alpha, beta, gamma])
 
 
-def simulate_halo(halo_id, config, cosmology=None):
+def simulate_halo(halo_id, config, cosmology=None, projection_indices=None):
     """All projections of one halo: maps (float32, storage units), metadata rows and members.
+
+    Parameters
+    ----------
+    halo_id : int
+    config : `~massrecon.simulate.SimulationConfig`
+    cosmology : `~astropy.cosmology.FLRW`, optional
+        Default: Planck18.
+    projection_indices : sequence of int, optional
+        Only these projections (numbers ``0 ... config.projections - 1``), in this order; each is
+        identical to the same projection of a full call.  Default: all.
 
     Returns
     -------
     maps : dict of `~numpy.ndarray`
-        ``(projections, npix, npix)`` float32 per name in `MAP_NAMES`, in `STORAGE_UNITS`.
+        ``(projections, npix, npix)`` float32 per name in ``config.maps``, in `STORAGE_UNITS`.
     meta : dict of `~numpy.ndarray`
         Per-projection metadata (see the module docstring).
     members : list of dict
@@ -109,10 +119,17 @@ def simulate_halo(halo_id, config, cosmology=None):
     halo = sample_halo(halo_id, config, cosmology)
     model = HaloModel(halo, config.physics, cosmology)
     bases = projection_bases(config.projections)
-    maps = {k: np.empty((config.projections, config.npix, config.npix), np.float32) for k in config.maps}
+    if projection_indices is None:
+        which = np.arange(config.projections)
+    else:
+        which = np.asarray(projection_indices, dtype=np.int64).reshape(-1)
+        if which.size and not (0 <= which.min() and which.max() < config.projections):
+            raise ValueError(f"projection_indices must lie in 0..{config.projections - 1}, got "
+                             f"{list(projection_indices)}")
+    maps = {k: np.empty((len(which), config.npix, config.npix), np.float32) for k in config.maps}
     members = []
     scale = {k: float(MAP_UNITS[k].to(STORAGE_UNITS[k])) for k in config.maps}
-    for p in range(config.projections):
+    for j, p in enumerate(which.tolist()):
         m, mem = project_halo(model, bases[p], npix=config.npix, size_r200=config.size_r200,
                               depth_r200=config.depth_r200, smoothing_r200=config.smoothing_r200,
                               los_nodes=config.los_nodes, member_mass_limit=config.member_mass_limit)
@@ -121,11 +138,11 @@ def simulate_halo(halo_id, config, cosmology=None):
             add_los_neighbours(m, halo, config.los_neighbours, rng, npix=config.npix,
                                size_r200=config.size_r200, physics=config.physics, cosmology=cosmology)
         for k in config.maps:
-            maps[k][p] = m[k] * scale[k]
+            maps[k][j] = m[k] * scale[k]
         members.append(mem)
-    n = config.projections
+    n = len(which)
     meta = {
-        "halo_id": np.full(n, halo.halo_id), "projection": np.arange(n),
+        "halo_id": np.full(n, halo.halo_id), "projection": which,
         "m200": np.full(n, halo.m200), "r200": np.full(n, halo.r200), "m500": np.full(n, halo.m500),
         "r500": np.full(n, halo.r500), "z": np.full(n, halo.z), "c200": np.full(n, halo.c200),
         "q": np.full(n, halo.q), "s": np.full(n, halo.s), "relaxedness": np.full(n, halo.relaxedness),

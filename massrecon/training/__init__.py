@@ -8,6 +8,7 @@ from .augment import AugmentConfig
 from .config import TrainingConfig
 from .data import ClusterMapDataset, ResumableSampler
 from .loop import load_checkpoint, train
+from .on_the_fly import SimulatedMapDataset
 
-__all__ = ["AugmentConfig", "TrainingConfig", "ClusterMapDataset", "ResumableSampler", "train",
-           "load_checkpoint"]
+__all__ = ["AugmentConfig", "TrainingConfig", "ClusterMapDataset", "ResumableSampler", "SimulatedMapDataset",
+           "train", "load_checkpoint"]

@@ -27,8 +27,9 @@ def register(subparsers):
     """Add ``train`` to the ``massrecon`` command's subparsers."""
     p = subparsers.add_parser(
         "train", help="train the mass-map generator",
-        description="Train the generator on HDF5 mock data sets: `massrecon train CONFIG.toml "
-                    "[--run-dir DIR]` starts a run, `massrecon train --resume RUN_DIR` continues one.",
+        description="Train the generator on HDF5 mock data sets (or on maps simulated on the fly: a "
+                    "[data.simulate] table): `massrecon train CONFIG.toml [--run-dir DIR]` starts a run, "
+                    "`massrecon train --resume RUN_DIR` continues one.",
     )
     p.add_argument("config", nargs="?", default=None, help="TOML training configuration")
     p.add_argument("--run-dir", default=None,

@@ -21,6 +21,19 @@ relative to the file's directory.
 
     [augment]
     frame_jitter = [0.7, 1.3]
+
+Instead of ``data_paths``, a ``simulate`` table makes the data on the fly with
+`massrecon.simulate` (`~massrecon.training.SimulatedMapDataset`): ``n_halos`` (required),
+``halo_start`` and any field of `~massrecon.simulate.SimulationConfig` but ``maps``.
+
+.. code-block:: toml
+
+    [data.simulate]
+    n_halos = 4000
+    seed = 1
+    projections = 8
+    npix = 104
+    size_r200 = 2.6
 """
 
 import dataclasses
@@ -31,11 +44,80 @@ from pathlib import Path
 import tomllib
 
 from ..models.transforms import validate_views
+from ..simulate import SimulationConfig
 from .augment import AugmentConfig
 
 __all__ = ["TrainingConfig"]
 
 _SECTIONS = ("data", "model", "optim", "loss", "run")
+
+#: Keys of the ``simulate`` table besides those of SimulationConfig.  ``maps`` is left out: the
+#: data set makes the maps of the views and the target, whatever the table would say.
+_SIMULATE_OWN = {"n_halos": 1, "halo_start": 0}
+_SIMULATE_FIELDS = {f.name: f.default for f in dataclasses.fields(SimulationConfig) if f.name != "maps"}
+
+
+def _real(val):
+    return isinstance(val, (int, float)) and not isinstance(val, bool)
+
+
+def _check_simulate(sim, augment):
+    """The ``simulate`` table in canonical form (every key, JSON types), or a ValueError naming
+    the key."""
+    if not isinstance(sim, dict):
+        raise TypeError(f"simulate must be a table (a dict), got {type(sim).__name__}")
+    known = sorted(_SIMULATE_OWN) + sorted(_SIMULATE_FIELDS)
+    unknown = sorted(set(sim) - set(known))
+    if unknown:
+        raise ValueError(f"unknown simulate keys {unknown}; known keys: {known}")
+    if "n_halos" not in sim:
+        raise ValueError("simulate.n_halos (the number of halos to simulate) is required")
+    out = {}
+    for name, lo in _SIMULATE_OWN.items():
+        val = sim.get(name, 0)
+        if isinstance(val, bool) or not isinstance(val, int) or val < lo:
+            raise ValueError(f"simulate.{name} must be an integer >= {lo}, got {val!r}")
+        out[name] = val
+    for name, default in _SIMULATE_FIELDS.items():
+        val = sim.get(name, default)
+        if isinstance(default, str):
+            ok = isinstance(val, str)
+            kind = "a string"
+        elif isinstance(default, int):
+            # seeds of numpy's SeedSequence must be >= 0; other counts are checked by SimulationConfig
+            ok = isinstance(val, int) and not isinstance(val, bool) and (name != "seed" or val >= 0)
+            kind = "an integer >= 0" if name == "seed" else "an integer"
+        elif isinstance(default, float):
+            ok = _real(val)
+            kind = "a number"
+            val = float(val) if ok else val
+        else:  # a (min, max) pair
+            ok = isinstance(val, (list, tuple)) and len(val) == 2 and all(_real(v) for v in val)
+            kind = "a pair [min, max] of numbers"
+            val = [float(v) for v in val] if ok else val
+        if not ok:
+            raise ValueError(f"simulate.{name} must be {kind}, got {val!r}")
+        out[name] = val
+    try:
+        cfg = _simulation_config(out)
+    except (TypeError, ValueError) as exc:
+        # SimulationConfig's messages start with the field's name
+        raise ValueError(f"simulate.{exc}") from None
+    # The largest frame make_sample may cut (half width f R200); a smaller stored field would
+    # fail in the middle of a run.
+    f_max = 1.0
+    if augment.r200_known_probability < 1:
+        f_max = max(f_max, 1.0 - augment.r200_error[0], augment.frame_jitter[0],
+                    min(1.0 + augment.r200_error[1], augment.frame_jitter[1]))
+    if cfg.size_r200 < 2.0 * f_max - 1e-9:
+        raise ValueError(f"simulate.size_r200 must be >= {2.0 * f_max:.4g} (the widest augmented frame, from "
+                         f"augment.frame_jitter and augment.r200_error, in R200), got {cfg.size_r200}")
+    return out
+
+
+def _simulation_config(sim):
+    return SimulationConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in sim.items()
+                               if k in _SIMULATE_FIELDS})
 
 
 @dataclasses.dataclass
@@ -46,6 +128,12 @@ class TrainingConfig:
     ----------
     data_paths : list of str
         HDF5 data sets (layout version 1 of `massrecon.simulate`).
+    simulate : dict, optional
+        Instead of ``data_paths``: simulate the data on the fly
+        (`~massrecon.training.SimulatedMapDataset`).  Keys ``n_halos`` (required: halos of all
+        splits), ``halo_start`` (first halo id, 0) and the fields of
+        `~massrecon.simulate.SimulationConfig` but ``maps`` (its defaults otherwise).  Stored
+        with every key filled in, so a checkpoint pins the simulation.
     views : list of str
         Views of the model.
     npix : int
@@ -92,6 +180,9 @@ class TrainingConfig:
     >>> cfg = TrainingConfig.from_dict({"data": {"data_paths": ["a.h5"]}, "optim": {"steps": 10}})
     >>> cfg.steps, cfg.gan_weight, cfg.augment.beam_fwhm_r200
     (10, 1.0, (0.01, 1.5))
+    >>> sim = TrainingConfig.from_dict({"data": {"simulate": {"n_halos": 100, "size_r200": 2.6}}})
+    >>> sim.simulate["n_halos"], sim.simulation_config().size_r200
+    (100, 2.6)
     """
 
     data_paths: list = dataclasses.field(default_factory=list)
@@ -127,6 +218,7 @@ class TrainingConfig:
     num_workers: int = 0
     threads: int = 0
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+    simulate: dict = None
 
     def __post_init__(self):
         if isinstance(self.data_paths, (str, Path)):
@@ -175,6 +267,15 @@ class TrainingConfig:
             self.init_from = str(self.init_from)
         self.amplitude_head = bool(self.amplitude_head)
         self.seed = int(self.seed)
+        if self.simulate is not None:
+            if self.data_paths:
+                raise ValueError("give either data_paths (HDF5 files) or simulate (data made on the fly), not both")
+            self.simulate = _check_simulate(self.simulate, self.augment)
+
+    def simulation_config(self):
+        """The `~massrecon.simulate.SimulationConfig` of the ``simulate`` table (None without
+        one)."""
+        return None if self.simulate is None else _simulation_config(self.simulate)
 
     # ------------------------------------------------------------------------------------
     @classmethod
@@ -226,6 +327,10 @@ class TrainingConfig:
         d = {}
         for f in dataclasses.fields(self):
             val = getattr(self, f.name)
+            if f.name == "simulate":
+                if val is None:
+                    continue  # HDF5 runs keep the config.json and checkpoints they always had
+                val = {k: (list(v) if isinstance(v, list) else v) for k, v in val.items()}
             if isinstance(val, AugmentConfig):
                 val = val.to_dict()
             elif isinstance(val, tuple):

@@ -30,6 +30,7 @@ from .config import TrainingConfig
 from .data import ClusterMapDataset, ResumableSampler
 from .distributed import cleanup_distributed, setup_distributed, unwrap, wrap_ddp
 from .losses import gan_discriminator_loss, generator_loss, log_mass_within
+from .on_the_fly import DEFAULT_CACHE_SIZE, SimulatedMapDataset
 
 __all__ = ["train", "lr_factor", "build_generator", "load_checkpoint", "CSV_COLUMNS", "CHECKPOINT_NAME"]
 
@@ -230,8 +231,9 @@ def train(config=None, run_dir=None, resume=False, stop_at=None, progress=True):
                                   "run_dir")
     if stop_at is not None and int(stop_at) < 1:
         raise ValueError(f"stop_at must be >= 1, got {stop_at}")
-    if not config.data_paths:
-        raise ValueError("config.data_paths names no data set")
+    if not config.data_paths and config.simulate is None:
+        raise ValueError("config.data_paths names no data set (give data_paths, or a simulate table to make the "
+                         "data on the fly)")
 
     ctx = setup_distributed()
     try:
@@ -286,8 +288,11 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
     disc_t = wrap_ddp(disc, ctx) if use_gan else None
 
     per_rank = config.batch_size // ctx.world_size
-    train_ds = ClusterMapDataset(config.data_paths, "train", config.views, config.npix, config.augment,
-                                 config.seed)
+    if config.simulate is not None:
+        train_ds = _simulated(config, "train", config.augment, config.seed)
+    else:
+        train_ds = ClusterMapDataset(config.data_paths, "train", config.views, config.npix, config.augment,
+                                     config.seed)
     sampler = ResumableSampler(len(train_ds), seed=config.seed, rank=ctx.rank, world_size=ctx.world_size,
                                start=step * per_rank)
     loader = DataLoader(train_ds, batch_size=per_rank, sampler=sampler, num_workers=config.num_workers,
@@ -295,7 +300,12 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
     val_loader = None
     if ctx.is_main and config.val_batches > 0:
         try:
-            val_ds = ClusterMapDataset(config.data_paths, "validation", config.views, config.npix, None)
+            if config.simulate is not None:
+                # every validation pass asks for the same first val_batches batches: keep them
+                val_ds = _simulated(config, "validation", None, 0,
+                                    cache_size=max(config.val_batches * per_rank, DEFAULT_CACHE_SIZE))
+            else:
+                val_ds = ClusterMapDataset(config.data_paths, "validation", config.views, config.npix, None)
         except ValueError:
             log.warning("no validation maps in the data sets: validation is off")
         else:
@@ -374,6 +384,12 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
         if hasattr(train_ds, "close"):
             train_ds.close()
     return {"step": step, "losses": losses, "metrics": row, "run_dir": str(run_dir)}
+
+
+def _simulated(config, split, augment, seed, cache_size=DEFAULT_CACHE_SIZE):
+    sim = config.simulate
+    return SimulatedMapDataset(sim["n_halos"], config.simulation_config(), split, config.views, config.npix, augment,
+                               seed, halo_start=sim["halo_start"], cache_size=cache_size)
 
 
 def _init_from(config, gen, disc):
