@@ -415,8 +415,14 @@ def _checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sche
         states = [None] * ctx.world_size
         dist.all_gather_object(states, rng)
         rng = states
-    if not ctx.is_main:
-        return
+    if ctx.is_main:
+        _write_checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sched_g, sched_d, rng)
+    if ctx.world_size > 1:
+        # no rank may go on (and, say, resume from this file) before it is complete
+        dist.barrier()
+
+
+def _write_checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sched_g, sched_d, rng):
     state = {
         "step": step,
         "samples_per_rank": step * per_rank,
