@@ -115,7 +115,10 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
         except TypeError as exc:
             raise TypeError(f"metrics must be JSON-serialisable: {exc}") from None
     torch.save(gen.state_dict(), pt)
-    logm, zr = _data_ranges(config.data_paths)
+    if config.simulate:  # data made on the fly: the ranges are those of the simulation table
+        logm, zr = list(config.simulate["log_m200_range"]), list(config.simulate["z_range"])
+    else:
+        logm, zr = _data_ranges(config.data_paths)
     aug = config.augment
     meta = {
         "weights_format": WEIGHTS_FORMAT,

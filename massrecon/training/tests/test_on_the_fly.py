@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from massrecon.models import export_weights
 from massrecon.simulate import SimulationConfig
 from massrecon.simulate.dataset import simulate_halo, split_of_halo, write_dataset
 from massrecon.training import (
@@ -117,6 +118,8 @@ def test_train_on_the_fly(tiny_config, tmp_path):
     ckpt = load_checkpoint(tmp_path / "a")
     assert ckpt["step"] == 4 and ckpt["config"]["simulate"]["n_halos"] == N_HALOS
     assert TrainingConfig.from_dict(ckpt["config"]) == cfg
+    meta = export_weights(tmp_path / "a", tmp_path / "weights")
+    assert meta["supported"]["log10_m200_h"] == [14.0, 15.0] and meta["supported"]["z"] == list(cfg.simulate["z_range"])
     # an interrupted run resumes onto the same simulated samples
     part = train(cfg, tmp_path / "b", stop_at=2, progress=False)
     rest = train(None, tmp_path / "b", resume=True, progress=False)
