@@ -22,6 +22,8 @@ from .massmap import SIGMA_UNIT, MassMap
 __all__ = ["MassReconstructor", "projected_to_m200_ratio"]
 
 _MIN_BEAM_R200 = 0.01
+#: Bracketing step of the self-consistent R200 solve: 15% in R200.
+_BRACKET_STEP = float(np.log(1.15))
 
 
 @functools.lru_cache(maxsize=64)
@@ -293,29 +295,7 @@ class MassReconstructor:
             log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
             return val
 
-        step = np.log(1.15)
-        a, fa = 0.0, h(0.0)
-        b = a + (step if fa > 0 else -step)
-        fb = h(b)
-        while fa * fb > 0 and len(history) < max_iter:
-            a, fa = b, fb
-            b = a + (step if fa > 0 else -step)
-            fb = h(b)
-        tol = np.log1p(rtol)
-        converged = False
-        if fa * fb <= 0:
-            while len(history) < max_iter:
-                c = b - fb * (b - a) / (fb - fa)
-                fc = h(c)
-                small_step = abs(c - b) < tol
-                if fc * fb < 0:
-                    a, fa = b, fb
-                else:
-                    fa = fa / 2  # Illinois: halve the retained end point's value
-                b, fb = c, fc
-                if small_step or fc == 0:
-                    converged = True
-                    break
+        converged = _solve_log_scale(h, max_iter, rtol)
         if not converged:
             warnings.warn(f"the self-consistent R200 did not converge in {max_iter} predictions (R200 "
                           f"history {', '.join(f'{r:.0f}' for r in history)} kpc); the frame closest to "
@@ -430,6 +410,61 @@ class MassReconstructor:
                 log.warning(f"{frame.name or frame.center}: {exc}")
                 out.append(None)
         return out
+
+
+def _solve_log_scale(h, max_iter=10, rtol=0.01, step=_BRACKET_STEP):
+    """Root of a decreasing function ``h(log s)`` starting at ``log s = 0``.
+
+    The root is bracketed by steps of ``step`` and refined by the Illinois variant of regula
+    falsi (Dowell & Jarratt 1971), at most ``max_iter`` evaluations in all.  This is the
+    self-consistent R200 solve of `MassReconstructor.predict`; the caller keeps the evaluations
+    (to return the most nearly consistent one if there is no convergence).
+
+    Returns
+    -------
+    converged : bool
+        Whether the last step was smaller than ``ln(1 + rtol)`` (or hit the root exactly).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.reconstruct import _solve_log_scale
+    >>> seen = []
+    >>> def h(x):
+    ...     seen.append(x)
+    ...     return np.log(1.4) - 2.5 * x   # root at ln(1.4) / 2.5
+    >>> _solve_log_scale(h), round(float(np.exp(seen[-1])), 3)
+    (True, 1.144)
+    """
+    n = 0
+
+    def ev(x):
+        nonlocal n
+        n += 1
+        return h(x)
+
+    a, fa = 0.0, ev(0.0)
+    b = a + (step if fa > 0 else -step)
+    fb = ev(b)
+    while fa * fb > 0 and n < max_iter:
+        a, fa = b, fb
+        b = a + (step if fa > 0 else -step)
+        fb = ev(b)
+    tol = np.log1p(rtol)
+    if fa * fb > 0:
+        return False
+    while n < max_iter:
+        c = b - fb * (b - a) / (fb - fa)
+        fc = ev(c)
+        small_step = abs(c - b) < tol
+        if fc * fb < 0:
+            a, fa = b, fb
+        else:
+            fa = fa / 2  # Illinois: halve the retained end point's value
+        b, fb = c, fc
+        if small_step or fc == 0:
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=8)

@@ -163,14 +163,19 @@ def _radius(npix, size_r200=2.0):
     return np.hypot(*np.meshgrid(c, c))
 
 
-def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, baselines=True, progress=True):
+def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, baselines=True, progress=True,
+             n_self_consistent=200):
     """Metrics of ``model`` on the test split, per view set and instrument, plus baselines.
+
+    ``n_self_consistent`` test maps (0: none) are also solved for their self-consistent R200
+    from a starting R200 up to 30% off (`massrecon.validation.self_consistent`).
 
     Returns
     -------
     results : dict
         ``{"ideal": {view_set: metrics}, "planck_like": {...}, "baselines": {...},
-        "calibration": {view_set: table}, "coverage": {view_set: fraction}}``.
+        "calibration": {view_set: table}, "coverage": {view_set: fraction},
+        "self_consistent": {instrument: {view_set: metrics}}}``.
     """
     views = tuple(model.views)
     npix = 80
@@ -216,6 +221,14 @@ def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, base
         sig = np.asarray(cal["sigma_log10"])[np.clip(np.searchsorted(edges, _radius(npix)) - 1, 0, len(edges) - 2)]
         results["coverage_68"][key] = interval_coverage(pred / 10**sig, pred * 10**sig,
                                                         np.concatenate([true, true]))
+    if n_self_consistent:
+        from .self_consistent import self_consistent_masses
+
+        sc = {k: v[:n_self_consistent] if isinstance(v, np.ndarray) and v.ndim else v for k, v in test.items()}
+        results["self_consistent"] = {inst: self_consistent_masses(model, sc, subsets, instrument=inst, seed=seed)
+                                      for inst in INSTRUMENTS}
+        if progress:
+            print("self-consistent R200: done")
     if baselines:
         results["baselines"] = _baselines(data_path, views, test, true, r5, n_train_baseline, seed)
     return results

@@ -26,7 +26,7 @@ def test_load_split(dataset):
 def test_evaluate_structure(dataset):
     torch.manual_seed(0)
     model = UNetGenerator(base_channels=4, depth=2).eval()
-    res = evaluate(model, dataset, n_test=10, n_train_baseline=20, progress=False)
+    res = evaluate(model, dataset, n_test=10, n_train_baseline=20, progress=False, n_self_consistent=3)
     assert set(res["ideal"]) == {"sz", "xray", "stars", "sz+xray", "sz+stars", "xray+stars", "sz+xray+stars"}
     m = res["ideal"]["sz+xray+stars"]
     for key in ("pixel", "profile", "mass_r500", "mass_r200"):
@@ -40,3 +40,44 @@ def test_evaluate_structure(dataset):
     cal = res["calibration"]["sz"]
     assert len(cal["sigma_log10"]) == len(cal["edges_r200"]) - 1
     assert 0 <= res["coverage_68"]["sz"] <= 1
+    sc = res["self_consistent"]["ideal"]["sz+xray+stars"]
+    assert 0 <= sc["converged"] <= 1 and sc["predictions"] >= 2
+    assert set(res["self_consistent"]) == {"ideal", "planck_like"}
+
+
+class _UniformSigma(torch.nn.Module):
+    """A 'generator' predicting a uniform Sigma whatever it is shown."""
+
+    views = ("sz", "xray", "stars")
+
+    def __init__(self, sigma):
+        super().__init__()
+        from massrecon.models.transforms import TargetTransform
+
+        self.t = float(TargetTransform().forward(np.array(sigma)))
+
+    def forward(self, x, mask, cond):
+        return torch.full((x.shape[0], 1, x.shape[-1], x.shape[-1]), self.t)
+
+
+def test_self_consistent_solve_finds_the_analytic_root(dataset):
+    # A uniform Sigma K gives a cylinder mass K pi (f R200)^2 on a frame of f R200, so the
+    # self-consistent frame solves K pi f^2 R200^2 / ratio(c(M200 f^3)) = M200 f^3: choose K
+    # for the root f = 1.1 and check that the solve finds M200 1.1^3 times the truth.
+    import astropy.units as u
+
+    from massrecon.halo import concentration_200c
+    from massrecon.reconstruct import projected_to_m200_ratio
+    from massrecon.validation.self_consistent import self_consistent_masses
+
+    data = load_split(dataset, "test", ("sz", "xray", "stars"))
+    for i in range(min(3, data["target"].shape[0])):
+        one = {k: v[i:i + 1] if isinstance(v, np.ndarray) and v.ndim else v for k, v in data.items()}
+        m200, r200, z = float(one["m200"][0]), float(one["r200"][0]), float(one["z"][0])
+        ratio = float(projected_to_m200_ratio(float(concentration_200c(m200 * 1.1**3 * u.Msun, z))))
+        k = ratio * m200 * 1.1**3 / (np.pi * 1.1**2 * r200**2)
+        res = self_consistent_masses(_UniformSigma(k), one, [("sz", "xray", "stars")], npix=32, rtol=1e-4)
+        r = res["sz+xray+stars"]
+        assert r["converged"] == 1.0
+        # the 32-pixel disc holds pi (16)^2 pixels to ~0.3%: the root moves by a third of that
+        assert r["m200"]["bias"] == pytest.approx(1.1**3 - 1, abs=0.005)
