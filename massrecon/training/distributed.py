@@ -62,14 +62,16 @@ def setup_distributed(backend=None):
         device = torch.device("cpu")
     if backend is None:
         backend = "nccl" if cuda else "gloo"
-    if not dist.is_initialized():
+    # a process group set up by the caller (several runs in one job) is used and left alone
+    created = not dist.is_initialized()
+    if created:
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
     log.info(f"distributed training: rank {rank}/{world}, backend {backend}, device {device}")
-    return DistributedContext(rank, world, local_rank, device, initialized=True)
+    return DistributedContext(rank, world, local_rank, device, initialized=created)
 
 
 def cleanup_distributed(ctx):
-    """Destroy the process group created by `setup_distributed`."""
+    """Destroy the process group if `setup_distributed` created it."""
     if ctx.initialized and dist.is_initialized():
         dist.destroy_process_group()
 

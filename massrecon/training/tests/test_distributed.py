@@ -80,12 +80,21 @@ def _train_worker(rank, world, port, cfg_json, run_a, run_b):
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
     torch.use_deterministic_algorithms(True)
+    import torch.distributed as dist
+
     from massrecon.training import TrainingConfig, train
 
-    cfg = TrainingConfig.from_json(cfg_json)
-    train(cfg, run_a, progress=False)
-    train(cfg, run_b, stop_at=2, progress=False)  # interrupted, then resumed
-    train(None, run_b, resume=True, progress=False)
+    # one process group for the three runs (train() leaves a group it did not create alone):
+    # re-creating the rendezvous on the same port between runs can race on a loaded machine
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        cfg = TrainingConfig.from_json(cfg_json)
+        train(cfg, run_a, progress=False)
+        train(cfg, run_b, stop_at=2, progress=False)  # interrupted, then resumed
+        train(None, run_b, resume=True, progress=False)
+        assert dist.is_initialized()
+    finally:
+        dist.destroy_process_group()
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
