@@ -93,6 +93,29 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
     -------
     dict
         The metadata written.
+
+    Examples
+    --------
+    Train a tiny generator for one step (data simulated on the fly) and export it:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from massrecon.models import export_weights
+    >>> from massrecon.training import TrainingConfig, train
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> cfg = TrainingConfig(simulate={"n_halos": 3, "npix": 24, "size_r200": 2.6, "projections": 1},
+    ...                      views=["sz"], npix=16, base_channels=4, depth=1, max_channels=8,
+    ...                      cond_embedding=4, batch_size=1, steps=1, warmup_steps=1, gan_weight=0.0,
+    ...                      val_batches=0)
+    >>> run = Path(tmp.name) / "run"
+    >>> _ = train(cfg, run, progress=False)
+    >>> meta = export_weights(run, Path(tmp.name) / "weights", metrics={"val_l1": 0.5})  # doctest: +IGNORE_OUTPUT
+    INFO: weights of step 1 written to .../weights [massrecon.models._weights]
+    >>> sorted(p.name for p in (Path(tmp.name) / "weights").iterdir())
+    ['generator.json', 'generator.pt']
+    >>> meta["views"], meta["frame"], meta["training"]["step"], meta["metrics"]
+    (['sz'], {'npix': 16, 'size_r200': 2.0}, 1, {'val_l1': 0.5})
+    >>> tmp.cleanup()
     """
     from ..training.config import TrainingConfig
     from ..training.loop import load_checkpoint
@@ -211,6 +234,27 @@ def load_generator(path, metadata_json=None):
     ValueError
         Unknown ``weights_format``, SHA-256 mismatch (tampered or truncated file), or weights
         that do not fit the described model.
+
+    Examples
+    --------
+    A round trip through `export_weights`, with a tiny generator trained for one step:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from massrecon.models import export_weights, load_generator
+    >>> from massrecon.training import TrainingConfig, train
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> cfg = TrainingConfig(simulate={"n_halos": 3, "npix": 24, "size_r200": 2.6, "projections": 1},
+    ...                      views=["sz"], npix=16, base_channels=4, depth=1, max_channels=8,
+    ...                      cond_embedding=4, batch_size=1, steps=1, warmup_steps=1, gan_weight=0.0,
+    ...                      val_batches=0)
+    >>> _ = train(cfg, Path(tmp.name) / "run", progress=False)
+    >>> meta = export_weights(Path(tmp.name) / "run", Path(tmp.name) / "weights")  # doctest: +IGNORE_OUTPUT
+    INFO: weights of step 1 written to .../weights [massrecon.models._weights]
+    >>> model, meta2 = load_generator(Path(tmp.name) / "weights" / "generator.pt")
+    >>> model.views, model.training, meta2["sha256"] == meta["sha256"]
+    (('sz',), False, True)
+    >>> tmp.cleanup()
     """
     path = Path(path)
     if not path.is_file():

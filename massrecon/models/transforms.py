@@ -234,7 +234,14 @@ class TargetTransform:
 
 
 def n_conditioning(views):
-    """Number of conditioning features for a set of views: 2 per view + 3 global."""
+    """Number of conditioning features for a set of views: 2 per view + 3 global.
+
+    Examples
+    --------
+    >>> from massrecon.models.transforms import n_conditioning
+    >>> n_conditioning(["sz"]), n_conditioning(["sz", "xray", "stars"])
+    (5, 9)
+    """
     return len(CONDITIONING_FEATURES["per_view"]) * len(validate_views(views)) + len(
         CONDITIONING_FEATURES["global"]
     )

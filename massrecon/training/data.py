@@ -56,6 +56,36 @@ class ClusterMapDataset(Dataset):
     -----
     Index with an integer ``i`` or with a pair ``(i, sample_seed)`` (what `ResumableSampler`
     yields); the augmentation of a sample depends only on that seed.
+
+    Examples
+    --------
+    A data set of three halos seen along one axis, on 24 pixels over 2.6 R200 (room for the
+    frame jitter of the augmentation), read on a 16-pixel model frame:
+
+    >>> import os, tempfile
+    >>> import torch
+    >>> from massrecon.simulate import SimulationConfig
+    >>> from massrecon.simulate.dataset import write_dataset
+    >>> from massrecon.training.augment import AugmentConfig
+    >>> from massrecon.training.data import ClusterMapDataset
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> cfg = SimulationConfig(projections=1, npix=24, size_r200=2.6)
+    >>> path = write_dataset(os.path.join(tmp.name, "tiny.h5"), 3, cfg, workers=1, progress=False)
+    >>> ds = ClusterMapDataset(path, split=None, views=["sz", "xray"], npix=16)
+    >>> len(ds), ds.halo_ids().tolist()
+    (3, [0, 1, 2])
+    >>> s = ds[0]
+    >>> [tuple(s[k].shape) for k in ("x", "mask", "cond", "t")]
+    [(2, 16, 16), (2,), (7,), (1, 16, 16)]
+    >>> ds.close()
+
+    With augmentation, a sample is a function of its seed:
+
+    >>> aug = ClusterMapDataset(path, split=None, views=["sz", "xray"], npix=16, augment=AugmentConfig())
+    >>> bool(torch.equal(aug[(1, 7)]["x"], aug[(1, 7)]["x"]))
+    True
+    >>> aug.close()
+    >>> tmp.cleanup()
     """
 
     def __init__(self, paths, split="train", views=("sz", "xray", "stars"), npix=80, augment=None, seed=0):

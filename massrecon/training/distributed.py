@@ -23,7 +23,17 @@ __all__ = ["DistributedContext", "setup_distributed", "cleanup_distributed", "wr
 
 
 class DistributedContext:
-    """Rank, world size and device of this process."""
+    """Rank, world size and device of this process.
+
+    Examples
+    --------
+    >>> from massrecon.training.distributed import DistributedContext
+    >>> ctx = DistributedContext()
+    >>> ctx
+    <DistributedContext rank 0/1 on cpu>
+    >>> ctx.is_main, DistributedContext(rank=1, world_size=2).is_main
+    (True, False)
+    """
 
     def __init__(self, rank=0, world_size=1, local_rank=0, device=None, initialized=False):
         self.rank = rank
@@ -47,6 +57,17 @@ def setup_distributed(backend=None):
     Returns
     -------
     `DistributedContext`
+
+    Examples
+    --------
+    Outside torchrun (no ``WORLD_SIZE`` in the environment) there is one process and no
+    process group; the device is the GPU if there is one, else the CPU:
+
+    >>> from massrecon.training.distributed import cleanup_distributed, setup_distributed
+    >>> ctx = setup_distributed()
+    >>> ctx.rank, ctx.world_size, ctx.is_main, ctx.initialized
+    (0, 1, True, False)
+    >>> cleanup_distributed(ctx)  # nothing to destroy
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     cuda = torch.cuda.is_available()
@@ -71,13 +92,33 @@ def setup_distributed(backend=None):
 
 
 def cleanup_distributed(ctx):
-    """Destroy the process group if `setup_distributed` created it."""
+    """Destroy the process group if `setup_distributed` created it.
+
+    Examples
+    --------
+    A context without a process group of its own is left as it is:
+
+    >>> from massrecon.training.distributed import DistributedContext, cleanup_distributed
+    >>> cleanup_distributed(DistributedContext()) is None
+    True
+    """
     if ctx.initialized and dist.is_initialized():
         dist.destroy_process_group()
 
 
 def wrap_ddp(module, ctx):
-    """Wrap ``module`` in DistributedDataParallel when running on several processes."""
+    """Wrap ``module`` in DistributedDataParallel when running on several processes.
+
+    Examples
+    --------
+    With one process the module is returned as it is:
+
+    >>> from torch import nn
+    >>> from massrecon.training.distributed import DistributedContext, wrap_ddp
+    >>> net = nn.Linear(2, 1)
+    >>> wrap_ddp(net, DistributedContext()) is net
+    True
+    """
     if ctx.world_size <= 1:
         return module
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
@@ -85,5 +126,14 @@ def wrap_ddp(module, ctx):
 
 
 def unwrap(module):
-    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    """The module inside a DistributedDataParallel wrapper (or the module itself).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from massrecon.training.distributed import DistributedContext, unwrap, wrap_ddp
+    >>> net = nn.Linear(2, 1)
+    >>> unwrap(wrap_ddp(net, DistributedContext())) is net
+    True
+    """
     return module.module if isinstance(module, torch.nn.parallel.DistributedDataParallel) else module

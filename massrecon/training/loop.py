@@ -66,7 +66,15 @@ def lr_factor(step, config):
 
 
 def build_generator(config):
-    """The `~massrecon.models.UNetGenerator` of a `TrainingConfig`."""
+    """The `~massrecon.models.UNetGenerator` of a `TrainingConfig`.
+
+    Examples
+    --------
+    >>> from massrecon.training import TrainingConfig
+    >>> from massrecon.training.loop import build_generator
+    >>> build_generator(TrainingConfig(views=["sz", "stars"], base_channels=4, depth=1)).views
+    ('sz', 'stars')
+    """
     return UNetGenerator(**config.model_kwargs())
 
 
@@ -107,6 +115,27 @@ def load_checkpoint(path):
         If there is no such file.
     ValueError
         If the file is not a massrecon checkpoint.
+
+    Examples
+    --------
+    The checkpoint of a tiny run of two steps (data simulated on the fly); ``path`` may be the
+    run directory or the checkpoint file:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from massrecon.training import TrainingConfig, load_checkpoint, train
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> cfg = TrainingConfig(simulate={"n_halos": 3, "npix": 24, "size_r200": 2.6, "projections": 1},
+    ...                      views=["sz"], npix=16, base_channels=4, depth=1, max_channels=8,
+    ...                      cond_embedding=4, batch_size=1, steps=2, warmup_steps=1, gan_weight=0.0,
+    ...                      val_batches=0)
+    >>> _ = train(cfg, Path(tmp.name) / "run", progress=False)
+    >>> ckpt = load_checkpoint(Path(tmp.name) / "run")
+    >>> ckpt["step"], ckpt["config"]["views"], "generator" in ckpt
+    (2, ['sz'], True)
+    >>> TrainingConfig.from_dict(ckpt["config"]) == cfg
+    True
+    >>> tmp.cleanup()
     """
     path = Path(path)
     if path.is_dir():
@@ -205,6 +234,28 @@ def train(config=None, run_dir=None, resume=False, stop_at=None, progress=True):
     dict
         ``step`` (last step done), ``losses`` (generator loss of each step of this call),
         ``metrics`` (last CSV row), ``run_dir``.
+
+    Examples
+    --------
+    A tiny run of two steps on data simulated on the fly (three halos of 24 pixels), without
+    the adversarial term, interrupted after step 1 and resumed:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from massrecon.training import TrainingConfig, train
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> cfg = TrainingConfig(simulate={"n_halos": 3, "npix": 24, "size_r200": 2.6, "projections": 1},
+    ...                      views=["sz"], npix=16, base_channels=4, depth=1, max_channels=8,
+    ...                      cond_embedding=4, batch_size=1, steps=2, warmup_steps=1, gan_weight=0.0,
+    ...                      val_batches=0)
+    >>> run = Path(tmp.name) / "run"
+    >>> part = train(cfg, run, stop_at=1, progress=False)
+    >>> part["step"], len(part["losses"]), (run / "checkpoint.pt").is_file()
+    (1, 1, True)
+    >>> rest = train(None, run, resume=True, progress=False)
+    >>> rest["step"], len(rest["losses"])
+    (2, 1)
+    >>> tmp.cleanup()
     """
     if run_dir is None:
         raise ValueError("run_dir is required")
