@@ -173,28 +173,35 @@ class ClusterMapDataset(Dataset):
         return np.array([self.file_info[k]["halo_id"][r] for k, r in self._index])
 
     def __getitem__(self, key):
-        if isinstance(key, tuple):
-            i, sample_seed = key
-        else:
-            i, sample_seed = key, None
-        if not 0 <= i < len(self._index):
-            raise IndexError(f"sample {i} out of range (0..{len(self._index) - 1})")
+        i, sample_seed = _parse_key(key, len(self))
         k, row = self._index[i]
         info = self.file_info[k]
         fh = self._file(k)
         maps = {v: fh[f"maps/{VIEW_MAPS[v]}"][row].astype(np.float64) * info["scales"][v] for v in self.views}
         target = fh[f"maps/{TARGET_MAP}"][row].astype(np.float64) * info["scales"]["target"]
-        rng = None
-        if self.augment is not None:
-            if sample_seed is None:
-                sample_seed = (self.seed, i)
-            rng = np.random.default_rng(sample_seed)
-        sample = make_sample(self.views, maps, target, src_size_r200=info["size_r200"],
-                             r200_kpc=float(info["r200"][row]), z=float(info["z"][row]), npix=self.npix,
-                             native_fwhm_r200=info["smoothing_r200"], augment=self.augment, rng=rng)
-        sample["index"] = torch.tensor(i)
-        sample["log10_m200"] = torch.tensor(np.log10(float(info["m200"][row])), dtype=torch.float32)
-        return sample
+        return _build_sample(self, i, sample_seed, maps, target, size_r200=info["size_r200"],
+                             r200_kpc=float(info["r200"][row]), z=float(info["z"][row]),
+                             smoothing_r200=info["smoothing_r200"], m200=float(info["m200"][row]))
+
+
+def _parse_key(key, n):
+    """``i`` or ``(i, sample_seed)`` -> ``(i, sample_seed or None)``, checking the range."""
+    i, sample_seed = key if isinstance(key, tuple) else (key, None)
+    if not 0 <= i < n:
+        raise IndexError(f"sample {i} out of range (0..{n - 1})")
+    return i, sample_seed
+
+
+def _build_sample(ds, i, sample_seed, maps, target, *, size_r200, r200_kpc, z, smoothing_r200, m200):
+    """The sample of a data set (its views, npix, augment, seed) from maps in physical units."""
+    rng = None
+    if ds.augment is not None:
+        rng = np.random.default_rng((ds.seed, i) if sample_seed is None else sample_seed)
+    sample = make_sample(ds.views, maps, target, src_size_r200=size_r200, r200_kpc=r200_kpc, z=z, npix=ds.npix,
+                         native_fwhm_r200=smoothing_r200, augment=ds.augment, rng=rng)
+    sample["index"] = torch.tensor(i)
+    sample["log10_m200"] = torch.tensor(np.log10(m200), dtype=torch.float32)
+    return sample
 
 
 class ResumableSampler(Sampler):

@@ -15,14 +15,13 @@ from collections import OrderedDict
 
 import astropy.units as u
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from ..models.transforms import TARGET_MAP, VIEW_MAPS, VIEW_UNITS, validate_views
 from ..simulate import MAP_NAMES, SimulationConfig
 from ..simulate.dataset import STORAGE_UNITS, simulate_halo, split_of_halo
-from .augment import AugmentConfig, make_sample
-from .data import SPLITS
+from .augment import AugmentConfig
+from .data import SPLITS, _build_sample, _parse_key
 
 __all__ = ["SimulatedMapDataset"]
 
@@ -165,24 +164,11 @@ class SimulatedMapDataset(Dataset):
         return out
 
     def __getitem__(self, key):
-        if isinstance(key, tuple):
-            i, sample_seed = key
-        else:
-            i, sample_seed = key, None
-        if not 0 <= i < len(self):
-            raise IndexError(f"sample {i} out of range (0..{len(self) - 1})")
+        i, sample_seed = _parse_key(key, len(self))
         stored, meta = self.projection(i)
         # the arithmetic of ClusterMapDataset.__getitem__ on the stored float32 maps
         maps = {v: stored[VIEW_MAPS[v]].astype(np.float64) * self.scales[v] for v in self.views}
         target = stored[TARGET_MAP].astype(np.float64) * self.scales["target"]
-        rng = None
-        if self.augment is not None:
-            if sample_seed is None:
-                sample_seed = (self.seed, i)
-            rng = np.random.default_rng(sample_seed)
-        sample = make_sample(self.views, maps, target, src_size_r200=self.config.size_r200,
-                             r200_kpc=float(meta["r200"]), z=float(meta["z"]), npix=self.npix,
-                             native_fwhm_r200=self.config.smoothing_r200, augment=self.augment, rng=rng)
-        sample["index"] = torch.tensor(i)
-        sample["log10_m200"] = torch.tensor(np.log10(float(meta["m200"])), dtype=torch.float32)
-        return sample
+        return _build_sample(self, i, sample_seed, maps, target, size_r200=self.config.size_r200,
+                             r200_kpc=float(meta["r200"]), z=float(meta["z"]),
+                             smoothing_r200=self.config.smoothing_r200, m200=float(meta["m200"]))
