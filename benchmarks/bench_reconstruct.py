@@ -4,6 +4,9 @@
 2. One cluster end to end from in-memory observations (prepare + predict), no self-consistency.
 3. 1,000 clusters cut from one Nside-2048 HEALPix y map (prepare only: reprojection + units),
    with the peak resident memory.
+4. A catalogue of 200 of those clusters reconstructed from the HEALPix y map and an all-sky member
+   catalogue of 200,000 galaxies: `MassReconstructor.predict_catalog` (batched forward passes)
+   against a loop of `MassReconstructor.predict`.
 
 Usage: python benchmarks/bench_reconstruct.py [N_CLUSTERS]
 """
@@ -61,5 +64,22 @@ t0 = time.perf_counter()
 for f in frames:
     hmap.prepare(f)
 dt = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"{n_clusters} clusters cut from one Nside-{nside} HEALPix map: {dt:.1f} s "
-      f"({dt / n_clusters * 1e3:.1f} ms each); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+      f"({dt / n_clusters * 1e3:.1f} ms each); peak RSS {rss:.0f} MB")
+
+n_cat = min(200, n_clusters)
+n_gal = 200_000
+gal = SkyCoord(rng.uniform(0, 360, n_gal), np.degrees(np.arcsin(rng.uniform(-1, 1, n_gal))), unit="deg")
+sky_members = GalaxyMembers.from_arrays(gal, mstar=10 ** rng.uniform(10, 11.5, n_gal) * u.Msun)
+cat = frames[:n_cat]
+rec.predict_catalog(cat[:8], [hmap, sky_members], progress=False)
+t0 = time.perf_counter()
+rec.predict_catalog(cat, [hmap, sky_members], progress=False)
+dt_batched = time.perf_counter() - t0
+t0 = time.perf_counter()
+for f in cat:
+    rec.predict([hmap, sky_members], f)
+dt_loop = time.perf_counter() - t0
+print(f"catalogue of {n_cat} clusters (HEALPix y + {n_gal} members): predict_catalog {n_cat / dt_batched:.0f} "
+      f"clusters/s ({dt_batched / n_cat * 1e3:.1f} ms each), predict in a loop {n_cat / dt_loop:.0f} clusters/s")

@@ -11,6 +11,7 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import ICRS, SkyCoord
 from astropy.cosmology import Cosmology, Planck18
+from astropy.io import fits
 from astropy.wcs import WCS
 
 from .halo import (
@@ -147,6 +148,7 @@ class ClusterFrame:
         self._r200 = radius_from_mass(self._m200, 200, self._z, cosmology)
         self._r500 = radius_from_mass(self._m500, 500, self._z, cosmology)
         self._wcs = None
+        self._da = None
 
     @staticmethod
     def _validate_center(center):
@@ -249,7 +251,9 @@ class ClusterFrame:
     @property
     def angular_diameter_distance(self):
         """Angular-diameter distance to the cluster (Mpc)."""
-        return self._cosmology.angular_diameter_distance(self._z).to(u.Mpc)
+        if self._da is None:  # a frame is immutable; the integral is the costliest part of theta200
+            self._da = self._cosmology.angular_diameter_distance(self._z).to(u.Mpc)
+        return self._da
 
     @property
     def theta200(self):
@@ -342,6 +346,12 @@ class ClusterFrame:
     def to_header(self):
         """FITS header with the WCS and the frame's cluster parameters."""
         hdr = self.wcs.to_header()
+        hdr.update(self._cluster_cards())
+        return hdr
+
+    def _cluster_cards(self):
+        """The cluster's cards of `to_header` (no WCS)."""
+        hdr = fits.Header()
         hdr["OBJECT"] = (self.name or "", "cluster name")
         hdr["REDSHIFT"] = (self._z, "cluster redshift")
         hdr["M200C"] = (self._m200.to_value(u.Msun), "[Msun] M200c")

@@ -85,7 +85,7 @@ class MassMap(CCDData):
         """A `MassMap` on a `~massrecon.ClusterFrame`, with the frame's WCS and cluster metadata."""
         if np.shape(sigma) != frame.array_shape:
             raise ValueError(f"sigma must have the frame's shape {frame.array_shape}, got {np.shape(sigma)}")
-        hdr = {k: v for k, v in frame.to_header().items() if k in _META_KEYS or k in ("C200", "FOVR200")}
+        hdr = {k: v for k, v in frame._cluster_cards().items() if k in _META_KEYS or k in ("C200", "FOVR200")}
         hdr.update(meta or {})
         return cls(sigma, wcs=frame.wcs, uncertainty=uncertainty, mask=mask, meta=hdr,
                    pixel_kpc=frame.pixel_scale_kpc)

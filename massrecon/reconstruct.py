@@ -231,19 +231,29 @@ class MassReconstructor:
         return x, present.astype(np.float32), cond
 
     def _run(self, x, mask, cond, tta=True):
+        """Sigma (Msun/kpc^2) of one cluster's inputs, see `_run_batch`."""
+        return self._run_batch(x[None], mask[None], np.asarray(cond)[None], tta=tta)[0]
+
+    def _run_batch(self, x, mask, cond, tta=True):
+        """Sigma (Msun/kpc^2) of ``n`` clusters' inputs ``x`` (n, views, npix, npix) in one pass.
+
+        With ``tta`` the 8 symmetries of each input go through the network together and their
+        log10 Sigma maps are averaged.
+        """
         import torch
 
         from .models.transforms import TargetTransform
 
         ks = range(8) if tta else range(1)
-        xb = torch.from_numpy(np.stack([np.ascontiguousarray(_dihedral(x, k)) for k in ks]))
-        mb = torch.from_numpy(np.repeat(mask[None], len(ks), axis=0))
-        cb = torch.from_numpy(np.repeat(np.asarray(cond, np.float32)[None], len(ks), axis=0))
+        n = x.shape[0]
+        xb = torch.from_numpy(np.concatenate([np.ascontiguousarray(_dihedral(x, k)) for k in ks]))
+        mb = torch.from_numpy(np.tile(np.asarray(mask, np.float32), (len(ks), 1)))
+        cb = torch.from_numpy(np.tile(np.asarray(cond, np.float32), (len(ks), 1)))
         with torch.inference_mode():
             t = self.model(xb, mb, cb)[:, 0]
-        t = torch.stack([_undo_dihedral(t[i], k) for i, k in enumerate(ks)]).numpy()
+        t = torch.stack([_undo_dihedral(t[i * n:(i + 1) * n], k) for i, k in enumerate(ks)]).numpy()
         tf = TargetTransform(self.metadata["transforms"].get("target_reference"))
-        return tf.inverse(t.mean(axis=0)), t.std(axis=0)  # mean and spread of log10 Sigma
+        return tf.inverse(t.mean(axis=0))  # the mean of log10 Sigma over the symmetries
 
     def _calibrated_sigma(self, frame, views_used):
         """1-sigma uncertainty of log10 Sigma per pixel from the held-out calibration.
@@ -269,8 +279,7 @@ class MassReconstructor:
     def _predict_on(self, observations, frame, r200_error, tta):
         prepared = self._prepare(observations, frame)
         x, mask, cond = self._inputs(prepared, frame, r200_error)
-        sigma, _ = self._run(x, mask, cond, tta=tta)
-        return sigma, prepared
+        return self._run(x, mask, cond, tta=tta), prepared
 
     def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta):
         """Find the frame whose M200 equals the M200 implied by the map predicted on it.
@@ -339,6 +348,18 @@ class MassReconstructor:
         mass_map : `~massrecon.MassMap`
             Sigma in Msun/kpc^2 on the model's frame, with a calibrated `StdDevUncertainty`.
         """
+        frame, r200_error = self._check_request(frame, r200_error, self_consistent)
+        t0 = time.perf_counter()
+        if self_consistent:
+            frame, (sigma, prepared), history = self._solve_r200(observations, frame, r200_error, max_iter, rtol,
+                                                                 tta)
+        else:
+            sigma, prepared = self._predict_on(observations, frame, r200_error, tta)
+            history = [float(frame.r200.to_value(u.kpc))]
+        return self._mass_map(sigma, frame, prepared, r200_error, history, time.perf_counter() - t0)
+
+    def _check_request(self, frame, r200_error, self_consistent):
+        """Validate ``predict``'s frame and R200 options; the model frame and ``r200_error``."""
         if not isinstance(frame, ClusterFrame):
             raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
         from .models.transforms import R200_ERROR_MAX
@@ -356,14 +377,10 @@ class MassReconstructor:
         if self_consistent and r200_error < R200_ERROR_MAX:
             raise ValueError(f"self_consistent=True iterates R200 from the maps alone: leave r200_error at "
                              f"{R200_ERROR_MAX}, or give r200_error={r200_error} without iterating")
-        t0 = time.perf_counter()
         self._check_ranges(frame)
-        if self_consistent:
-            frame, (sigma, prepared), history = self._solve_r200(observations, frame, r200_error, max_iter, rtol,
-                                                                 tta)
-        else:
-            sigma, prepared = self._predict_on(observations, frame, r200_error, tta)
-            history = [float(frame.r200.to_value(u.kpc))]
+        return frame, r200_error
+
+    def _mass_map(self, sigma, frame, prepared, r200_error, history, runtime):
         sig_log = self._calibrated_sigma(frame, prepared)
         unc = sigma * np.log(10) * sig_log
         beams = {v: round(float(p[3]), 4) for v, p in prepared.items()}
@@ -375,12 +392,16 @@ class MassReconstructor:
             "R200ERR": r200_error,
             "NITER": len(history),
             "R200HIST": ",".join(f"{h:.1f}" for h in history),
-            "RUNTIME": round(time.perf_counter() - t0, 4),
+            "RUNTIME": round(runtime, 4),
         }
         return MassMap.from_frame(sigma * SIGMA_UNIT, frame, uncertainty=unc, meta=meta)
 
-    def predict_catalog(self, clusters, observations, *, progress=True, **kwargs):
+    def predict_catalog(self, clusters, observations, *, progress=True, batch_size=32, **kwargs):
         """Predict mass maps for many clusters sharing the same (large) observations.
+
+        The observations are prepared cluster by cluster and the generator runs on batches of
+        ``batch_size`` clusters (one forward pass each), several times faster than calling
+        `predict` in a loop; with ``self_consistent=True`` each cluster is solved on its own.
 
         Parameters
         ----------
@@ -391,24 +412,81 @@ class MassReconstructor:
             or a function ``frame -> observations``.
         progress : bool
             Show a progress bar.
+        batch_size : int
+            Clusters per forward pass of the generator.
+        **kwargs
+            Options of `predict` (``r200_error``, ``self_consistent``, ``tta``, ...).
 
         Returns
         -------
         maps : list
             One `~massrecon.MassMap` per cluster, or None where the prediction failed (the
             reason is logged).
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from massrecon import ClusterFrame, MassReconstructor
+        >>> from massrecon.observations import ComptonYMap
+        >>> rec = MassReconstructor.pretrained()
+        >>> frames = [ClusterFrame(SkyCoord(150 + i, 2, unit="deg"), 0.2, m500=5e14 * u.Msun) for i in range(3)]
+        >>> def observe(frame):  # a y map around each cluster (here a beta-like model)
+        ...     r = frame.radius_grid()
+        ...     return [ComptonYMap(5e-5 / (1 + (r / 0.15) ** 2), wcs=frame.wcs, beam=1 * u.arcmin)]
+        >>> maps = rec.predict_catalog(frames, observe, progress=False)
+        >>> len(maps), maps[0].unit
+        (3, Unit("solMass / kpc2"))
         """
         from tqdm.auto import tqdm
 
-        out = []
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         clusters = list(clusters)
-        for frame in tqdm(clusters, disable=not progress, unit="cluster", desc="reconstruct"):
-            obs = observations(frame) if callable(observations) else observations
+        out = [None] * len(clusters)
+        if kwargs.get("self_consistent", False):
+            for i, frame in enumerate(tqdm(clusters, disable=not progress, unit="cluster", desc="reconstruct")):
+                obs = observations(frame) if callable(observations) else observations
+                try:
+                    out[i] = self.predict(obs, frame, **kwargs)
+                except (ValueError, u.UnitsError) as exc:
+                    log.warning(f"{frame.name or frame.center}: {exc}")
+            return out
+        unknown = set(kwargs) - {"r200_error", "tta", "max_iter", "rtol", "self_consistent"}
+        if unknown:
+            raise TypeError(f"predict_catalog got unexpected keyword arguments {sorted(unknown)}")
+        tta = bool(kwargs.get("tta", False))
+        pending = []
+
+        def flush():
+            if not pending:
+                return
+            t0 = time.perf_counter()
+            sigma = self._run_batch(np.stack([p[3] for p in pending]), np.stack([p[4] for p in pending]),
+                                    np.stack([p[5] for p in pending]), tta=tta)
+            share = (time.perf_counter() - t0) / len(pending)
+            for k, (i, frame, prepared, _, _, _, r200_error, t_prep) in enumerate(pending):
+                out[i] = self._mass_map(sigma[k], frame, prepared, r200_error,
+                                        [float(frame.r200.to_value(u.kpc))], t_prep + share)
+            pending.clear()
+
+        for i, frame in enumerate(tqdm(clusters, disable=not progress, unit="cluster", desc="reconstruct")):
+            t0 = time.perf_counter()
             try:
-                out.append(self.predict(obs, frame, **kwargs))
+                if not isinstance(frame, ClusterFrame):
+                    raise TypeError(f"clusters must hold massrecon.ClusterFrame objects, got "
+                                    f"{type(frame).__name__} at index {i}")
+                frame_m, r200_error = self._check_request(frame, kwargs.get("r200_error"), False)
+                obs = observations(frame) if callable(observations) else observations
+                prepared = self._prepare(obs, frame_m)
+                x, mask, cond = self._inputs(prepared, frame_m, r200_error)
             except (ValueError, u.UnitsError) as exc:
                 log.warning(f"{frame.name or frame.center}: {exc}")
-                out.append(None)
+                continue
+            pending.append((i, frame_m, prepared, x, mask, cond, r200_error, time.perf_counter() - t0))
+            if len(pending) >= batch_size:
+                flush()
+        flush()
         return out
 
 

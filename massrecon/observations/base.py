@@ -18,22 +18,18 @@ from astropy.nddata import NDData, StdDevUncertainty
 from reproject import reproject_interp
 
 from ..frame import ClusterFrame
-from ._utils import (
-    _BEAM_RTOL,
-    angle_or_r200,
+from ..logger import log
+from ._inputs import _BEAM_RTOL, angle_or_r200, celestial_wcs, unit_from_header, validate_beam, wcs_from_header
+from ._regrid import (
     binning_factor,
     block_mean,
     block_slices,
-    celestial_wcs,
     cutout_slices,
-    log_debug,
     padded_frame_wcs,
+    pixel_to_pixel,
     rebinned_wcs,
     smooth,
     smoothing_sigma_pixels,
-    unit_from_header,
-    validate_beam,
-    wcs_from_header,
 )
 
 __all__ = ["MODEL_UNITS", "SUPPORTED_BEAM_R200", "VIEWS", "Observation", "PreparedView"]
@@ -125,8 +121,7 @@ def _bilinear_noise_factor(wcs_in, wcs_out, shape_out):
     """
     ny, nx = shape_out
     yy, xx = np.mgrid[0:ny, 0:nx]
-    with np.errstate(invalid="ignore"):
-        px, py = wcs_in.world_to_pixel(wcs_out.pixel_to_world(xx, yy))
+    px, py = pixel_to_pixel(wcs_out, wcs_in, xx, yy)
     fx, fy = px - np.floor(px), py - np.floor(py)
     factor = np.sqrt(((1 - fx) ** 2 + fx**2) * ((1 - fy) ** 2 + fy**2))
     return np.where(np.isfinite(factor), factor, 1.0)
@@ -177,7 +172,7 @@ def _prepare_on_frame(frame, *, view, label, beam, target_beam, resample, defaul
         sigma = smoothing_sigma_pixels(target, beam, frame.pixel_scale)
         final_beam = target
         if sigma > 0:
-            log_debug(f"{label}: smoothing to {target:.3g} with a Gaussian of sigma {sigma:.3g} frame pixels")
+            log.debug(f"{label}: smoothing to {target:.3g} with a Gaussian of sigma {sigma:.3g} frame pixels")
     pad = int(np.ceil(4 * sigma)) + 1 if sigma > 0 else 0
     wcs_out, shape_out = padded_frame_wcs(frame, pad)
     res = resample(wcs_out, shape_out)
@@ -324,7 +319,7 @@ class Observation(NDData):
                     f"{owner}: data (or noise) has {nbad} NaN/inf pixels that are not masked; mask them "
                     "(mask=...) or pass mask_invalid=True"
                 )
-            log_debug(f"{owner}: masking {nbad} NaN/inf pixels")
+            log.debug(f"{owner}: masking {nbad} NaN/inf pixels")
             mask |= bad
 
         meta = dict(meta) if meta is not None else {}
@@ -458,21 +453,24 @@ class Observation(NDData):
     def _resampler(self, frame, scale):
         def resample(wcs_out, shape_out):
             factor = binning_factor(self.wcs, frame.pixel_scale)
-            sl = cutout_slices(self.wcs, self.data.shape, wcs_out, shape_out, margin=2 * factor + 2)
-            if sl is None:
+            cut = cutout_slices(self.wcs, self.data.shape, wcs_out, shape_out, margin=2 * factor + 2)
+            if cut is None:
                 return None
+            sl, local = cut
             data, std, wcs_in = self._native_block(sl, factor)
             if data.shape[0] < 2 or data.shape[1] < 2:
                 return None
-            out = reproject_interp((data, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
-                                   return_footprint=True)
-            out_data, footprint = out
-            out_data[footprint <= 0] = np.nan
+            # One call for the map and its noise (reproject broadcasts over the leading axis, so the
+            # coordinates are computed once).  Its round-trip check guards against projections that
+            # fold over (all-sky maps); it is skipped for a cut-out whose border projects cleanly, a small patch.
+            stack = data if std is None else np.stack([data, std])
+            out, footprint = reproject_interp((stack, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
+                                              return_footprint=True, roundtrip_coords=not local)
+            out[footprint <= 0] = np.nan
+            out_data = out if std is None else out[0]
             out_std = None
             if std is not None:
-                out_std = reproject_interp((std, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
-                                           return_footprint=False)
-                out_std = out_std * scale * _bilinear_noise_factor(wcs_in, wcs_out, shape_out)
+                out_std = out[1] * scale * _bilinear_noise_factor(wcs_in, wcs_out, shape_out)
             return out_data * scale, out_std
 
         return resample

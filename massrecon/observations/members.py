@@ -31,7 +31,8 @@ from scipy.ndimage import gaussian_filter
 
 from .._deposit import cic_deposit
 from ..exceptions import MassreconWarning
-from ._utils import angle_or_r200, log_debug
+from ..logger import log
+from ._inputs import angle_or_r200
 from .base import MODEL_UNITS, SUPPORTED_BEAM_R200, Observation, PreparedView, _check_frame
 
 __all__ = [
@@ -282,6 +283,12 @@ class GalaxyMembers:
         table = QTable(table, copy=False)
         self.name = name
         self._coords = self._read_coords(table, coord_column, ra_column, dec_column, owner)
+        icrs = self._coords.icrs
+        # kept once: ICRS degrees for the frame's (ICRS TAN) projection, unit vectors for the
+        # cone search that keeps a large catalogue's per-cluster work to the galaxies nearby
+        self._ra_deg, self._dec_deg = icrs.ra.deg, icrs.dec.deg
+        ra, dec = np.radians(self._ra_deg), np.radians(self._dec_deg)
+        self._xyz = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
         n = len(table)
 
         mcol = _find_column(table, mass_column, () if mass_column else _MASS_COLUMNS)
@@ -291,7 +298,7 @@ class GalaxyMembers:
             )
         if mcol is None:
             mstar = np.full(n, _msun(default_mass, "default_mass"))
-            log_debug(f"{owner}: no stellar-mass column; every galaxy gets {default_mass}")
+            log.debug(f"{owner}: no stellar-mass column; every galaxy gets {default_mass}")
         else:
             col = table[mcol]
             if isinstance(col.unit, u.DexUnit) or isinstance(col, u.Dex):
@@ -468,11 +475,25 @@ class GalaxyMembers:
     def pixel_offsets(self, frame):
         """Physical offsets ``(x_kpc, y_kpc)`` of the galaxies along the frame's pixel axes."""
         _check_frame(frame)
+        return self._offsets(frame, slice(None))
+
+    def _offsets(self, frame, index):
+        # the frame's WCS is an undistorted ICRS TAN projection, so wcslib takes ICRS degrees as is
         with np.errstate(invalid="ignore"):
-            px, py = frame.wcs.world_to_pixel(self._coords)
+            px, py = frame.wcs.wcs_world2pix(self._ra_deg[index], self._dec_deg[index], 0)
         c = (frame.npix - 1) / 2.0
         scale = frame.pixel_scale_kpc.to_value(u.kpc)
         return (np.asarray(px) - c) * scale, (np.asarray(py) - c) * scale
+
+    def _near(self, frame, reach_kpc):
+        """Indices of the galaxies within ``reach_kpc`` (projected at the cluster) of the centre."""
+        angle = reach_kpc / frame.angular_diameter_distance.to_value(u.kpc)
+        if angle >= np.pi / 2:
+            return np.arange(len(self._ra_deg))
+        c = frame.center
+        ra, dec = c.ra.rad, c.dec.rad
+        centre = np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+        return np.nonzero(self._xyz @ centre >= np.cos(angle))[0]
 
     def prepare(self, frame, target_beam=None):
         """The ``"stars"`` view on ``frame`` (Msun/kpc^2), via `members_to_map`.
@@ -496,12 +517,17 @@ class GalaxyMembers:
         if not lo <= smoothing_r200 <= hi:
             raise ValueError(f"{type(self).__name__}: smoothing of {smoothing_r200:.3g} R200 is outside the "
                              f"supported range {lo:g} to {hi:g} R200")
-        x, y = self.pixel_offsets(frame)
+        # galaxies that can reach the frame: its corners plus the smoothing kernel (4 sigma, as
+        # `members_to_map` pads), with room to spare
+        half = frame.width_kpc.to_value(u.kpc) / 2
+        kernel = 4.0 * smoothing_r200 * frame.r200.to_value(u.kpc) * gaussian_fwhm_to_sigma
+        near = self._near(frame, 1.2 * (np.sqrt(2.0) * half + kernel) + 3 * frame.pixel_scale_kpc.to_value(u.kpc))
+        x, y = self._offsets(frame, near)
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.all():
-            log_debug(f"{type(self).__name__}: {int((~ok).sum())} galaxies cannot be projected on the frame")
-        half = frame.width_kpc.to_value(u.kpc) / 2
-        inside = ok & (np.abs(x) <= half) & (np.abs(y) <= half) & (self._mstar >= self._mass_limit.value)
+            log.debug(f"{type(self).__name__}: {int((~ok).sum())} galaxies cannot be projected on the frame")
+        mstar = self._mstar[near]
+        inside = ok & (np.abs(x) <= half) & (np.abs(y) <= half) & (mstar >= self._mass_limit.value)
         if not inside.any():
             warnings.warn(
                 f"{type(self).__name__}: no galaxy above {self._mass_limit:.3g} lies in the frame around "
@@ -509,9 +535,9 @@ class GalaxyMembers:
                 MassreconWarning,
             )
         data = members_to_map(
-            x[ok], y[ok], self._mstar[ok], frame.npix, frame.pixel_scale_kpc.to_value(u.kpc),
+            x[ok], y[ok], mstar[ok], frame.npix, frame.pixel_scale_kpc.to_value(u.kpc),
             r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=smoothing_r200, mass_limit=self._mass_limit,
-            weights=None if self._prob is None else self._prob[ok],
+            weights=None if self._prob is None else self._prob[near][ok],
         )
         return PreparedView(view="stars", data=data, unit=MODEL_UNITS["stars"], noise=None,
                             mask=np.zeros(frame.array_shape, dtype=bool), beam_fwhm_r200=smoothing_r200)

@@ -20,7 +20,8 @@ from astropy.io import fits
 from astropy_healpix import npix_to_nside
 from reproject import reproject_from_healpix
 
-from ._utils import log_debug, validate_beam
+from ..logger import log
+from ._inputs import validate_beam
 from .base import Observation, _check_frame, _label, _prepare_on_frame
 
 __all__ = ["PLANCK_Y_BEAM", "ComptonYMap", "HealpixComptonYMap"]
@@ -222,7 +223,7 @@ class HealpixComptonYMap:
                     f"{owner}: the map (or noise) has {nbad} NaN/inf pixels that are not masked; "
                     "mask them (mask=...) or pass mask_invalid=True"
                 )
-            log_debug(f"{owner}: masking {nbad} NaN/inf pixels")
+            log.debug(f"{owner}: masking {nbad} NaN/inf pixels")
         array[~np.isfinite(array)] = np.nan
         if self._noise is not None:
             array[~np.isfinite(self._noise)] = np.nan

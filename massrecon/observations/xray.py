@@ -42,16 +42,9 @@ from astropy.cosmology import Planck18
 from astropy.io import fits
 from astropy.wcs.utils import proj_plane_pixel_area
 
-from ._utils import (
-    block_slices,
-    block_sum,
-    celestial_wcs,
-    log_debug,
-    pixel_solid_angle,
-    rebinned_wcs,
-    unit_from_header,
-    wcs_from_header,
-)
+from ..logger import log
+from ._inputs import celestial_wcs, unit_from_header, wcs_from_header
+from ._regrid import block_slices, block_sum, pixel_solid_angle, rebinned_wcs
 from .base import MODEL_UNITS, Observation
 
 __all__ = [
@@ -520,7 +513,7 @@ class XrayImage(Observation):
             kT = self._kT
         if kT is None:
             kT = temperature_from_m500(frame.m500, frame.z, frame.cosmology)
-            log_debug(f"{type(self).__name__}: kT = {kT:.3g} from the Vikhlinin+09 M-T relation at "
+            log.debug(f"{type(self).__name__}: kT = {kT:.3g} from the Vikhlinin+09 M-T relation at "
                      f"M500 = {frame.m500:.3g}")
         kT = _energy(kT, "kT")
         return float(rest_frame_emissivity(1.0 * self.unit, frame.z, self._band, kT,

@@ -184,3 +184,38 @@ def test_noise_above_the_training_range_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutOfDistributionWarning)
         rec.predict([quiet], FRAME, r200_error=0.0)
+
+
+@pytest.mark.parametrize("tta", [False, True])
+def test_predict_catalog_batches_match_predict(tta, caplog):
+    """Batched forward passes give each cluster the map `predict` gives it alone; a cluster the
+    observations do not cover comes back as None with the reason logged, the others unharmed."""
+    torch.manual_seed(0)
+    gen = UNetGenerator(base_channels=4, depth=2).eval()
+    rec = MassReconstructor(gen, META)
+    frames = [ClusterFrame(SkyCoord(150 + 0.3 * i, 2, unit="deg"), 0.2 + 0.05 * i, m200=(2 + i) * 1e14 * u.Msun,
+                           npix=32, name=f"c{i}") for i in range(5)]
+    observed = {f.name: [_y_map(f, amplitude=1e-5 * (1 + i))] for i, f in enumerate(frames)}
+    observed["c2"] = [_y_map(frames[0])]  # covers another cluster: off the footprint
+
+    def observe(frame):
+        return observed[frame.name]
+
+    maps = rec.predict_catalog(frames, observe, progress=False, batch_size=2, tta=tta, r200_error=0.1)
+    assert maps[2] is None
+    assert "c2" in caplog.text and "footprint" in caplog.text
+    for i in (0, 1, 3, 4):
+        alone = rec.predict(observe(frames[i]), frames[i], tta=tta, r200_error=0.1)
+        np.testing.assert_allclose(maps[i].data, alone.data, rtol=1e-4)
+        np.testing.assert_allclose(maps[i].uncertainty.array, alone.uncertainty.array, rtol=1e-4)
+        assert maps[i].meta["R200ERR"] == 0.1 and maps[i].meta["OBJECT"] == f"c{i}"
+
+
+def test_predict_catalog_bad_arguments():
+    rec = MassReconstructor(ConstantSigma(0.0), META)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        rec.predict_catalog([FRAME], [_y_map(FRAME)], progress=False, batch_size=0)
+    with pytest.raises(TypeError, match="unexpected keyword arguments"):
+        rec.predict_catalog([FRAME], [_y_map(FRAME)], progress=False, tat=True)
+    with pytest.raises(TypeError, match="ClusterFrame objects, got str at index 1"):
+        rec.predict_catalog([FRAME, "Coma"], [_y_map(FRAME)], progress=False)

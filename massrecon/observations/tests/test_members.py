@@ -195,3 +195,30 @@ def test_stellar_mass_from_magnitude_hand_calculation():
         stellar_mass_from_magnitude(16.0, 0.1, band="u")
     with pytest.raises(ValueError, match="mag must be finite"):
         stellar_mass_from_magnitude(np.nan, 0.1)
+
+
+def test_cone_search_keeps_every_galaxy_that_reaches_the_frame(frame, rng):
+    """A sky-wide catalogue gives the map of all its galaxies, those whose smoothing kernel
+    reaches in from outside the frame included: the per-cluster cone search loses nothing."""
+    theta = frame.theta200.to_value(u.deg)
+    n_near, n_far = 400, 5000
+    # near: out to 3 R200 (beyond the frame's corners at 1.41 R200, within reach of the wide kernel)
+    r = 3.0 * theta * np.sqrt(rng.uniform(0, 1, n_near))
+    phi = rng.uniform(0, 2 * np.pi, n_near)
+    near = frame.center.directional_offset_by(phi * u.rad, r * u.deg)
+    far = SkyCoord(rng.uniform(0, 360, n_far), np.degrees(np.arcsin(rng.uniform(-1, 1, n_far))), unit="deg")
+    coords = SkyCoord(np.concatenate([near.ra.deg, far.ra.deg]), np.concatenate([near.dec.deg, far.dec.deg]),
+                      unit="deg")
+    mstar = 10 ** rng.uniform(10, 11.5, coords.size) * u.Msun
+    members = GalaxyMembers.from_arrays(coords, mstar=mstar, smoothing=1.0)
+    view = members.prepare(frame)
+    # every galaxy, projected with astropy's high-level WCS API (independent of the cone search)
+    px, py = frame.wcs.world_to_pixel(coords)
+    c, scale = (frame.npix - 1) / 2.0, frame.pixel_scale_kpc.to_value(u.kpc)
+    x, y = (px - c) * scale, (py - c) * scale
+    front = np.isfinite(x) & (coords.separation(frame.center) < 60 * u.deg)  # TAN: the front hemisphere
+    direct = members_to_map(x[front], y[front], mstar.value[front], frame.npix, scale,
+                            r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=1.0)
+    assert direct[0, 0] > 0.05 * direct.max()  # the outside galaxies do reach the corners
+    np.testing.assert_allclose(view.data, direct, rtol=1e-10, atol=1e-12 * direct.max())
+    np.testing.assert_allclose(members.pixel_offsets(frame)[0][front], x[front], rtol=1e-9, atol=1e-6)

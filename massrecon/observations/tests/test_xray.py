@@ -223,7 +223,7 @@ def test_solid_angle_of_large_images():
     # an eFEDS-like SIN projection whose reference point lies ~10 deg away from the image
     from astropy.wcs import WCS
 
-    from massrecon.observations._utils import pixel_solid_angle
+    from massrecon.observations._regrid import pixel_solid_angle
     from massrecon.observations.xray import _solid_angle_map
 
     w = WCS(naxis=2)

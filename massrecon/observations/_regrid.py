@@ -1,125 +1,12 @@
-"""Private helpers shared by the observation classes: validation, cut-outs, rebinning, smoothing."""
-
-import warnings
+"""Putting an image on a cluster frame: cut-outs, block averaging, reprojection, smoothing."""
 
 import astropy.units as u
 import numpy as np
 from astropy.convolution import Gaussian2DKernel, convolve_fft
-from astropy.io import fits
 from astropy.stats import gaussian_fwhm_to_sigma
-from astropy.wcs import WCS, FITSFixedWarning
 from astropy.wcs.utils import proj_plane_pixel_scales
 
-from ..logger import log
-
 __all__ = []
-
-
-def log_info(msg):
-    """Log at INFO level through the massrecon logger."""
-    log.info(msg)
-
-
-def log_debug(msg):
-    """Log at DEBUG level through the massrecon logger."""
-    log.debug(msg)
-
-
-# Numerical tolerance when comparing a target beam with the observation's beam.
-_BEAM_RTOL = 1e-6
-
-
-def validate_beam(beam, owner, name="beam"):
-    """Return ``beam`` as a finite, non-negative angle Quantity (arcmin), or raise a clear error."""
-    if beam is None:
-        raise ValueError(
-            f"{owner}: {name} is required: give the FWHM of the beam/PSF as an angle Quantity "
-            "(e.g. 10 * u.arcmin); use 0 * u.arcmin for a map that is not smoothed"
-        )
-    if not isinstance(beam, u.Quantity) or not beam.unit.is_equivalent(u.deg):
-        raise u.UnitsError(
-            f"{owner}: {name} must be a Quantity with angle units (the FWHM, e.g. 10 * u.arcmin), "
-            f"got {beam!r}"
-        )
-    if not beam.isscalar:
-        raise ValueError(f"{owner}: {name} must be a scalar FWHM, got shape {beam.shape}")
-    if not np.isfinite(beam.value) or beam.value < 0:
-        raise ValueError(f"{owner}: {name} must be finite and >= 0, got {beam}")
-    return beam.to(u.arcmin)
-
-
-def angle_or_r200(value, frame, name):
-    """An angle Quantity from an angle or a fraction of R200 (float or dimensionless Quantity)."""
-    if isinstance(value, u.Quantity):
-        if value.unit.is_equivalent(u.deg):
-            angle = value.to(u.arcmin)
-        elif value.unit.is_equivalent(u.dimensionless_unscaled):
-            angle = value.to_value(u.dimensionless_unscaled) * frame.theta200
-        else:
-            raise u.UnitsError(
-                f"{name} must be an angle Quantity or a fraction of R200 (a float), got {value!r}"
-            )
-    else:
-        try:
-            angle = float(value) * frame.theta200
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{name} must be an angle Quantity or a fraction of R200 (a float), got {value!r}"
-            ) from None
-    if not angle.isscalar or not np.isfinite(angle.value) or angle.value < 0:
-        raise ValueError(f"{name} must be a finite scalar >= 0, got {value!r}")
-    return angle.to(u.arcmin)
-
-
-def celestial_wcs(wcs, shape, owner):
-    """Validate that ``wcs`` is (or contains) a 2-D celestial WCS and return a copy of it."""
-    if wcs is None:
-        raise ValueError(f"{owner}: wcs is required: give the celestial astropy WCS of the image")
-    if isinstance(wcs, fits.Header):
-        wcs = wcs_from_header(wcs)
-    if not isinstance(wcs, WCS):
-        raise TypeError(f"{owner}: wcs must be an astropy.wcs.WCS or a FITS header, got {type(wcs).__name__}")
-    if not wcs.has_celestial:
-        raise ValueError(
-            f"{owner}: wcs must be a celestial WCS (longitude/latitude axes such as RA/Dec or "
-            f"GLON/GLAT), got axis types {list(wcs.wcs.ctype)}"
-        )
-    cel = wcs.celestial.deepcopy()
-    if cel.naxis != 2:
-        raise ValueError(f"{owner}: wcs must have exactly two celestial axes, got {cel.naxis}")
-    cel.pixel_shape = (shape[1], shape[0])
-    return cel
-
-
-def wcs_from_header(header):
-    """WCS from a FITS header, without astropy's notices about fixed, deprecated keywords."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FITSFixedWarning)
-        wcs = WCS(header)
-    for w in caught:
-        if issubclass(w.category, FITSFixedWarning):
-            log_debug(f"WCS header fixed on reading: {w.message}")
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return wcs
-
-
-def unit_from_header(header, unit, owner):
-    """The unit given by the user, else the header's BUNIT, else None."""
-    if unit is not None:
-        return u.Unit(unit)
-    bunit = str(header.get("BUNIT", "")).strip()
-    if not bunit:
-        return None
-    try:
-        return u.Unit(bunit, parse_strict="raise")
-    except ValueError:
-        try:
-            return u.Unit(bunit, format="fits", parse_strict="raise")
-        except ValueError:
-            raise u.UnitsError(
-                f"{owner}: cannot parse BUNIT = {bunit!r} from the FITS header; pass unit=... explicitly"
-            ) from None
 
 
 def frame_corner_grid(frame_wcs, shape):
@@ -129,20 +16,59 @@ def frame_corner_grid(frame_wcs, shape):
     return frame_wcs.pixel_to_world(xx.ravel(), yy.ravel())
 
 
+def _lonlat_axes(wcs):
+    return int(wcs.wcs.lng), int(wcs.wcs.lat)
+
+
+def pixel_to_pixel(wcs_from, wcs_to, x, y):
+    """Zero-based pixel positions in ``wcs_to`` of the pixels ``(x, y)`` of ``wcs_from``.
+
+    Two undistorted celestial WCS in the same sky frame (the usual case: an image and a frame,
+    both ICRS) are chained through wcslib directly, several times faster than astropy's
+    high-level `~astropy.wcs.utils.pixel_to_pixel`, which builds a `~astropy.coordinates.SkyCoord`
+    and is used otherwise (other frames, SIP or lookup-table distortions).  Positions that cannot
+    be projected are NaN.
+    """
+    from astropy.wcs.utils import pixel_to_pixel as astropy_pixel_to_pixel
+    from astropy.wcs.utils import wcs_to_celestial_frame
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    try:
+        same = (not wcs_from.has_distortion and not wcs_to.has_distortion
+                and wcs_to_celestial_frame(wcs_from).is_equivalent_frame(wcs_to_celestial_frame(wcs_to)))
+    except ValueError:  # a celestial frame astropy does not know
+        same = False
+    if same:
+        with np.errstate(invalid="ignore"):
+            world = wcs_from.wcs_pix2world(x, y, 0)
+            lng, lat = _lonlat_axes(wcs_from)
+            ordered = [None, None]
+            lng_to, lat_to = _lonlat_axes(wcs_to)
+            ordered[lng_to], ordered[lat_to] = world[lng], world[lat]
+            px, py = wcs_to.wcs_world2pix(*ordered, 0)
+        return px, py
+    with np.errstate(invalid="ignore"):
+        return astropy_pixel_to_pixel(wcs_from, wcs_to, x, y)
+
+
 def cutout_slices(wcs_in, shape_in, frame_wcs, shape_out, margin):
     """Slices of the input array covering the output grid with ``margin`` input pixels to spare.
 
-    Returns None when the output grid does not overlap the input array at all.
+    Returns ``(slices, local)``, or None when the output grid does not overlap the input array
+    at all.  ``local`` is False when part of the grid's border cannot be projected onto the
+    input (e.g. behind a zenithal projection): the slices then keep the whole array.  The grid
+    is a small patch of sky, so its border bounds it on the input.
     """
-    sky = frame_corner_grid(frame_wcs, shape_out)
-    with np.errstate(invalid="ignore"):
-        px, py = wcs_in.world_to_pixel(sky)
+    ny, nx = shape_out
+    edge_x, edge_y = np.arange(-0.5, nx + 0.5), np.arange(-0.5, ny + 0.5)
+    bx = np.concatenate([edge_x, edge_x, np.full(ny + 1, -0.5), np.full(ny + 1, nx - 0.5)])
+    by = np.concatenate([np.full(nx + 1, -0.5), np.full(nx + 1, ny - 0.5), edge_y, edge_y])
+    px, py = pixel_to_pixel(frame_wcs, wcs_in, bx, by)
     ok = np.isfinite(px) & np.isfinite(py)
     if not np.any(ok):
         return None
     if not np.all(ok):
-        # some corners cannot be projected (e.g. behind a zenithal projection): keep everything
-        return (slice(0, shape_in[0]), slice(0, shape_in[1]))
+        return (slice(0, shape_in[0]), slice(0, shape_in[1])), False
     x0 = int(np.floor(px.min())) - margin
     x1 = int(np.ceil(px.max())) + margin + 1
     y0 = int(np.floor(py.min())) - margin
@@ -151,7 +77,7 @@ def cutout_slices(wcs_in, shape_in, frame_wcs, shape_out, margin):
     x1, y1 = min(x1, shape_in[1]), min(y1, shape_in[0])
     if x1 <= x0 or y1 <= y0:
         return None
-    return (slice(y0, y1), slice(x0, x1))
+    return (slice(y0, y1), slice(x0, x1)), True
 
 
 def native_pixel_scale(wcs):

@@ -1,0 +1,57 @@
+"""Putting images on frames: the WCS-to-WCS pixel mapping and the cut-outs."""
+
+import numpy as np
+import pytest
+from astropy.wcs import WCS
+from astropy.wcs.utils import pixel_to_pixel as astropy_pixel_to_pixel
+
+from massrecon.observations._regrid import cutout_slices, pixel_to_pixel
+
+
+def _wcs(ctype, crval, cdelt=(-0.01, 0.01), crpix=(50, 50), shape=(100, 100)):
+    w = WCS(naxis=2)
+    w.wcs.ctype = list(ctype)
+    w.wcs.crval = list(crval)
+    w.wcs.cdelt = list(cdelt)
+    w.wcs.crpix = list(crpix)
+    w.wcs.set()
+    w.pixel_shape = shape
+    return w
+
+
+@pytest.mark.parametrize("other", [
+    _wcs(["RA---CAR", "DEC--CAR"], [150.2, 2.1], cdelt=(-0.007, 0.007), crpix=(70, 20)),  # same frame: wcslib
+    _wcs(["DEC--TAN", "RA---TAN"], [2.1, 150.2], cdelt=(0.012, -0.012)),  # latitude first
+    _wcs(["GLON-TAN", "GLAT-TAN"], [236.5, 42.0], cdelt=(-0.01, 0.01)),  # another sky frame: SkyCoord
+])
+def test_pixel_to_pixel_matches_astropy(other):
+    frame = _wcs(["RA---TAN", "DEC--TAN"], [150.0, 2.0])
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-0.5, 99.5, (2, 500))
+    expected = astropy_pixel_to_pixel(frame, other, x, y)
+    got = pixel_to_pixel(frame, other, x, y)
+    np.testing.assert_allclose(got[0], expected[0], atol=1e-7)
+    np.testing.assert_allclose(got[1], expected[1], atol=1e-7)
+
+
+def test_pixel_to_pixel_unprojectable_is_nan():
+    """Positions on the far side of the sky cannot be projected on a TAN image: NaN, no error."""
+    near = _wcs(["RA---TAN", "DEC--TAN"], [150.0, 2.0])
+    opposite = _wcs(["RA---CAR", "DEC--CAR"], [330.0, -2.0], cdelt=(-0.1, 0.1))
+    px, py = pixel_to_pixel(opposite, near, np.array([50.0, 10.0]), np.array([50.0, 10.0]))
+    assert np.all(np.isnan(px)) and np.all(np.isnan(py))
+
+
+def test_cutout_slices_cover_the_frame():
+    image = _wcs(["RA---TAN", "DEC--TAN"], [150.0, 2.0], cdelt=(-0.002, 0.002), crpix=(500, 500),
+                 shape=(1000, 1000))
+    frame = _wcs(["RA---TAN", "DEC--TAN"], [150.1, 2.05], cdelt=(-0.004, 0.004), crpix=(10.5, 10.5),
+                 shape=(20, 20))
+    (sy, sx), local = cutout_slices(image, (1000, 1000), frame, (20, 20), margin=2)
+    assert local
+    # the frame spans 0.08 deg = 40 image pixels, centred 50 / 25 image pixels off the image centre
+    assert sx.stop - sx.start == pytest.approx(40 + 2 * 2 + 1, abs=2)
+    assert (sx.start + sx.stop) / 2 == pytest.approx(499 - 50 * np.cos(np.radians(2.0)), abs=1.5)
+    assert (sy.start + sy.stop) / 2 == pytest.approx(499 + 25, abs=1.5)
+    far = _wcs(["RA---TAN", "DEC--TAN"], [160.0, 2.0], cdelt=(-0.004, 0.004), shape=(20, 20))
+    assert cutout_slices(image, (1000, 1000), far, (20, 20), margin=2) is None
