@@ -69,10 +69,20 @@ print(f"{n_clusters} clusters cut from one Nside-{nside} HEALPix map: {dt:.1f} s
       f"({dt / n_clusters * 1e3:.1f} ms each); peak RSS {rss:.0f} MB")
 
 n_cat = min(200, n_clusters)
-n_gal = 200_000
-gal = SkyCoord(rng.uniform(0, 360, n_gal), np.degrees(np.arcsin(rng.uniform(-1, 1, n_gal))), unit="deg")
-sky_members = GalaxyMembers.from_arrays(gal, mstar=10 ** rng.uniform(10, 11.5, n_gal) * u.Msun)
 cat = frames[:n_cat]
+# a member catalogue: 1,000,000 field galaxies over the sky plus 50 members within R200 of each
+# cluster (an SDSS-like catalogue searched around every cluster)
+n_field, n_mem = 1_000_000, 50
+ra_g = [rng.uniform(0, 360, n_field)]
+dec_g = [np.degrees(np.arcsin(rng.uniform(-1, 1, n_field)))]
+for f in cat:
+    pos = f.center.directional_offset_by(rng.uniform(0, 2 * np.pi, n_mem) * u.rad,
+                                         f.theta200 * np.sqrt(rng.uniform(0, 1, n_mem)))
+    ra_g.append(pos.ra.deg)
+    dec_g.append(pos.dec.deg)
+gal = SkyCoord(np.concatenate(ra_g), np.concatenate(dec_g), unit="deg")
+n_gal = gal.size
+sky_members = GalaxyMembers.from_arrays(gal, mstar=10 ** rng.uniform(10, 11.5, n_gal) * u.Msun)
 rec.predict_catalog(cat[:8], [hmap, sky_members], progress=False)
 t0 = time.perf_counter()
 rec.predict_catalog(cat, [hmap, sky_members], progress=False)

@@ -25,6 +25,7 @@ from ._regrid import (
     block_mean,
     block_slices,
     cutout_slices,
+    interpolate_onto,
     padded_frame_wcs,
     pixel_to_pixel,
     rebinned_wcs,
@@ -460,13 +461,15 @@ class Observation(NDData):
             data, std, wcs_in = self._native_block(sl, factor)
             if data.shape[0] < 2 or data.shape[1] < 2:
                 return None
-            # One call for the map and its noise (reproject broadcasts over the leading axis, so the
-            # coordinates are computed once).  Its round-trip check guards against projections that
-            # fold over (all-sky maps); it is skipped for a cut-out whose border projects cleanly, a small patch.
+            # map and noise share one pixel mapping; cut-outs that project cleanly are small
+            # patches, where reproject's round-trip check (against projections that fold over,
+            # such as all-sky maps) is not needed and the faster `interpolate_onto` does the job
             stack = data if std is None else np.stack([data, std])
-            out, footprint = reproject_interp((stack, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
-                                              return_footprint=True, roundtrip_coords=not local)
-            out[footprint <= 0] = np.nan
+            if local:
+                out = interpolate_onto(stack, wcs_in, wcs_out, shape_out)
+            else:
+                out = reproject_interp((stack, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
+                                       return_footprint=False)
             out_data = out if std is None else out[0]
             out_std = None
             if std is not None:

@@ -45,6 +45,10 @@ __all__ = [
     "stellar_mass_from_magnitude",
 ]
 
+# Catalogues at least this long are cone-searched with a k-d tree of unit vectors (built once);
+# shorter ones with one dot product per galaxy, which is faster below ~10^4 galaxies.
+_KDTREE_MIN_GALAXIES = 20_000
+
 #: FWHM of the Gaussian smoothing of member-galaxy maps, in units of R200.
 MEMBER_SMOOTHING_R200 = 0.05
 
@@ -289,6 +293,7 @@ class GalaxyMembers:
         self._ra_deg, self._dec_deg = icrs.ra.deg, icrs.dec.deg
         ra, dec = np.radians(self._ra_deg), np.radians(self._dec_deg)
         self._xyz = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
+        self._tree = None
         n = len(table)
 
         mcol = _find_column(table, mass_column, () if mass_column else _MASS_COLUMNS)
@@ -493,7 +498,14 @@ class GalaxyMembers:
         c = frame.center
         ra, dec = c.ra.rad, c.dec.rad
         centre = np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
-        return np.nonzero(self._xyz @ centre >= np.cos(angle))[0]
+        if len(self._xyz) < _KDTREE_MIN_GALAXIES:
+            return np.nonzero(self._xyz @ centre >= np.cos(angle))[0]
+        if self._tree is None:  # built on first use: a survey catalogue serves many clusters
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self._xyz)
+        chord = 2.0 * np.sin(angle / 2.0)
+        return np.sort(np.asarray(self._tree.query_ball_point(centre, chord * (1 + 1e-9)), dtype=np.intp))
 
     def prepare(self, frame, target_beam=None):
         """The ``"stars"`` view on ``frame`` (Msun/kpc^2), via `members_to_map`.

@@ -197,9 +197,14 @@ def test_stellar_mass_from_magnitude_hand_calculation():
         stellar_mass_from_magnitude(np.nan, 0.1)
 
 
-def test_cone_search_keeps_every_galaxy_that_reaches_the_frame(frame, rng):
+@pytest.mark.parametrize("tree", [False, True])
+def test_cone_search_keeps_every_galaxy_that_reaches_the_frame(frame, rng, tree, monkeypatch):
     """A sky-wide catalogue gives the map of all its galaxies, those whose smoothing kernel
-    reaches in from outside the frame included: the per-cluster cone search loses nothing."""
+    reaches in from outside the frame included: the per-cluster cone search (a dot product per
+    galaxy, or a k-d tree for long catalogues) loses nothing."""
+    from massrecon.observations import members as members_module
+
+    monkeypatch.setattr(members_module, "_KDTREE_MIN_GALAXIES", 0 if tree else 10**9)
     theta = frame.theta200.to_value(u.deg)
     n_near, n_far = 400, 5000
     # near: out to 3 R200 (beyond the frame's corners at 1.41 R200, within reach of the wide kernel)

@@ -55,3 +55,25 @@ def test_cutout_slices_cover_the_frame():
     assert (sy.start + sy.stop) / 2 == pytest.approx(499 + 25, abs=1.5)
     far = _wcs(["RA---TAN", "DEC--TAN"], [160.0, 2.0], cdelt=(-0.004, 0.004), shape=(20, 20))
     assert cutout_slices(image, (1000, 1000), far, (20, 20), margin=2) is None
+
+
+def test_interpolate_onto_equals_reproject():
+    """The fast path gives what reproject_interp gives, holes, edges and partial overlap included."""
+    from reproject import reproject_interp
+
+    from massrecon.observations._regrid import interpolate_onto
+
+    rng = np.random.default_rng(3)
+    image = _wcs(["RA---TAN", "DEC--TAN"], [150.0, 2.0], cdelt=(-0.003, 0.003), crpix=(30.3, 25.7), shape=(60, 50))
+    data = rng.normal(size=(2, 50, 60))
+    data[0, 20:23, 30:31] = np.nan  # a masked hole
+    # a rotated, finer frame hanging over the image's edge
+    frame = _wcs(["RA---TAN", "DEC--TAN"], [150.06, 2.02], cdelt=(-0.002, 0.002), crpix=(20.5, 20.5), shape=(40, 40))
+    frame.wcs.pc = [[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]]
+    frame.wcs.set()
+    expected = reproject_interp((data, image), frame, shape_out=(40, 40), order="bilinear",
+                                roundtrip_coords=False, return_footprint=False)
+    got = interpolate_onto(data, image, frame, (40, 40))
+    assert np.isnan(expected).any() and np.isfinite(expected).any()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
