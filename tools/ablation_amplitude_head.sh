@@ -9,10 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:?usage: bash tools/ablation_amplitude_head.sh WORK_DIR}"
 mkdir -p "$work"
-if [ ! -f "$work/train.h5" ]; then
-    massrecon simulate --n-halos 4000 --projections 8 --npix 104 --size-r200 2.6 --z-min 0.01 --z-max 1.0 \
-        --seed 1 --maps sigma_total,compton_y,xray_soft,sigma_stars,sigma_members --out "$work/train.h5"
-fi
+bash tools/simulate_training_set.sh "$work/train.h5"
 sed -e 's/^steps = 10000/steps = 1500/' -e 's/^warmup_steps = 200/warmup_steps = 100/' \
     -e 's/^val_interval = 500/val_interval = 750/' configs/bundled_weights.toml > "$work/head.toml"
 sed -e 's/^amplitude_head = true/amplitude_head = false/' "$work/head.toml" > "$work/nohead.toml"

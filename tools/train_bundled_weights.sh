@@ -12,10 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:-runs/bundled}"
 mkdir -p "$work"
-if [ ! -f "$work/train.h5" ]; then
-    massrecon simulate --n-halos 4000 --projections 8 --npix 104 --size-r200 2.6 --z-min 0.01 --z-max 1.0 \
-        --seed 1 --maps sigma_total,compton_y,xray_soft,sigma_stars,sigma_members --out "$work/train.h5"
-fi
+bash tools/simulate_training_set.sh "$work/train.h5"
 cp configs/bundled_weights.toml "$work/config.toml"
 cp configs/bundled_weights_finetune.toml "$work/finetune.toml"
 stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
