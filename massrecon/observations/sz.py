@@ -18,10 +18,10 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy_healpix import npix_to_nside
-from reproject import reproject_from_healpix
 
 from ..logger import log
 from ._inputs import validate_beam
+from ._regrid import healpix_onto
 from .base import Observation, _check_frame, _label, _prepare_on_frame
 
 __all__ = ["PLANCK_Y_BEAM", "ComptonYMap", "HealpixComptonYMap"]
@@ -299,13 +299,9 @@ class HealpixComptonYMap:
         _check_frame(frame)
 
         def resample(wcs_out, shape_out):
-            data, _ = reproject_from_healpix((self._array, self._coordsys), wcs_out, shape_out=shape_out,
-                                             nested=self._nested)
-            std = None
-            if self._noise is not None:
-                std, _ = reproject_from_healpix((self._noise, self._coordsys), wcs_out, shape_out=shape_out,
-                                                nested=self._nested)
-            return np.asarray(data, dtype=np.float64), None if std is None else np.asarray(std, np.float64)
+            maps = [self._array] if self._noise is None else [self._array, self._noise]
+            out = healpix_onto(maps, self._coordsys, self._nested, wcs_out, shape_out)
+            return np.asarray(out[0], dtype=np.float64), None if self._noise is None else np.asarray(out[1], np.float64)
 
         return _prepare_on_frame(frame, view="sz", label=_label(self), beam=self._beam,
                                  target_beam=target_beam, resample=resample)

@@ -77,3 +77,32 @@ def test_interpolate_onto_equals_reproject():
     assert np.isnan(expected).any() and np.isfinite(expected).any()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("coordsys", ["galactic", "icrs", "fk5", "barycentrictrueecliptic"])
+@pytest.mark.parametrize("nested", [False, True])
+def test_healpix_onto_equals_reproject(coordsys, nested):
+    """The rotation-matrix path (and the fallback for other sky frames) gives what
+    reproject_from_healpix gives, masked pixels included."""
+    from reproject import reproject_from_healpix
+
+    from massrecon.observations._regrid import healpix_onto
+
+    nside = 64
+    rng = np.random.default_rng(4)
+    sky = rng.normal(size=12 * nside**2)
+    sky[rng.integers(0, sky.size, 2000)] = np.nan
+    # and the pixel under the frame's centre, so that the frame has a hole
+    from astropy.coordinates import SkyCoord
+    from astropy_healpix import HEALPix
+
+    hp = HEALPix(nside, order="nested" if nested else "ring", frame=coordsys)
+    sky[hp.skycoord_to_healpix(SkyCoord(150.0, 2.0, unit="deg"))] = np.nan
+    noise = rng.uniform(1, 2, sky.size)
+    frame = _wcs(["RA---TAN", "DEC--TAN"], [150.0, 2.0], cdelt=(-0.1, 0.1), crpix=(15.5, 15.5), shape=(30, 30))
+    got = healpix_onto([sky, noise], coordsys, nested, frame, (30, 30))
+    for g, m in zip(got, (sky, noise)):
+        expected = reproject_from_healpix((m, coordsys), frame, shape_out=(30, 30), nested=nested)[0]
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(expected))
+        np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-12)
+    assert np.isnan(got[0]).any() and np.isfinite(got[0]).any()
