@@ -400,8 +400,9 @@ class MassReconstructor:
         """Predict mass maps for many clusters sharing the same (large) observations.
 
         The observations are prepared cluster by cluster and the generator runs on batches of
-        ``batch_size`` clusters (one forward pass each), several times faster than calling
-        `predict` in a loop; with ``self_consistent=True`` each cluster is solved on its own.
+        ``batch_size`` clusters (one forward pass each), which roughly halves the generator's
+        share of the time compared with calling `predict` in a loop (see the performance table in
+        the reconstruction guide); with ``self_consistent=True`` each cluster is solved on its own.
 
         Parameters
         ----------
