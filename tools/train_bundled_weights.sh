@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU:
+# Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU, about
+# 2 h 20 min in all (2 h of training) on the idle development machine:
 #   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1),
-#      about 13 min;
+#      about 13 min (tools/simulate_training_set.sh);
 #   2. train the conditional GAN with configs/bundled_weights.toml (10,000 steps, about 80 min;
 #      checkpoints every 250 steps, an interrupted run continues with: massrecon train --resume WORK/run),
-#   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps, about 25 min: the
+#   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps, about 21 min: the
 #      annulus-mean profile loss and survey-depth X-ray noise; resume: massrecon train --resume WORK/run_ft),
-#   4. export the generator and measure it on the held-out test halos (about 3 min).
+#   4. fine-tune once more with configs/bundled_weights_finetune2.toml (the same for 2,500 steps
+#      from the end of step 3, about 20 min; resume: massrecon train --resume WORK/run_ft2),
+#   5. export the generator and measure it on the held-out test halos (about 6 min).
+# Finished stages are skipped, so rerunning the script after an interruption picks up where it
+# stopped.
 # Usage: bash tools/train_bundled_weights.sh [WORK_DIR]   (default runs/bundled)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +20,7 @@ mkdir -p "$work"
 bash tools/simulate_training_set.sh "$work/train.h5"
 cp configs/bundled_weights.toml "$work/config.toml"
 cp configs/bundled_weights_finetune.toml "$work/finetune.toml"
+cp configs/bundled_weights_finetune2.toml "$work/finetune2.toml"
 stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
     if [ -f "$2/checkpoint.pt" ]; then
         if ! python -c "import sys, torch; sys.exit(torch.load('$2/checkpoint.pt', weights_only=True)['step'] < $3)"; then
@@ -26,4 +32,5 @@ stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
 }
 stage "$work/config.toml" "$work/run" 10000
 stage "$work/finetune.toml" "$work/run_ft" 2500
-python -m massrecon.validation "$work/run_ft" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
+stage "$work/finetune2.toml" "$work/run_ft2" 2500
+python -m massrecon.validation "$work/run_ft2" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite

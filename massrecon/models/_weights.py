@@ -170,18 +170,20 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
                      "massrecon_version": ckpt.get("massrecon_version")},
         "metrics": metrics or {},
     }
-    if config.init_from:
-        # a fine-tuned run: record the stage it started from as well
-        from ..training.loop import load_checkpoint
+    # a fine-tuned run: record the stages it started from as well, each nested in the next
+    from ..training.loop import load_checkpoint
 
+    node, source = meta["training"], config.init_from
+    while source:
         try:
-            first = load_checkpoint(config.init_from)
-            meta["training"]["init_from"] = {"config": _portable(first["config"], run_base),
-                                             "step": int(first["step"]),
-                                             "massrecon_version": first.get("massrecon_version")}
+            earlier = load_checkpoint(source)
         except (OSError, ValueError) as exc:
-            log.warning(f"init_from checkpoint {config.init_from} not readable ({exc}); its configuration "
+            log.warning(f"init_from checkpoint {source} not readable ({exc}); its configuration "
                         "is not recorded in the metadata")
+            break
+        node["init_from"] = {"config": _portable(earlier["config"], run_base), "step": int(earlier["step"]),
+                             "massrecon_version": earlier.get("massrecon_version")}
+        node, source = node["init_from"], earlier["config"].get("init_from")
     js.write_text(json.dumps(meta, indent=1, sort_keys=True))
     log.info(f"weights of step {ckpt['step']} written to {out_dir}")
     return meta

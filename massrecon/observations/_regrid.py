@@ -54,11 +54,12 @@ def pixel_to_pixel(wcs_from, wcs_to, x, y):
         return astropy_pixel_to_pixel(wcs_from, wcs_to, x, y)
 
 
-def interpolate_onto(arrays, wcs_in, wcs_out, shape_out):
+def interpolate_onto(arrays, wcs_in, wcs_out, shape_out, return_positions=False):
     """Bilinear interpolation of images on ``wcs_in`` onto the pixel grid of ``wcs_out``.
 
     ``arrays`` is ``(..., ny_in, nx_in)``; the result is ``(..., *shape_out)``, NaN outside the
-    input and next to NaN input pixels.  This is what ``reproject.reproject_interp(...,
+    input and next to NaN input pixels (with ``return_positions``, also the positions ``(px,
+    py)`` of the output pixels in input pixels, each of ``shape_out``).  This is what ``reproject.reproject_interp(...,
     order="bilinear", roundtrip_coords=False)`` computes, with reproject's edge convention (a
     position in the outer half of a border pixel takes that pixel's value) and
     `scipy.ndimage.map_coordinates`, equal to it to rounding (tested).  The pixel mapping goes
@@ -80,7 +81,10 @@ def interpolate_onto(arrays, wcs_in, wcs_out, shape_out):
     lead = arrays.shape[:-2]
     flat = arrays.reshape((-1, *arrays.shape[-2:]))
     out = np.stack([map_coordinates(a, coords, order=1, mode="constant", cval=np.nan) for a in flat])
-    return out.reshape((*lead, ny, nx))
+    out = out.reshape((*lead, ny, nx))
+    if return_positions:
+        return out, (px.reshape(shape_out), py.reshape(shape_out))
+    return out
 
 
 #: Sky frames of HEALPix maps that are a fixed rotation of ICRS (no epoch, no E-terms).

@@ -114,15 +114,13 @@ class PreparedView:
         return np.where(self.mask, value, self.data)
 
 
-def _bilinear_noise_factor(wcs_in, wcs_out, shape_out):
-    """Standard deviation of a bilinear interpolation of unit-variance independent pixels.
+def _bilinear_noise_factor(px, py):
+    r"""Standard deviation of a bilinear interpolation of unit-variance independent pixels.
 
-    At fractional offsets :math:`(f_x, f_y)` from the input pixel grid the interpolation weights
-    give :math:`\\sigma_{out}^2 / \\sigma_{in}^2 = [(1-f_x)^2 + f_x^2] [(1-f_y)^2 + f_y^2]`.
+    ``px, py`` are the positions interpolated at, in input pixels.  At fractional offsets
+    :math:`(f_x, f_y)` from the input pixel grid the interpolation weights give
+    :math:`\sigma_{out}^2 / \sigma_{in}^2 = [(1-f_x)^2 + f_x^2] [(1-f_y)^2 + f_y^2]`.
     """
-    ny, nx = shape_out
-    yy, xx = np.mgrid[0:ny, 0:nx]
-    px, py = pixel_to_pixel(wcs_out, wcs_in, xx, yy)
     fx, fy = px - np.floor(px), py - np.floor(py)
     factor = np.sqrt(((1 - fx) ** 2 + fx**2) * ((1 - fy) ** 2 + fy**2))
     return np.where(np.isfinite(factor), factor, 1.0)
@@ -466,14 +464,16 @@ class Observation(NDData):
             # such as all-sky maps) is not needed and the faster `interpolate_onto` does the job
             stack = data if std is None else np.stack([data, std])
             if local:
-                out = interpolate_onto(stack, wcs_in, wcs_out, shape_out)
+                out, (px, py) = interpolate_onto(stack, wcs_in, wcs_out, shape_out, return_positions=True)
             else:
                 out = reproject_interp((stack, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
                                        return_footprint=False)
+                yy, xx = np.mgrid[0:shape_out[0], 0:shape_out[1]]
+                px, py = pixel_to_pixel(wcs_out, wcs_in, xx, yy)
             out_data = out if std is None else out[0]
             out_std = None
             if std is not None:
-                out_std = out[1] * scale * _bilinear_noise_factor(wcs_in, wcs_out, shape_out)
+                out_std = out[1] * scale * _bilinear_noise_factor(px, py)
             return out_data * scale, out_std
 
         return resample

@@ -97,7 +97,7 @@ def test_fine_tune_starts_from_the_checkpoint(tiny_config, tmp_path):
 
 
 def test_exported_metadata_has_paths_relative_to_the_work_directory(tiny_config, tmp_path):
-    # the layout of tools/train_bundled_weights.sh: WORK/train.h5, WORK/run, WORK/run_ft
+    # the layout of tools/train_bundled_weights.sh: WORK/train.h5, WORK/run, WORK/run_ft, WORK/run_ft2
     import shutil
 
     from massrecon.models import export_weights
@@ -108,10 +108,16 @@ def test_exported_metadata_has_paths_relative_to_the_work_directory(tiny_config,
     train(stage1, tmp_path / "run", progress=False)
     stage2 = dataclasses.replace(stage1, init_from=str(tmp_path / "run" / "checkpoint.pt"))
     train(stage2, tmp_path / "run_ft", progress=False)
-    meta = export_weights(tmp_path / "run_ft", tmp_path / "weights")
+    stage3 = dataclasses.replace(stage1, init_from=str(tmp_path / "run_ft" / "checkpoint.pt"), seed=3)
+    train(stage3, tmp_path / "run_ft2", progress=False)
+    meta = export_weights(tmp_path / "run_ft2", tmp_path / "weights")
     cfg = meta["training"]["config"]
-    assert cfg["data_paths"] == ["train.h5"] and cfg["init_from"] == "run/checkpoint.pt"
-    assert meta["training"]["init_from"]["config"]["data_paths"] == ["train.h5"]
+    assert cfg["data_paths"] == ["train.h5"] and cfg["init_from"] == "run_ft/checkpoint.pt"
+    # every earlier stage is recorded, each nested in the one it started
+    second = meta["training"]["init_from"]
+    assert second["config"]["init_from"] == "run/checkpoint.pt" and second["config"]["data_paths"] == ["train.h5"]
+    first = second["init_from"]
+    assert "init_from" not in first and first["config"].get("init_from") is None and first["step"] == 1
     assert meta["supported"]["log10_m200_h"] is not None  # the ranges were read from the real path
 
 
