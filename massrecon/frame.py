@@ -149,6 +149,7 @@ class ClusterFrame:
         self._r500 = radius_from_mass(self._m500, 500, self._z, cosmology)
         self._wcs = None
         self._da = None
+        self._theta200 = None
 
     @staticmethod
     def _validate_center(center):
@@ -258,7 +259,9 @@ class ClusterFrame:
     @property
     def theta200(self):
         """Angle subtended by :math:`R_{200c}`, :math:`R_{200c} / D_A` (arcmin)."""
-        return (self._r200 / self.angular_diameter_distance).to(u.arcmin, u.dimensionless_angles())
+        if self._theta200 is None:  # asked for several times per observation when preparing a view
+            self._theta200 = (self._r200 / self.angular_diameter_distance).to(u.arcmin, u.dimensionless_angles())
+        return self._theta200
 
     @property
     def theta500(self):
