@@ -29,6 +29,13 @@ __all__ = ["ClusterFrame"]
 _MIN_NPIX = 8
 
 
+def _read_only(q):
+    """``q`` (a Quantity) made read-only: a frame hands out its own values, which must not change."""
+    q = q.copy()
+    q.flags.writeable = False
+    return q
+
+
 class ClusterFrame:
     """The square R200 frame around one galaxy cluster.
 
@@ -147,6 +154,8 @@ class ClusterFrame:
             self._m200, self._c200 = m200c_from_m500c(mass, self._z, cosmology, cm_relation)
         self._r200 = radius_from_mass(self._m200, 200, self._z, cosmology)
         self._r500 = radius_from_mass(self._m500, 500, self._z, cosmology)
+        self._m200, self._m500, self._r200, self._r500 = map(_read_only, (self._m200, self._m500, self._r200,
+                                                                           self._r500))
         self._wcs = None
         self._da = None
         self._theta200 = None
@@ -253,14 +262,15 @@ class ClusterFrame:
     def angular_diameter_distance(self):
         """Angular-diameter distance to the cluster (Mpc)."""
         if self._da is None:  # a frame is immutable; the integral is the costliest part of theta200
-            self._da = self._cosmology.angular_diameter_distance(self._z).to(u.Mpc)
+            self._da = _read_only(self._cosmology.angular_diameter_distance(self._z).to(u.Mpc))
         return self._da
 
     @property
     def theta200(self):
         """Angle subtended by :math:`R_{200c}`, :math:`R_{200c} / D_A` (arcmin)."""
         if self._theta200 is None:  # asked for several times per observation when preparing a view
-            self._theta200 = (self._r200 / self.angular_diameter_distance).to(u.arcmin, u.dimensionless_angles())
+            self._theta200 = _read_only((self._r200 / self.angular_diameter_distance).to(
+                u.arcmin, u.dimensionless_angles()))
         return self._theta200
 
     @property

@@ -447,8 +447,8 @@ class MassReconstructor:
         out = [None] * len(clusters)
         if kwargs.get("self_consistent", False):
             for i, frame in enumerate(tqdm(clusters, disable=not progress, unit="cluster", desc="reconstruct")):
-                obs = observations(frame) if callable(observations) else observations
                 try:
+                    obs = observations(frame) if callable(observations) else observations
                     out[i] = self.predict(obs, frame, **kwargs)
                 except (ValueError, u.UnitsError) as exc:
                     log.warning(f"{frame.name or frame.center}: {exc}")

@@ -173,8 +173,13 @@ def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False
     # a fine-tuned run: record the stages it started from as well, each nested in the next
     from ..training.loop import load_checkpoint
 
-    node, source = meta["training"], config.init_from
+    node, source, seen = meta["training"], config.init_from, set()
     while source:
+        key = Path(source).resolve()
+        if key in seen:  # a run directory reused for a later stage: the chain loops
+            log.warning(f"init_from of {source} loops back to a stage already recorded; the chain stops there")
+            break
+        seen.add(key)
         try:
             earlier = load_checkpoint(source)
         except (OSError, ValueError) as exc:

@@ -142,15 +142,14 @@ def cutout_slices(wcs_in, shape_in, frame_wcs, shape_out, margin):
     """Slices of the input array covering the output grid with ``margin`` input pixels to spare.
 
     Returns ``(slices, local)``, or None when the output grid does not overlap the input array
-    at all.  ``local`` is False when part of the grid's border cannot be projected onto the
-    input (e.g. behind a zenithal projection): the slices then keep the whole array.  The grid
-    is a small patch of sky, so its border bounds it on the input.
+    at all.  ``local`` is False when part of the grid cannot be projected onto the input (e.g.
+    behind a zenithal projection): the slices then keep the whole array.  Every pixel corner is
+    projected, not only the grid's border: a pole of a cylindrical input inside the frame maps
+    to an extreme input row that the border never reaches.
     """
     ny, nx = shape_out
-    edge_x, edge_y = np.arange(-0.5, nx + 0.5), np.arange(-0.5, ny + 0.5)
-    bx = np.concatenate([edge_x, edge_x, np.full(ny + 1, -0.5), np.full(ny + 1, nx - 0.5)])
-    by = np.concatenate([np.full(nx + 1, -0.5), np.full(nx + 1, ny - 0.5), edge_y, edge_y])
-    px, py = pixel_to_pixel(frame_wcs, wcs_in, bx, by)
+    yy, xx = np.mgrid[-0.5 : ny + 0.5 : 1.0, -0.5 : nx + 0.5 : 1.0]
+    px, py = pixel_to_pixel(frame_wcs, wcs_in, xx.ravel(), yy.ravel())
     ok = np.isfinite(px) & np.isfinite(py)
     if not np.any(ok):
         return None

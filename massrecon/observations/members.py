@@ -526,14 +526,15 @@ class GalaxyMembers:
         smoothing = self._smoothing if target_beam is None else target_beam
         smoothing_r200 = float((angle_or_r200(smoothing, frame, "smoothing") / frame.theta200).decompose())
         lo, hi = SUPPORTED_BEAM_R200
-        if not lo <= smoothing_r200 <= hi:
+        if not lo * (1 - 1e-6) <= smoothing_r200 <= hi * (1 + 1e-6):  # the round trip via theta200
             raise ValueError(f"{type(self).__name__}: smoothing of {smoothing_r200:.3g} R200 is outside the "
                              f"supported range {lo:g} to {hi:g} R200")
-        # galaxies that can reach the frame: its corners plus the smoothing kernel (4 sigma, as
-        # `members_to_map` pads), with room to spare
+        # galaxies that can reach the frame: the smoothing kernel is truncated at 4 sigma per axis
+        # (a square, as `members_to_map` pads), so a galaxy up to (half + 4 sigma) off along both
+        # axes still reaches a corner pixel; with room to spare for the deposit
         half = frame.width_kpc.to_value(u.kpc) / 2
         kernel = 4.0 * smoothing_r200 * frame.r200.to_value(u.kpc) * gaussian_fwhm_to_sigma
-        near = self._near(frame, 1.2 * (np.sqrt(2.0) * half + kernel) + 3 * frame.pixel_scale_kpc.to_value(u.kpc))
+        near = self._near(frame, 1.2 * np.sqrt(2.0) * (half + kernel) + 3 * frame.pixel_scale_kpc.to_value(u.kpc))
         x, y = self._offsets(frame, near)
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.all():

@@ -219,3 +219,21 @@ def test_predict_catalog_bad_arguments():
         rec.predict_catalog([FRAME], [_y_map(FRAME)], progress=False, tat=True)
     with pytest.raises(TypeError, match="ClusterFrame objects, got str at index 1"):
         rec.predict_catalog([FRAME, "Coma"], [_y_map(FRAME)], progress=False)
+
+
+def test_predict_catalog_self_consistent_skips_a_failing_cluster(caplog):
+    """With self_consistent=True, an observations callable that fails for one cluster gives None
+    for it, as in the batched path, instead of stopping the catalogue."""
+    rec = MassReconstructor(ConstantSigma(0.0), META)
+    frames = [FRAME, FRAME.with_r200(FRAME.r200 * 1.1)]
+
+    def observe(frame):
+        if frame is frames[0]:
+            raise ValueError("no y map for this cluster")
+        return [_y_map(frame)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        maps = rec.predict_catalog(frames, observe, progress=False, self_consistent=True, max_iter=3)
+    assert maps[0] is None and "no y map" in caplog.text
+    assert isinstance(maps[1], MassMap)

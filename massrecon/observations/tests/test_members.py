@@ -227,3 +227,32 @@ def test_cone_search_keeps_every_galaxy_that_reaches_the_frame(frame, rng, tree,
     assert direct[0, 0] > 0.05 * direct.max()  # the outside galaxies do reach the corners
     np.testing.assert_allclose(view.data, direct, rtol=1e-10, atol=1e-12 * direct.max())
     np.testing.assert_allclose(members.pixel_offsets(frame)[0][front], x[front], rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize(("size_r200", "smoothing"), [(2.0, 1.49), (1.0, 1.49), (1.0, 0.6)])
+def test_cone_search_reaches_the_kernels_square_corner(size_r200, smoothing):
+    """The smoothing kernel is truncated on a square, so a galaxy nearly 4 sigma beyond the frame
+    along both axes still adds to the corner pixel: the cone search must keep it."""
+    from astropy.stats import gaussian_fwhm_to_sigma
+
+    from massrecon import ClusterFrame
+
+    f = ClusterFrame(SkyCoord(150, 2, unit="deg"), 0.2, m200=5e14 * u.Msun, npix=40, size_r200=size_r200)
+    half = f.width_kpc.to_value(u.kpc) / 2
+    sig = smoothing * f.r200.to_value(u.kpc) * gaussian_fwhm_to_sigma
+    scale, c = f.pixel_scale_kpc.to_value(u.kpc), (f.npix - 1) / 2
+    d = half + 4 * sig - 0.6 * scale
+    coords = f.wcs.pixel_to_world([d / scale + c, c], [d / scale + c, c])
+    mstar = np.array([1e12, 1e10])
+    members = GalaxyMembers.from_arrays(coords, mstar=mstar * u.Msun, smoothing=smoothing)
+    x, y = members.pixel_offsets(f)
+    full = members_to_map(x, y, mstar, f.npix, scale, r200_kpc=f.r200.to_value(u.kpc), smoothing_r200=smoothing)
+    single = members_to_map(x[1:], y[1:], mstar[1:], f.npix, scale, r200_kpc=f.r200.to_value(u.kpc),
+                            smoothing_r200=smoothing)
+    assert full[-1, -1] > single[-1, -1]  # the far galaxy does reach the corner
+    np.testing.assert_allclose(members.prepare(f).data, full, rtol=1e-10, atol=0)
+
+
+def test_smoothing_at_the_supported_limit_is_accepted(frame):
+    members = GalaxyMembers.from_arrays(SkyCoord([150.0], [2.0], unit="deg"), mstar=[1e11] * u.Msun, smoothing=1.5)
+    assert members.prepare(frame).beam_fwhm_r200 == pytest.approx(1.5)

@@ -106,3 +106,24 @@ def test_healpix_onto_equals_reproject(coordsys, nested):
         np.testing.assert_array_equal(np.isnan(g), np.isnan(expected))
         np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-12)
     assert np.isnan(got[0]).any() and np.isfinite(got[0]).any()
+
+
+def test_cutout_keeps_the_pole_of_a_cylindrical_map():
+    """A frame around a celestial pole of a CAR map reaches input rows its border never reaches:
+    the cut-out must still hold them (the prepared map equals reproject's)."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from reproject import reproject_interp
+
+    from massrecon import ClusterFrame
+    from massrecon.observations import ComptonYMap
+
+    nx, ny = 3600, 500  # all RA, Dec 80-90 deg
+    car = _wcs(["RA---CAR", "DEC--CAR"], [180.0, 0.0], cdelt=(-0.1, 0.02), crpix=(nx / 2 + 0.5, 1 - 80 / 0.02),
+               shape=(nx, ny))
+    frame = ClusterFrame(SkyCoord(10, 89.95, unit="deg"), 0.1, m200=5e14 * u.Msun, npix=40)
+    y = np.fromfunction(lambda j, i: 1e-5 * (1 + j / ny), (ny, nx))
+    prepared = ComptonYMap(y, wcs=car, beam=0.5 * u.arcmin).prepare(frame)
+    expected = reproject_interp((y, car), frame.wcs, shape_out=frame.array_shape, order="bilinear")[0]
+    np.testing.assert_array_equal(prepared.mask, np.isnan(expected))
+    np.testing.assert_allclose(prepared.data[~prepared.mask], expected[~prepared.mask], rtol=1e-12)

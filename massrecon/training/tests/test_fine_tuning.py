@@ -121,6 +121,23 @@ def test_exported_metadata_has_paths_relative_to_the_work_directory(tiny_config,
     assert meta["supported"]["log10_m200_h"] is not None  # the ranges were read from the real path
 
 
+def test_exported_metadata_survives_an_init_from_loop(tiny_config, tmp_path, caplog):
+    """A run directory reused for a later stage makes the init_from chain loop back: the export
+    stops the chain with a warning instead of following it forever."""
+    import shutil
+
+    from massrecon.models import export_weights
+
+    fast = dataclasses.replace(tiny_config, steps=1, checkpoint_interval=1, val_interval=1)
+    train(fast, tmp_path / "a", progress=False)
+    train(dataclasses.replace(fast, init_from=str(tmp_path / "a")), tmp_path / "b", progress=False)
+    shutil.rmtree(tmp_path / "a")
+    train(dataclasses.replace(fast, init_from=str(tmp_path / "b")), tmp_path / "a", progress=False)
+    meta = export_weights(tmp_path / "a", tmp_path / "weights")
+    assert "loops back" in caplog.text
+    assert "init_from" in meta["training"]["init_from"]  # b, then a again, then the loop is cut
+
+
 def test_build_generator_unchanged_by_init_from():
     a = TrainingConfig()
     b = dataclasses.replace(a, init_from="x")
