@@ -12,11 +12,21 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 __all__ = []
 
 
-def frame_corner_grid(frame_wcs, shape):
-    """World coordinates of all pixel corners of a grid (for footprints and cut-outs)."""
+def _corner_pixels(shape):
+    """Zero-based ``(x, y)`` of all pixel corners of a grid of ``shape``, flattened."""
     ny, nx = shape
     yy, xx = np.mgrid[-0.5 : ny + 0.5 : 1.0, -0.5 : nx + 0.5 : 1.0]
-    return frame_wcs.pixel_to_world(xx.ravel(), yy.ravel())
+    return xx.ravel(), yy.ravel()
+
+
+def frame_corner_grid(frame_wcs, shape):
+    """World coordinates of all pixel corners of a grid (for footprints and cut-outs)."""
+    return frame_wcs.pixel_to_world(*_corner_pixels(shape))
+
+
+def unit_vectors(lon, lat, axis=-1):
+    """Cartesian unit vectors of longitudes and latitudes in radians (stacked on ``axis``)."""
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=axis)
 
 
 def _lonlat_axes(wcs):
@@ -58,11 +68,11 @@ def interpolate_onto(arrays, wcs_in, wcs_out, shape_out, return_positions=False)
     """Bilinear interpolation of images on ``wcs_in`` onto the pixel grid of ``wcs_out``.
 
     ``arrays`` is ``(..., ny_in, nx_in)``; the result is ``(..., *shape_out)``, NaN outside the
-    input and next to NaN input pixels (with ``return_positions``, also the positions ``(px,
-    py)`` of the output pixels in input pixels, each of ``shape_out``).  This is what ``reproject.reproject_interp(...,
-    order="bilinear", roundtrip_coords=False)`` computes, with reproject's edge convention (a
-    position in the outer half of a border pixel takes that pixel's value) and
-    `scipy.ndimage.map_coordinates`, equal to it to rounding (tested).  The pixel mapping goes
+    input and next to NaN input pixels (with ``return_positions``, also the positions
+    ``(px, py)`` of the output pixels in input pixels, each of ``shape_out``).  This is what
+    ``reproject.reproject_interp(..., order="bilinear", roundtrip_coords=False)`` computes,
+    with reproject's edge convention (a position in the outer half of a border pixel takes that
+    pixel's value) and `scipy.ndimage.map_coordinates`, equal to it to rounding (tested).  The pixel mapping goes
     through `pixel_to_pixel` instead of reproject's high-level coordinate path, which costs
     about 4 ms per 80x80 frame, a third of the budget of a whole prediction.
     """
@@ -127,8 +137,7 @@ def healpix_onto(arrays, coordsys, nested, wcs_out, shape_out):
     yy, xx = np.mgrid[0:ny, 0:nx].astype(float)
     lng, lat = _lonlat_axes(wcs_out)
     world = wcs_out.wcs_pix2world(xx, yy, 0)
-    ra, dec = np.radians(world[lng]), np.radians(world[lat])
-    vec = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    vec = unit_vectors(np.radians(world[lng]), np.radians(world[lat]), axis=0)
     v = np.tensordot(_rotation_from_icrs(str(coordsys)), vec, axes=1)
     lon = np.mod(np.arctan2(v[1], v[0]), 2 * np.pi) * u.rad  # astropy-healpix wants [0, 2 pi)
     lat_out = np.arcsin(np.clip(v[2], -1.0, 1.0)) * u.rad
@@ -147,9 +156,7 @@ def cutout_slices(wcs_in, shape_in, frame_wcs, shape_out, margin):
     projected, not only the grid's border: a pole of a cylindrical input inside the frame maps
     to an extreme input row that the border never reaches.
     """
-    ny, nx = shape_out
-    yy, xx = np.mgrid[-0.5 : ny + 0.5 : 1.0, -0.5 : nx + 0.5 : 1.0]
-    px, py = pixel_to_pixel(frame_wcs, wcs_in, xx.ravel(), yy.ravel())
+    px, py = pixel_to_pixel(frame_wcs, wcs_in, *_corner_pixels(shape_out))
     ok = np.isfinite(px) & np.isfinite(py)
     if not np.any(ok):
         return None
@@ -225,7 +232,7 @@ def pixel_solid_angle(wcs, shape):
     ny, nx = shape
     lon = sky.spherical.lon.to_value(u.rad).reshape(ny + 1, nx + 1)
     lat = sky.spherical.lat.to_value(u.rad).reshape(ny + 1, nx + 1)
-    vec = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
+    vec = unit_vectors(lon, lat)
     # quadrilateral area = |d1 x d2| / 2 with the two diagonals d1, d2
     d1 = vec[1:, 1:] - vec[:-1, :-1]
     d2 = vec[1:, :-1] - vec[:-1, 1:]

@@ -468,13 +468,13 @@ class Observation(NDData):
             else:
                 out = reproject_interp((stack, wcs_in), wcs_out, shape_out=shape_out, order="bilinear",
                                        return_footprint=False)
+                px = py = None
+            if std is None:
+                return out * scale, None
+            if px is None:  # the noise factor needs the positions reproject computed internally
                 yy, xx = np.mgrid[0:shape_out[0], 0:shape_out[1]]
                 px, py = pixel_to_pixel(wcs_out, wcs_in, xx, yy)
-            out_data = out if std is None else out[0]
-            out_std = None
-            if std is not None:
-                out_std = out[1] * scale * _bilinear_noise_factor(px, py)
-            return out_data * scale, out_std
+            return out[0] * scale, out[1] * scale * _bilinear_noise_factor(px, py)
 
         return resample
 

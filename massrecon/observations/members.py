@@ -33,6 +33,7 @@ from .._deposit import cic_deposit
 from ..exceptions import MassreconWarning
 from ..logger import log
 from ._inputs import angle_or_r200
+from ._regrid import unit_vectors
 from .base import MODEL_UNITS, SUPPORTED_BEAM_R200, Observation, PreparedView, _check_frame
 
 __all__ = [
@@ -291,8 +292,7 @@ class GalaxyMembers:
         # kept once: ICRS degrees for the frame's (ICRS TAN) projection, unit vectors for the
         # cone search that keeps a large catalogue's per-cluster work to the galaxies nearby
         self._ra_deg, self._dec_deg = icrs.ra.deg, icrs.dec.deg
-        ra, dec = np.radians(self._ra_deg), np.radians(self._dec_deg)
-        self._xyz = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
+        self._xyz = unit_vectors(np.radians(self._ra_deg), np.radians(self._dec_deg))
         self._tree = None
         n = len(table)
 
@@ -495,9 +495,7 @@ class GalaxyMembers:
         angle = reach_kpc / frame.angular_diameter_distance.to_value(u.kpc)
         if angle >= np.pi / 2:
             return np.arange(len(self._ra_deg))
-        c = frame.center
-        ra, dec = c.ra.rad, c.dec.rad
-        centre = np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+        centre = unit_vectors(frame.center.ra.rad, frame.center.dec.rad)
         if len(self._xyz) < _KDTREE_MIN_GALAXIES:
             return np.nonzero(self._xyz @ centre >= np.cos(angle))[0]
         if self._tree is None:  # built on first use: a survey catalogue serves many clusters
