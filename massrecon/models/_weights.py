@@ -15,6 +15,7 @@ import json
 import warnings
 from pathlib import Path
 
+import astropy.units as u
 import h5py
 import torch
 
@@ -210,12 +211,25 @@ def _check_metadata(meta, path):
         if key not in meta["frame"]:
             raise ValueError(f"the metadata of {path} lacks frame.{key}")
     code = json.loads(json.dumps(TRANSFORM_CONSTANTS))  # tuples -> lists, as in the file
-    differ = sorted(k for k in set(code) | set(meta["transforms"]) if code.get(k) != meta["transforms"].get(k))
+    differ = sorted(k for k in set(code) | set(meta["transforms"])
+                    if not _same_constant(k, code.get(k), meta["transforms"].get(k)))
     if differ:
         detail = "; ".join(f"{k}: file {meta['transforms'].get(k)!r}, expected {code.get(k)!r}" for k in differ)
         raise ValueError(f"the weights in {path} were trained with other transform constants than "
                          f"massrecon {__version__} uses ({detail}): install the massrecon version that "
                          "wrote them, or retrain")
+
+
+def _same_constant(key, ours, theirs):
+    # unit strings are compared as units: "erg / (kpc2 s)" and "erg / (s kpc2)" are one unit
+    if key in ("view_units", "target_unit") and ours is not None and theirs is not None:
+        try:
+            if key == "target_unit":
+                return u.Unit(ours) == u.Unit(theirs)
+            return set(ours) == set(theirs) and all(u.Unit(ours[v]) == u.Unit(theirs[v]) for v in ours)
+        except (ValueError, TypeError, AttributeError):
+            return False
+    return ours == theirs
 
 
 def load_generator(path, metadata_json=None):

@@ -27,6 +27,19 @@ import math
 import numpy as np
 import torch
 
+# the contract owns these; they are re-exported here for the transforms' users
+from ..contract import (
+    CONDITIONING_FEATURES,
+    R200_ERROR_MAX,
+    TARGET_MAP,
+    TARGET_REFERENCE,
+    TARGET_UNIT,
+    VIEW_MAPS,
+    VIEW_SCALES,
+    VIEWS,
+)
+from ..contract import VIEW_UNITS as _VIEW_UNITS
+
 __all__ = [
     "VIEWS",
     "VIEW_MAPS",
@@ -47,38 +60,8 @@ __all__ = [
     "encode_conditioning",
 ]
 
-#: Names of the views, in the order in which they enter the network.
-VIEWS = ("sz", "xray", "stars")
-
-#: Simulated map behind each view (names of `massrecon.simulate.MAP_NAMES`).
-VIEW_MAPS = {"sz": "compton_y", "xray": "xray_soft", "stars": "sigma_members"}
-
-#: Physical unit of each view (astropy unit strings).
-VIEW_UNITS = {"sz": "", "xray": "erg / (kpc2 s)", "stars": "solMass / kpc2"}
-
-#: Fixed scale of ``asinh(x / scale)`` per view, in the units of `VIEW_UNITS`.
-VIEW_SCALES = {"sz": 1e-6, "xray": 1e35, "stars": 1e5}
-
-#: Simulated map of the target.
-TARGET_MAP = "sigma_total"
-
-#: Reference surface density (Msun kpc^-2) of the target transform ``log10(Sigma / ref)``.
-TARGET_REFERENCE = 1e8
-
-#: Largest fractional error of the assumed R200 that the conditioning describes (the frame-size
-#: jitter of training): ``r200_error = 0.3`` means "R200 is an estimate, good to +-30%".
-R200_ERROR_MAX = 0.3
-
-#: Conditioning features per view, then global ones (see `encode_conditioning`).
-CONDITIONING_FEATURES = {
-    "per_view": ("log10_beam_fwhm_r200", "noise_asinh"),
-    "global": ("log10_pixel_kpc", "redshift", "r200_error"),
-    # offsets/scales applied so that typical values are O(1)
-    "beam_offset": 1.0,
-    "pixel_kpc_reference": 20.0,
-    "redshift_scale": 10.0,
-    "r200_error_scale": R200_ERROR_MAX,
-}
+#: Unit of each view as an astropy unit string (the form stored in the weights' metadata).
+VIEW_UNITS = {v: unit.to_string() for v, unit in _VIEW_UNITS.items()}
 
 #: Everything needed to reproduce the transforms (stored with the weights).
 TRANSFORM_CONSTANTS = {
@@ -88,7 +71,7 @@ TRANSFORM_CONSTANTS = {
     "view_transform": "asinh(x / scale)",
     "view_scales": dict(VIEW_SCALES),
     "target_map": TARGET_MAP,
-    "target_unit": "solMass / kpc2",
+    "target_unit": TARGET_UNIT.to_string(),
     "target_transform": "log10(Sigma / reference)",
     "target_reference": TARGET_REFERENCE,
     "conditioning": {k: (list(v) if isinstance(v, tuple) else v) for k, v in CONDITIONING_FEATURES.items()},

@@ -2,7 +2,7 @@
 
 Each observation class turns real data (Compton-y maps, X-ray images, member-galaxy catalogues,
 stellar-mass images) into one of the model's input views on a `~massrecon.ClusterFrame`, in
-the model's units:
+the model's units (`massrecon.contract.VIEW_UNITS`):
 
 * ``"sz"``: Compton-y (dimensionless), `ComptonYMap`, `HealpixComptonYMap`;
 * ``"xray"``: rest-frame 0.5-2 keV emissivity per projected area (erg s-1 kpc-2), `XrayImage`;
@@ -12,12 +12,9 @@ the model's units:
 frames from the Planck PSZ2 and MCXC catalogues.
 """
 
-from .base import MODEL_UNITS, SUPPORTED_BEAM_R200, VIEWS, Observation, PreparedView
+from .base import Observation, PreparedView
 from .catalogs import frame_from_mcxc, frame_from_psz2, read_mcxc, read_psz2
 from .members import (
-    MEMBER_DEFAULT_MASS,
-    MEMBER_MASS_LIMIT,
-    MEMBER_SMOOTHING_R200,
     GalaxyMembers,
     StellarMassImage,
     members_to_map,
@@ -27,9 +24,6 @@ from .sz import PLANCK_Y_BEAM, ComptonYMap, HealpixComptonYMap
 from .xray import REST_BAND, XrayImage, band_conversion_factor, rest_frame_emissivity, temperature_from_m500
 
 __all__ = [
-    "MODEL_UNITS",
-    "SUPPORTED_BEAM_R200",
-    "VIEWS",
     "Observation",
     "PreparedView",
     "ComptonYMap",
@@ -44,9 +38,6 @@ __all__ = [
     "StellarMassImage",
     "members_to_map",
     "stellar_mass_from_magnitude",
-    "MEMBER_DEFAULT_MASS",
-    "MEMBER_MASS_LIMIT",
-    "MEMBER_SMOOTHING_R200",
     "frame_from_psz2",
     "frame_from_mcxc",
     "read_psz2",

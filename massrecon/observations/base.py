@@ -17,6 +17,7 @@ from astropy.io import fits
 from astropy.nddata import NDData, StdDevUncertainty
 from reproject import reproject_interp
 
+from ..contract import SUPPORTED_BEAM_R200, VIEW_UNITS, VIEWS
 from ..frame import ClusterFrame
 from ..logger import log
 from ._inputs import _BEAM_RTOL, angle_or_r200, celestial_wcs, unit_from_header, validate_beam, wcs_from_header
@@ -33,21 +34,7 @@ from ._regrid import (
     smoothing_sigma_pixels,
 )
 
-__all__ = ["MODEL_UNITS", "SUPPORTED_BEAM_R200", "VIEWS", "Observation", "PreparedView"]
-
-#: The model's input views, in the order the model stacks them.
-VIEWS = ("sz", "xray", "stars")
-
-#: Unit of each view on the frame: Compton-y (dimensionless), rest-frame 0.5-2 keV X-ray
-#: luminosity per unit projected physical area, stellar-mass surface density.
-MODEL_UNITS = {
-    "sz": u.dimensionless_unscaled,
-    "xray": u.erg / (u.s * u.kpc**2),
-    "stars": u.Msun / u.kpc**2,
-}
-
-#: Range of beam FWHM, in units of R200, that the model accepts (inclusive).
-SUPPORTED_BEAM_R200 = (0.0, 1.5)
+__all__ = ["Observation", "PreparedView"]
 
 # Largest fraction of the pixels within R200 that may be masked.
 _MAX_MASKED_FRACTION = 0.5
@@ -64,7 +51,7 @@ class PreparedView:
     data : `~numpy.ndarray`
         float64 map of shape ``frame.array_shape`` in `unit`; NaN where `mask` is True.
     unit : `~astropy.units.UnitBase`
-        The model's unit of this view (see `MODEL_UNITS`).
+        The model's unit of this view (see `VIEW_UNITS`).
     noise : `~numpy.ndarray` or None
         Per-pixel standard deviation in `unit` (NaN where masked), or None when unknown.
     mask : `~numpy.ndarray`
@@ -204,7 +191,7 @@ def _prepare_on_frame(frame, *, view, label, beam, target_beam, resample, defaul
     return PreparedView(
         view=view,
         data=data,
-        unit=MODEL_UNITS[view],
+        unit=VIEW_UNITS[view],
         noise=std,
         mask=mask,
         beam_fwhm_r200=float((final_beam / frame.theta200).decompose()),
@@ -341,7 +328,7 @@ class Observation(NDData):
 
     @classmethod
     def _unit_ok(cls, unit):
-        return unit.is_equivalent(MODEL_UNITS[cls.view])
+        return unit.is_equivalent(VIEW_UNITS[cls.view])
 
     @staticmethod
     def _validate_noise(noise, unit, shape, owner):
@@ -433,7 +420,7 @@ class Observation(NDData):
     # --- preparation ---------------------------------------------------------------------
     def _model_factor(self, frame):
         """Factor turning this observation's values into the model's unit on ``frame``."""
-        return float((1.0 * self.unit).to_value(MODEL_UNITS[self.view]))
+        return float((1.0 * self.unit).to_value(VIEW_UNITS[self.view]))
 
     def _native_block(self, sl, factor):
         """Cut (``sl``) and block-average (``factor``) the image; NaN where masked."""

@@ -5,7 +5,7 @@ The ``"stars"`` view is the stellar-mass surface density in :math:`M_\\odot\\,\\
 the single function used both for real catalogues (`GalaxyMembers.prepare`) and for the
 training maps of the simulator, so that both are made the same way:
 
-1. galaxies below the stellar-mass limit `MEMBER_MASS_LIMIT` (:math:`10^{10} M_\\odot`, roughly
+1. galaxies below the stellar-mass limit `MEMBER_MAP_MASS_LIMIT` (:math:`10^{10} M_\\odot`, roughly
    the completeness of spectroscopic/photometric member catalogues out to z ~ 0.5) are dropped;
 2. each galaxy's mass (times its membership probability, if given) is deposited at its position
    with cloud-in-cell weights (Hockney & Eastwood 1988, *Computer Simulation Using Particles*,
@@ -30,16 +30,20 @@ from astropy.table import QTable, Table
 from scipy.ndimage import gaussian_filter
 
 from .._deposit import cic_deposit
+from ..contract import (
+    MEMBER_DEFAULT_MASS,
+    MEMBER_MAP_MASS_LIMIT,
+    MEMBER_SMOOTHING_R200,
+    SUPPORTED_BEAM_R200,
+    VIEW_UNITS,
+)
 from ..exceptions import MassreconWarning
 from ..logger import log
 from ._inputs import angle_or_r200
 from ._regrid import unit_vectors
-from .base import MODEL_UNITS, SUPPORTED_BEAM_R200, Observation, PreparedView, _check_frame
+from .base import Observation, PreparedView, _check_frame
 
 __all__ = [
-    "MEMBER_DEFAULT_MASS",
-    "MEMBER_MASS_LIMIT",
-    "MEMBER_SMOOTHING_R200",
     "GalaxyMembers",
     "StellarMassImage",
     "members_to_map",
@@ -49,15 +53,6 @@ __all__ = [
 # Catalogues at least this long are cone-searched with a k-d tree of unit vectors (built once);
 # shorter ones with one dot product per galaxy, which is faster below ~10^4 galaxies.
 _KDTREE_MIN_GALAXIES = 20_000
-
-#: FWHM of the Gaussian smoothing of member-galaxy maps, in units of R200.
-MEMBER_SMOOTHING_R200 = 0.05
-
-#: Galaxies below this stellar mass are left out of member-galaxy maps.
-MEMBER_MASS_LIMIT = 1e10 * u.Msun
-
-#: Stellar mass given to every galaxy of a catalogue without stellar masses.
-MEMBER_DEFAULT_MASS = 4e10 * u.Msun
 
 _MASS_COLUMNS = ("mstar", "stellar_mass", "m_star", "mass_star")
 _RA_COLUMNS = ("ra", "raj2000", "radeg", "ra_deg", "alpha_j2000")
@@ -118,7 +113,7 @@ def stellar_mass_from_magnitude(mag, z, band="r", color_gr=None, cosmology=None)
 
 
 def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=None,
-                   smoothing_r200=MEMBER_SMOOTHING_R200, mass_limit=MEMBER_MASS_LIMIT, weights=None):
+                   smoothing_r200=MEMBER_SMOOTHING_R200, mass_limit=MEMBER_MAP_MASS_LIMIT, weights=None):
     """Stellar-mass surface density map of member galaxies (pure numpy; Msun/kpc^2).
 
     Positions are physical offsets from the frame centre along the frame's pixel axes: ``x``
@@ -143,7 +138,7 @@ def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=
         FWHM of the Gaussian smoothing in units of R200; default `MEMBER_SMOOTHING_R200`.
         0 switches smoothing off.
     mass_limit : float or `~astropy.units.Quantity`, optional
-        Galaxies with ``mstar_msun`` below it (Msun) are dropped; default `MEMBER_MASS_LIMIT`.
+        Galaxies with ``mstar_msun`` below it (Msun) are dropped; default `MEMBER_MAP_MASS_LIMIT`.
     weights : array-like, optional
         Membership probabilities in [0, 1] multiplying the masses.
 
@@ -246,7 +241,7 @@ class GalaxyMembers:
     default_mass : `~astropy.units.Quantity`, optional
         Mass of each galaxy when there is no mass column.  Default `MEMBER_DEFAULT_MASS`.
     mass_limit : `~astropy.units.Quantity`, optional
-        Default `MEMBER_MASS_LIMIT`.
+        Default `MEMBER_MAP_MASS_LIMIT`.
     smoothing : float or `~astropy.units.Quantity`, optional
         FWHM of the smoothing: a fraction of R200 or an angle.  Default `MEMBER_SMOOTHING_R200`.
     name : str, optional
@@ -280,7 +275,7 @@ class GalaxyMembers:
 
     def __init__(self, table, *, coord_column=None, ra_column=None, dec_column=None, mass_column=None,
                  probability_column=None, redshift_column=None, velocity_column=None,
-                 default_mass=MEMBER_DEFAULT_MASS, mass_limit=MEMBER_MASS_LIMIT,
+                 default_mass=MEMBER_DEFAULT_MASS, mass_limit=MEMBER_MAP_MASS_LIMIT,
                  smoothing=MEMBER_SMOOTHING_R200, name=None):
         owner = type(self).__name__
         if not isinstance(table, Table):
@@ -550,7 +545,7 @@ class GalaxyMembers:
             r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=smoothing_r200, mass_limit=self._mass_limit,
             weights=None if self._prob is None else self._prob[near][ok],
         )
-        return PreparedView(view="stars", data=data, unit=MODEL_UNITS["stars"], noise=None,
+        return PreparedView(view="stars", data=data, unit=VIEW_UNITS["stars"], noise=None,
                             mask=np.zeros(frame.array_shape, dtype=bool), beam_fwhm_r200=smoothing_r200)
 
 
@@ -598,7 +593,7 @@ class StellarMassImage(Observation):
 
     def _model_factor(self, frame):
         if self.unit.is_equivalent(u.Msun / u.kpc**2):
-            return float((1.0 * self.unit).to_value(MODEL_UNITS["stars"]))
+            return float((1.0 * self.unit).to_value(VIEW_UNITS["stars"]))
         # a solid angle of 1 sr covers D_A^2 of physical area at the cluster
         per_sr = (1.0 * self.unit).to_value(u.Msun / u.sr)
         return float(per_sr / frame.angular_diameter_distance.to_value(u.kpc) ** 2)

@@ -42,10 +42,11 @@ from astropy.cosmology import Planck18
 from astropy.io import fits
 from astropy.wcs.utils import proj_plane_pixel_area
 
+from ..contract import VIEW_UNITS
 from ..logger import log
 from ._inputs import celestial_wcs, unit_from_header, wcs_from_header
 from ._regrid import block_slices, block_sum, pixel_solid_angle, rebinned_wcs
-from .base import MODEL_UNITS, Observation
+from .base import Observation
 
 __all__ = [
     "REST_BAND",
@@ -233,7 +234,7 @@ def rest_frame_emissivity(sx, z, band, kT, absorption_correction=1.0):
     corr = float(absorption_correction)
     if not np.isfinite(corr) or corr <= 0:
         raise ValueError(f"absorption_correction must be finite and > 0, got {absorption_correction}")
-    return (4 * np.pi * u.sr * (1 + z) ** 4 * k * corr * sx).to(MODEL_UNITS["xray"])
+    return (4 * np.pi * u.sr * (1 + z) ** 4 * k * corr * sx).to(VIEW_UNITS["xray"])
 
 
 class XrayImage(Observation):

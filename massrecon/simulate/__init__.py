@@ -16,8 +16,6 @@ from .population import (
 from .projection import (
     MAP_NAMES,
     MAP_UNITS,
-    MEMBER_MASS_LIMIT,
-    MEMBER_SMOOTHING_R200,
     HaloModel,
     members_map,
     project_halo,
@@ -36,8 +34,6 @@ __all__ = [
     "HaloModel",
     "project_halo",
     "members_map",
-    "MEMBER_MASS_LIMIT",
-    "MEMBER_SMOOTHING_R200",
     "ParticleSet",
     "project_particles",
     "read_gadget_hdf5",

@@ -132,7 +132,7 @@ def simulate_halo(halo_id, config, cosmology=None, projection_indices=None):
     for j, p in enumerate(which.tolist()):
         m, mem = project_halo(model, bases[p], npix=config.npix, size_r200=config.size_r200,
                               depth_r200=config.depth_r200, smoothing_r200=config.smoothing_r200,
-                              los_nodes=config.los_nodes, member_mass_limit=config.member_mass_limit)
+                              los_nodes=config.los_nodes, catalogue_mass_limit=config.member_mass_limit)
         if config.los_neighbours > 0:
             rng = np.random.default_rng(np.random.SeedSequence([int(config.seed), int(halo_id), p, 31]))
             add_los_neighbours(m, halo, config.los_neighbours, rng, npix=config.npix,

@@ -41,7 +41,7 @@ from .emission import (
     cooling_function_bolometric,
     cooling_function_soft,
 )
-from .projection import MAP_NAMES, MAP_UNITS, MEMBER_MASS_LIMIT, members_map
+from .projection import _MAP_MASS_LIMIT_MSUN, MAP_NAMES, MAP_UNITS, members_map
 
 __all__ = [
     "HYDROGEN_MASS_FRACTION",
@@ -465,7 +465,7 @@ def project_particles(frame=None, *, dm=None, gas=None, stars=None, members=None
                       los=(0.0, 0.0, 1.0), depth=None, npix=None, size_r200=None, r200=None,
                       smoothing_r200=0.01, collisionless="cic", n_ngb=N_NEIGHBOURS,
                       xray_tmin=1e6 * u.K, xray_nh_max=0.1 * u.cm**-3,
-                      member_mass_limit=MEMBER_MASS_LIMIT):
+                      map_mass_limit=_MAP_MASS_LIMIT_MSUN):
     """Project simulation particles onto the cluster frame: the maps of `project_halo`.
 
     Parameters
@@ -503,8 +503,9 @@ def project_particles(frame=None, *, dm=None, gas=None, stars=None, members=None
         number density (0.1 cm^-3, the star-formation threshold of Springel & Hernquist 2003,
         MNRAS 339, 289) is left out of the X-ray maps, as is standard: it stands for cold,
         multiphase or star-forming gas whose emission the simulation does not model.
-    member_mass_limit : float
-        Stellar-mass limit (Msun) of the members in ``sigma_members``.
+    map_mass_limit : float
+        Stellar-mass limit (Msun) of the members in ``sigma_members``; default
+        `~massrecon.contract.MEMBER_MAP_MASS_LIMIT`.
 
     Returns
     -------
@@ -652,7 +653,7 @@ def project_particles(frame=None, *, dm=None, gas=None, stars=None, members=None
         y = (fy - (npix - 1) / 2.0) * pix
         keep &= (np.abs(x) <= width / 2) & (np.abs(y) <= width / 2)
         maps["sigma_members"] = members_map(x[keep], y[keep], members.masses.to_value(u.Msun)[keep], npix,
-                                            pix, r200_kpc, mass_limit=member_mass_limit)
+                                            pix, r200_kpc, mass_limit=map_mass_limit)
     return {k: maps[k] * MAP_UNITS[k] for k in MAP_NAMES}
 
 

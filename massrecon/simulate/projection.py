@@ -11,10 +11,10 @@ galaxies, the BCG) are painted in two dimensions with their analytic projected p
 
 Maps (``MAP_NAMES``): total, dark-matter, gas and stellar surface densities, Compton-y, rest-frame
 0.5-2 keV and bolometric X-ray surface emissivities, and the stellar-mass surface density of the
-member galaxies above ``MEMBER_MASS_LIMIT`` smoothed to ``MEMBER_SMOOTHING_R200`` (the stellar
-view of a member catalogue).  Units (the ``MAP_UNITS`` mapping): surface densities in Msun/kpc^2, Compton-y
-dimensionless, X-ray surface emissivities (rest frame, luminosity per unit projected area) in
-erg s^-1 kpc^-2.
+member galaxies above `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` smoothed to
+`~massrecon.contract.MEMBER_SMOOTHING_R200` (the stellar view of a member catalogue).
+Units (the ``MAP_UNITS`` mapping): surface densities in Msun/kpc^2, Compton-y dimensionless, X-ray
+surface emissivities (rest frame, luminosity per unit projected area) in erg s^-1 kpc^-2.
 """
 
 import astropy.units as u
@@ -23,8 +23,7 @@ from astropy.cosmology import Planck18
 from scipy.ndimage import gaussian_filter
 
 from .._deposit import cic_deposit
-from ..observations.members import MEMBER_MASS_LIMIT as _OBS_MASS_LIMIT
-from ..observations.members import MEMBER_SMOOTHING_R200 as _OBS_SMOOTHING
+from ..contract import MEMBER_CATALOGUE_MASS_LIMIT, MEMBER_MAP_MASS_LIMIT, MEMBER_SMOOTHING_R200
 from ..observations.members import members_to_map
 from .dark_matter import nfw_mass, truncated_nfw_projected_table
 from .emission import (
@@ -44,19 +43,17 @@ from .gas import (
 from .population import get_physics
 from .stars import hernquist_projected_mass
 
-__all__ = ["MAP_NAMES", "MAP_UNITS", "MEMBER_MASS_LIMIT", "MEMBER_SMOOTHING_R200", "HaloModel",
+__all__ = ["MAP_NAMES", "MAP_UNITS", "HaloModel",
            "project_halo", "members_map", "add_los_neighbours"]
 
 #: Maps made for every projection.  ``sigma_total`` is the model's target.
 MAP_NAMES = ("sigma_total", "sigma_dm", "sigma_gas", "sigma_stars", "compton_y", "xray_soft", "xray_bol",
              "sigma_members")
 
-#: Stellar-mass limit (Msun) and smoothing FWHM (R200) of the member-galaxy map
-#: ``sigma_members``: the stellar view as a survey's member catalogue (e.g. SDSS members above
-#: ~1e10 Msun) sees it.  Real catalogues are turned into maps with the same two numbers, defined
-#: once in `massrecon.observations.members`.
-MEMBER_MASS_LIMIT = float(_OBS_MASS_LIMIT.to_value(u.Msun))
-MEMBER_SMOOTHING_R200 = float(_OBS_SMOOTHING)
+# Stellar-mass limits (Msun, plain floats for the hot loops) of the member-galaxy map
+# ``sigma_members`` and of the member catalogue: the model's contract (`massrecon.contract`) owns them.
+_MAP_MASS_LIMIT_MSUN = float(MEMBER_MAP_MASS_LIMIT.to_value(u.Msun))
+_CATALOGUE_MASS_LIMIT_MSUN = float(MEMBER_CATALOGUE_MASS_LIMIT.to_value(u.Msun))
 
 #: Physical unit of each map.
 MAP_UNITS = {
@@ -297,7 +294,7 @@ def _assemble(values, npix, block):
 
 
 def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smoothing_r200=0.01,
-                 los_nodes=24, member_mass_limit=1e9):
+                 los_nodes=24, catalogue_mass_limit=_CATALOGUE_MASS_LIMIT_MSUN):
     """Project a `HaloModel` along one viewing basis.
 
     Parameters
@@ -313,8 +310,9 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
         FWHM of the Gaussian smoothing in R200 (0: none).
     los_nodes : int
         Quadrature nodes along the half line of sight.
-    member_mass_limit : float
-        Stellar-mass limit (Msun) of the member catalogue.
+    catalogue_mass_limit : float
+        Stellar-mass limit (Msun) of the member catalogue returned (not of the ``sigma_members``
+        map, whose limit is `~massrecon.contract.MEMBER_MAP_MASS_LIMIT`).
 
     Returns
     -------
@@ -430,7 +428,7 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
         if "stars" in model.include:
             ms = h.sub_mstar
             _cic(sig_stars, pos[in_slab, 0], pos[in_slab, 1], ms[in_slab] / pix**2, pix)
-            sel = in_slab & (ms >= member_mass_limit)
+            sel = in_slab & (ms >= catalogue_mass_limit)
             members["x"].extend(pos[sel, 0])
             members["y"].extend(pos[sel, 1])
             members["mstar"].extend(ms[sel])
@@ -463,7 +461,7 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
     return maps, members
 
 
-def members_map(x_kpc, y_kpc, mstar, npix, pixel_kpc, r200_kpc, mass_limit=MEMBER_MASS_LIMIT,
+def members_map(x_kpc, y_kpc, mstar, npix, pixel_kpc, r200_kpc, mass_limit=_MAP_MASS_LIMIT_MSUN,
                 smoothing_r200=MEMBER_SMOOTHING_R200):
     """Stellar-mass surface density (Msun/kpc^2) of member galaxies above ``mass_limit``.
 

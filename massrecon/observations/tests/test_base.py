@@ -9,9 +9,8 @@ from astropy.stats import gaussian_fwhm_to_sigma
 from astropy.wcs import WCS
 
 from massrecon import ClusterFrame
+from massrecon.contract import SUPPORTED_BEAM_R200, VIEW_UNITS
 from massrecon.observations import (
-    MODEL_UNITS,
-    SUPPORTED_BEAM_R200,
     ComptonYMap,
     Observation,
     PreparedView,
@@ -33,7 +32,7 @@ def test_prepared_view_contents(small_frame):
     assert isinstance(view, PreparedView)
     assert view.data.shape == small_frame.array_shape and view.data.dtype == np.float64
     assert view.mask.dtype == bool and not view.mask.any()
-    assert view.unit == MODEL_UNITS["sz"]
+    assert view.unit == VIEW_UNITS["sz"]
     assert view.beam_fwhm_r200 == pytest.approx(float(1 * u.arcmin / small_frame.theta200))
     assert np.all(view.filled() == view.data)
 

@@ -7,11 +7,8 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 
 from massrecon import MassreconWarning
+from massrecon.contract import MEMBER_DEFAULT_MASS, MEMBER_MAP_MASS_LIMIT, MEMBER_SMOOTHING_R200, VIEW_UNITS
 from massrecon.observations import (
-    MEMBER_DEFAULT_MASS,
-    MEMBER_MASS_LIMIT,
-    MEMBER_SMOOTHING_R200,
-    MODEL_UNITS,
     GalaxyMembers,
     StellarMassImage,
     members_to_map,
@@ -20,8 +17,8 @@ from massrecon.observations import (
 
 def test_constants():
     assert MEMBER_SMOOTHING_R200 == 0.05
-    assert MEMBER_MASS_LIMIT == 1e10 * u.Msun
-    assert MEMBER_DEFAULT_MASS >= MEMBER_MASS_LIMIT
+    assert MEMBER_MAP_MASS_LIMIT == 1e10 * u.Msun
+    assert MEMBER_DEFAULT_MASS >= MEMBER_MAP_MASS_LIMIT
 
 
 @pytest.mark.parametrize("smoothing", [0.0, MEMBER_SMOOTHING_R200, 0.2])
@@ -87,7 +84,7 @@ def test_members_prepare_skycoord_column(frame, rng):
     coords, mstar = _frame_members(frame, rng)
     members = GalaxyMembers(QTable({"pos": coords, "mstar": mstar}), name="mock")
     view = members.prepare(frame)
-    assert view.view == "stars" and view.unit == MODEL_UNITS["stars"]
+    assert view.view == "stars" and view.unit == VIEW_UNITS["stars"]
     assert view.noise is None and not view.mask.any()
     assert view.beam_fwhm_r200 == pytest.approx(MEMBER_SMOOTHING_R200)
     # the same map as members_to_map on the pixel offsets: one code path

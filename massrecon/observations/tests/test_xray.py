@@ -8,8 +8,8 @@ from astropy.cosmology import Planck18
 from astropy.io import fits
 
 from massrecon import ClusterFrame
+from massrecon.contract import VIEW_UNITS
 from massrecon.observations import (
-    MODEL_UNITS,
     XrayImage,
     band_conversion_factor,
     rest_frame_emissivity,
@@ -53,7 +53,7 @@ def test_dimming_hand_value():
     # z = 1, observed 0.25-1 keV (= rest 0.5-2 keV, K = 1): dL/dA = 4 pi 16 S_X
     sx = 1e-15 * SB
     out = rest_frame_emissivity(sx, 1.0, [0.25, 1.0] * u.keV, 6 * u.keV)
-    assert out.unit == MODEL_UNITS["xray"]
+    assert out.unit == VIEW_UNITS["xray"]
     assert out.value == pytest.approx(4 * np.pi * 16 * 1e-15 * KPC_CM**2, rel=1e-10)
     # per arcsec^2 and an absorption correction
     out2 = rest_frame_emissivity(1e-15 / SR_ARCSEC2 * u.erg / u.s / u.cm**2 / u.arcsec**2, 1.0,
@@ -84,7 +84,7 @@ def test_surface_brightness_image(small_frame):
     sb = np.full((60, 60), 2e-16) * u.erg / u.s / u.cm**2 / u.arcsec**2
     img = XrayImage(sb, wcs=wcs, beam=0.3 * u.arcmin, band=[0.5, 2] * u.keV, kT=4 * u.keV)
     view = img.prepare(small_frame)
-    assert view.view == "xray" and view.unit == MODEL_UNITS["xray"]
+    assert view.view == "xray" and view.unit == VIEW_UNITS["xray"]
     expected = rest_frame_emissivity(sb[0, 0], small_frame.z, img.band, 4 * u.keV).value
     assert np.allclose(view.data, expected, rtol=1e-10)
     # kT given to prepare wins; without kT, the M-T relation of the frame's M500
