@@ -7,6 +7,7 @@ the cluster's sky position, redshift, cosmology and mass, and the gnomonic (TAN)
 observations are reprojected and in which mass maps are returned.
 """
 
+import astropy.cosmology.units as cu
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import ICRS, SkyCoord
@@ -105,7 +106,7 @@ class ClusterFrame:
         name=None,
     ):
         self._center = self._validate_center(center)
-        self._z = float(_validate_redshift(z))
+        self._z = self._validate_z(z)
         if cosmology is None:
             cosmology = Planck18
         if not isinstance(cosmology, Cosmology):
@@ -159,6 +160,22 @@ class ClusterFrame:
         self._wcs = None
         self._da = None
         self._theta200 = None
+
+    @staticmethod
+    def _validate_z(z):
+        if z is None or isinstance(z, (str, bytes, bool)):
+            raise TypeError(f"z must be a number (the cluster redshift), got {z!r}")
+        if isinstance(z, u.Quantity):
+            if z.unit.physical_type != "dimensionless" and z.unit != cu.redshift:
+                raise u.UnitsError(f"z must be dimensionless (a redshift), got unit '{z.unit}'")
+            z = z.value
+        if np.ndim(z) != 0:
+            raise ValueError(f"z must be a scalar redshift, got an array of shape {np.shape(z)}")
+        try:
+            value = _validate_redshift(z)
+        except TypeError as exc:
+            raise TypeError(f"z must be a number (the cluster redshift), got {z!r}") from exc
+        return float(value)
 
     @staticmethod
     def _validate_center(center):

@@ -163,3 +163,18 @@ def test_bad_center():
         ClusterFrame((150.0, 2.0), 0.1, m200=1e14 * u.Msun)
     with pytest.raises(ValueError, match="scalar SkyCoord"):
         ClusterFrame(SkyCoord([1, 2], [3, 4], unit="deg"), 0.1, m200=1e14 * u.Msun)
+
+
+@pytest.mark.parametrize("z, error", [
+    ("abc", TypeError), ([0.1, 0.2], ValueError), (None, TypeError), (True, TypeError),
+    (-1, ValueError), (float("nan"), ValueError), (0.1 * u.km, u.UnitsError),
+])
+def test_bad_redshift_names_the_argument(z, error):
+    with pytest.raises(error, match=r"^z must"):
+        ClusterFrame(SkyCoord(1, 2, unit="deg"), z, m200=1e15 * u.Msun)
+
+
+def test_redshift_quantity_accepted():
+    import astropy.cosmology.units as cu
+
+    assert ClusterFrame(SkyCoord(1, 2, unit="deg"), 0.1 * cu.redshift, m200=1e15 * u.Msun).z == 0.1
