@@ -120,6 +120,7 @@ def _kcor_redshift(z):
 
 
 def _kcor(band, z, gr):
+    z, gr = np.broadcast_arrays(z, gr)
     return np.polynomial.polynomial.polyval2d(z, gr, _KCOR_GR[band])
 
 
