@@ -2,13 +2,13 @@
 
 Self-contained conversions with cited formulas, built on numpy, scipy and astropy only:
 
-* `~massrecon.physics.bremsstrahlung`: thermal bremsstrahlung spectrum with the Born Gaunt factor,
+* ``massrecon.physics.bremsstrahlung``: thermal bremsstrahlung spectrum with the Born Gaunt factor,
   band energy fractions, the X-ray band K-correction and the free-free cooling function;
-* `~massrecon.physics.absorption`: Galactic photoelectric absorption (Morrison & McCammon 1983)
+* ``massrecon.physics.absorption``: Galactic photoelectric absorption (Morrison & McCammon 1983)
   and the band absorption correction;
-* `~massrecon.physics.galaxies`: K-corrections of SDSS galaxy magnitudes (Chilingarian et al.
+* ``massrecon.physics.galaxies``: K-corrections of SDSS galaxy magnitudes (Chilingarian et al.
   2010, 2012) and stellar masses from the colour-based mass-to-light ratio of Bell et al. (2003);
-* `~massrecon.physics.response`: energy conversion factors (count rate per energy flux) from an
+* ``massrecon.physics.response``: energy conversion factors (count rate per energy flux) from an
   OGIP ancillary response file.
 
 Every function takes `~astropy.units.Quantity` inputs where a quantity has units and checks them.
