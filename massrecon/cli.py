@@ -9,11 +9,13 @@ import sys
 
 import astropy.units as u
 
+from .contract import FRAME_NPIX, FRAME_SIZE_R200
+
 __all__ = ["main"]
 
 
 def _cmd_frame(args):
-    from .examples import example_frame
+    from .datasets import example_frame
 
     frame = example_frame(args.example, npix=args.npix, size_r200=args.size_r200)
     print(frame)
@@ -47,9 +49,9 @@ def build_parser():
 
     p = sub.add_parser("frame", help="show the model's R200 frame of a bundled example cluster")
     p.add_argument("--example", default="coma", help="example cluster name (default: coma)")
-    p.add_argument("--npix", type=int, default=80, help="pixels across the frame (default 80)")
-    p.add_argument("--size-r200", type=float, default=2.0,
-                   help="frame width in units of R200 (default 2)")
+    p.add_argument("--npix", type=int, default=FRAME_NPIX, help=f"pixels across the frame (default {FRAME_NPIX})")
+    p.add_argument("--size-r200", type=float, default=FRAME_SIZE_R200,
+                   help=f"frame width in units of R200 (default {FRAME_SIZE_R200:g})")
     p.add_argument("--header", action="store_true", help="also print the FITS header")
     p.set_defaults(func=_cmd_frame)
 

@@ -1,6 +1,6 @@
 """The main job on the bundled example: ``massrecon demo``.
 
-Writes the example observation files (`massrecon.example_data`), reads them back as a user would,
+Writes the example observation files (`massrecon.datasets`), reads them back as a user would,
 reconstructs the mass map with every subset of views, and writes the mass maps (FITS), a summary
 table and a figure (inputs, predictions, truth and radial profiles).
 """
@@ -42,34 +42,16 @@ def run_demo(out_dir="massrecon-demo", *, overwrite=False, reconstructor=None, p
         within R200 and the run time.
     """
     from . import ClusterFrame, MassMap, MassReconstructor
-    from .example_data import EXAMPLE, make_example_observations
-    from .observations import ComptonYMap, GalaxyMembers, XrayImage
+    from .datasets import make_example_observations, read_example_observations
 
     out_dir = os.fspath(out_dir)
     files = make_example_observations(os.path.join(out_dir, "observations"), overwrite=overwrite)
     rec = MassReconstructor.pretrained() if reconstructor is None else reconstructor
 
     # --- what a user does ---------------------------------------------------------------------
-    cat = QTable.read(files["cluster"])
-    row = cat[0]
+    observations, row = read_example_observations(files)
     frame = ClusterFrame(SkyCoord(row["ra"], row["dec"]), float(row["z"]), m500=row["m500"],
                          name=str(row["name"]))
-    from astropy.io import fits
-
-    hdr = fits.getheader(files["counts"])
-    exp = fits.getdata(files["exposure"])
-    background = hdr["BKGRATE"] * u.ct / u.s / u.arcmin**2 * (EXAMPLE["xray_pixel"] ** 2) * exp * u.s
-    observations = {
-        "sz": ComptonYMap(fits.getdata(files["y"]), wcs=_wcs(files["y"]),
-                          beam=fits.getheader(files["y"])["BEAMFWHM"] * u.arcmin,
-                          noise=np.full(fits.getdata(files["y"]).shape, fits.getheader(files["y"])["NOISE"])),
-        "xray": XrayImage.from_counts(
-            fits.getdata(files["counts"]) * u.ct, exp * u.s, wcs=_wcs(files["counts"]),
-            band=[hdr["EMIN"], hdr["EMAX"]] * u.keV, ecf=hdr["ECF"] * u.ct / u.s / (u.erg / u.s / u.cm**2),
-            background=background.to(u.ct), mask=fits.getdata(files["mask"]) == 0,
-            beam=hdr["PSFFWHM"] * u.arcsec),
-        "stars": GalaxyMembers(QTable.read(files["members"])),
-    }
     truth = MassMap.read(files["truth"])
 
     rows, maps = [], {}
@@ -92,13 +74,6 @@ def run_demo(out_dir="massrecon-demo", *, overwrite=False, reconstructor=None, p
     if plot:
         _figure(os.path.join(out_dir, "demo.png"), observations, frame, maps, truth)
     return summary
-
-
-def _wcs(path):
-    from astropy.io import fits
-    from astropy.wcs import WCS
-
-    return WCS(fits.getheader(path))
 
 
 def _summary_row(name, m, truth, dt):
@@ -128,13 +103,13 @@ def _summary_row(name, m, truth, dt):
 
 
 def _figure(path, observations, frame, maps, truth):
-    import matplotlib
-
-    matplotlib.use("agg")
-    import matplotlib.pyplot as plt
+    # a Figure with its own Agg canvas: no pyplot, so the user's backend and figures are untouched
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     best = list(maps.values())[-1]  # the largest view set
-    fig = plt.figure(figsize=(15, 8))
+    fig = Figure(figsize=(15, 8))
+    FigureCanvasAgg(fig)
     panels = []
     for i, (view, obs) in enumerate(observations.items()):
         pv = obs.prepare(frame)
@@ -171,4 +146,3 @@ def _figure(path, observations, frame, maps, truth):
     fig.suptitle(f"massrecon demo: {frame.name}, z = {frame.z:.2f}")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)

@@ -188,8 +188,9 @@ def nfw_radius_ratio(c, delta_ratio):
     """Radius in units of :math:`r_s` enclosing ``delta_ratio`` times the mean density at ``c``.
 
     Solves :math:`m(x) / m(c) = \\delta (x / c)^3` for :math:`x`, with :math:`\\delta =
-    \\Delta_{out} / \\Delta_{in}` (e.g. ``500 / 200``) by vectorised bisection in
-    :math:`\\ln x`, so it is robust for any positive concentration.
+    \\Delta_{out} / \\Delta_{in}` (e.g. ``500 / 200``), by colossus'
+    ``NFWProfile.xDelta`` (an inverse-spline table of :math:`3 m(x) / x^3`, accurate to better than
+    :math:`10^{-7}` in :math:`x` for :math:`10^{-4} < x < 10^4`).
 
     Parameters
     ----------
@@ -202,22 +203,43 @@ def nfw_radius_ratio(c, delta_ratio):
     -------
     x : float or `~numpy.ndarray`
         :math:`R_{\\Delta_{out}} / r_s`.
+
+    Examples
+    --------
+    >>> from massrecon.halo import nfw_radius_ratio
+    >>> round(nfw_radius_ratio(4.0, 500 / 200), 4)
+    2.6067
     """
+    from colossus.halo.profile_nfw import NFWProfile
+
     c = np.asarray(c, dtype=float)
     if np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ValueError(f"concentration must be finite and positive, got {c}")
-    target = delta_ratio * nfw_enclosed_mass_shape(c) / c**3
-    # Mean density inside x (in units of that inside c) falls monotonically with x.
-    lo = np.full_like(c, np.log(1e-4))
-    hi = np.full_like(c, np.log(1e4))
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        x = np.exp(mid)
-        f = nfw_enclosed_mass_shape(x) / x**3 - target
-        lo = np.where(f > 0, mid, lo)
-        hi = np.where(f > 0, hi, mid)
-    out = np.exp(0.5 * (lo + hi))
+    # In units where rho_s = 1 the mean density inside x is 3 m(x) / x^3 (the threshold xDelta solves for).
+    threshold = 3.0 * delta_ratio * nfw_enclosed_mass_shape(c) / c**3
+    try:
+        out = np.asarray(NFWProfile.xDelta(1.0, threshold), dtype=float)
+    except Exception as exc:  # colossus raises a bare Exception outside its table
+        raise ValueError(f"no NFW radius of overdensity ratio {delta_ratio} for concentration {c}: {exc}") from None
     return out if out.ndim else float(out)
+
+
+def _change_mass_definition(mass_msun, c, z, cosmology, mdef_in, mdef_out):
+    """colossus' NFW ``changeMassDefinition`` on physical masses, one redshift at a time.
+
+    Returns the new mass (Msun) and the new concentration.
+    """
+    from colossus.halo import mass_defs
+
+    cc = _colossus_cosmology(Planck18 if cosmology is None else cosmology)
+    zb, mb, cb = np.broadcast_arrays(np.asarray(z, dtype=float), mass_msun * cc.h, np.asarray(c, dtype=float))
+    m_out, c_out = np.empty(mb.shape), np.empty(mb.shape)
+    for zi in np.unique(zb):
+        sel = zb == zi
+        m_new, _, c_new = mass_defs.changeMassDefinition(mb[sel], cb[sel], float(zi), mdef_in, mdef_out,
+                                                         profile="nfw")
+        m_out[sel], c_out[sel] = m_new, c_new
+    return m_out / cc.h, c_out
 
 
 def _rho_crit(z, cosmology):
@@ -308,23 +330,26 @@ def m500c_from_m200c(m200c, z, cosmology=None, relation="diemer19", c200=None):
     m = _validate_mass(m200c, "m200c")
     if c200 is None:
         c200 = concentration_200c(m200c, z, cosmology, relation)
-    x500 = nfw_radius_ratio(c200, 500.0 / 200.0)
-    ratio = nfw_enclosed_mass_shape(x500) / nfw_enclosed_mass_shape(c200)
-    return m * ratio * u.Msun, c200
+    elif np.any(~np.isfinite(c200)) or np.any(np.asarray(c200) <= 0):
+        raise ValueError(f"c200 must be finite and positive, got {c200}")
+    m500, _ = _change_mass_definition(m, c200, _validate_redshift(z), cosmology, "200c", "500c")
+    return (m500 if m500.ndim else float(m500)) * u.Msun, c200
 
 
 def m200c_from_m500c(m500c, z, cosmology=None, relation="diemer19"):
     """Convert :math:`M_{500c}` to :math:`M_{200c}` for an NFW halo on a c-M relation.
 
-    The concentration is defined at :math:`M_{200c}`, which is unknown, so the conversion is
-    iterated to a fixed point (the c-M relation is shallow, so it converges in a few steps).
+    The concentration is defined at :math:`M_{200c}`, which is unknown: colossus'
+    ``changeMassDefinitionCModel`` finds the :math:`M_{200c}` whose halo on the relation has
+    this :math:`M_{500c}` (a Brent root, to machine precision) and converts it (to better than
+    :math:`10^{-7}`, the accuracy of its NFW radius table).
 
     Returns
     -------
     m200c : `~astropy.units.Quantity`
         In Msun.
     c200 : float or `~numpy.ndarray`
-        The concentration of the converged halo.
+        The concentration of the converted halo.
 
     Examples
     --------
@@ -335,16 +360,24 @@ def m200c_from_m500c(m500c, z, cosmology=None, relation="diemer19"):
     >>> round(float(back / (5e14 * u.Msun)), 6)
     1.0
     """
+    from colossus.halo import mass_adv
+
+    cosmology = Planck18 if cosmology is None else cosmology
+    if relation not in CM_RELATIONS:
+        raise ValueError(f"relation must be one of {CM_RELATIONS}, got {relation!r}")
     m500 = _validate_mass(m500c, "m500c")
-    m200 = m500 / 0.7
-    for _ in range(50):
-        c200 = concentration_200c(m200 * u.Msun, z, cosmology, relation)
-        x500 = nfw_radius_ratio(c200, 2.5)
-        ratio = nfw_enclosed_mass_shape(x500) / nfw_enclosed_mass_shape(c200)
-        new = m500 / ratio
-        done = np.all(np.abs(new / m200 - 1) < 1e-10)
-        m200 = new
-        if done:
-            break
-    c200 = concentration_200c(m200 * u.Msun, z, cosmology, relation)
-    return m200 * u.Msun, c200
+    z = _validate_redshift(z)
+    cc = _colossus_cosmology(cosmology)
+    zb, mb = np.broadcast_arrays(z, m500 * cc.h)
+    m200, c200 = np.empty(mb.shape), np.empty(mb.shape)
+    for zi in np.unique(zb):
+        sel = zb == zi
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # out-of-range masses show up as invalid concentrations
+            m_new, _, c_new = mass_adv.changeMassDefinitionCModel(mb[sel], float(zi), "500c", "200c",
+                                                                  profile="nfw", c_model=relation)
+        m200[sel], c200[sel] = m_new, c_new
+    if np.any(~np.isfinite(c200)) or np.any(c200 <= 0):
+        raise ValueError(f"the concentration relation {relation!r} is undefined for m500c={m500c}, z={z}")
+    m200 = m200 / cc.h
+    return (m200 if m200.ndim else float(m200)) * u.Msun, (c200 if c200.ndim else float(c200))

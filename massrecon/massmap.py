@@ -9,10 +9,13 @@ import astropy.units as u
 import numpy as np
 from astropy.nddata import CCDData, StdDevUncertainty
 
+from .apertures import aperture_weights
+from .contract import TARGET_UNIT
+
 __all__ = ["MassMap", "SIGMA_UNIT"]
 
-#: Unit of surface mass density maps.
-SIGMA_UNIT = u.Msun / u.kpc**2
+#: Unit of surface mass density maps (`massrecon.contract.TARGET_UNIT`).
+SIGMA_UNIT = TARGET_UNIT
 
 _META_KEYS = {
     "OBJECT": "cluster name",
@@ -143,8 +146,9 @@ class MassMap(CCDData):
     def total_mass(self, radius=None):
         """Projected mass inside a circle of ``radius`` around the centre (default R200).
 
-        Uses `photutils.aperture.CircularAperture` with exact pixel overlap; masked pixels count
-        as zero (they are reported in the log).
+        Pixels are weighted by their exact overlap with the circle
+        (`~massrecon.apertures.aperture_weights`, the aperture of the whole package); masked
+        pixels count as zero.
 
         Parameters
         ----------
@@ -156,13 +160,10 @@ class MassMap(CCDData):
         mass : `~astropy.units.Quantity`
             Msun.
         """
-        from photutils.aperture import CircularAperture, aperture_photometry
-
         r = self._radius_pixels(radius)
         data = np.nan_to_num(self.sigma.to_value(SIGMA_UNIT))
-        ap = CircularAperture([self.center_pixel()], r=r)
-        tab = aperture_photometry(data, ap, method="exact")
-        return (float(tab["aperture_sum"][0]) * SIGMA_UNIT * self.pixel_area).to(u.Msun)
+        w = aperture_weights(data.shape, r, center=self.center_pixel())
+        return (float((data * w).sum()) * SIGMA_UNIT * self.pixel_area).to(u.Msun)
 
     def radial_profile(self, edges):
         """Azimuthally averaged :math:`\\Sigma(R)` in annuli (photutils ``RadialProfile``).

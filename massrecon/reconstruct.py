@@ -6,24 +6,42 @@ generator (optionally with test-time augmentation over the eight flips and rotat
 square), and returns a `~massrecon.MassMap` with an uncertainty calibrated on held-out mocks.
 """
 
+import dataclasses
 import functools
 import time
+import typing
 import warnings
 
 import astropy.units as u
 import numpy as np
 from astropy.utils.data import get_pkg_data_path
 
+from .apertures import aperture_weights
+from .contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, SUPPORTED_BEAM_R200
 from .exceptions import NotConvergedWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
+from .halo import nfw_enclosed_mass_shape
 from .logger import log
 from .massmap import SIGMA_UNIT, MassMap
+from .solvers import solve_log_scale
+from .symmetry import N_DIHEDRAL, dihedral, undo_dihedral
 
 __all__ = ["MassReconstructor", "projected_to_m200_ratio"]
 
 _MIN_BEAM_R200 = 0.01
-#: Bracketing step of the self-consistent R200 solve: 15% in R200.
-_BRACKET_STEP = float(np.log(1.15))
+
+
+class _Pending(typing.NamedTuple):
+    """One cluster of `MassReconstructor.predict_catalog` waiting for its batch."""
+
+    index: int
+    frame: ClusterFrame
+    prepared: dict
+    x: np.ndarray
+    mask: np.ndarray
+    cond: np.ndarray
+    r200_error: float
+    prep_seconds: float
 
 
 @functools.lru_cache(maxsize=64)
@@ -43,7 +61,7 @@ def _ratio_table(depth_r200=1.0):
     r1 = rp[0, :, 0]
     mcyl = np.trapezoid(2 * np.pi * r1**2 * sig, np.log(r1), axis=1)
     c = cs[:, 0, 0]
-    m200 = 4 * np.pi / c**3 * (np.log1p(c) - c / (1 + c))
+    m200 = 4 * np.pi / c**3 * nfw_enclosed_mass_shape(c)
     return c, mcyl / m200
 
 
@@ -61,29 +79,6 @@ def projected_to_m200_ratio(c200, depth_r200=1.0):
     """
     cs, ratio = _ratio_table(float(depth_r200))
     return np.interp(c200, cs, ratio)
-
-
-def _dihedral(x, k):
-    """k-th of the 8 symmetries of the square on the last two axes (numpy or torch)."""
-    import torch
-
-    flip, rot = divmod(k, 4)
-    if isinstance(x, torch.Tensor):
-        y = torch.rot90(x, rot, dims=(-2, -1))
-        return torch.flip(y, dims=(-1,)) if flip else y
-    y = np.rot90(x, rot, axes=(-2, -1))
-    return y[..., ::-1] if flip else y
-
-
-def _undo_dihedral(x, k):
-    import torch
-
-    flip, rot = divmod(k, 4)
-    if isinstance(x, torch.Tensor):
-        y = torch.flip(x, dims=(-1,)) if flip else x
-        return torch.rot90(y, -rot, dims=(-2, -1))
-    y = x[..., ::-1] if flip else x
-    return np.rot90(y, -rot, axes=(-2, -1))
 
 
 class MassReconstructor:
@@ -107,7 +102,7 @@ class MassReconstructor:
         self.model = model.eval()
         self.metadata = dict(metadata)
         self.views = tuple(model.views)
-        frame = self.metadata.get("frame", {"npix": 80, "size_r200": 2.0})
+        frame = self.metadata.get("frame", {"npix": FRAME_NPIX, "size_r200": FRAME_SIZE_R200})
         self.npix = int(frame["npix"])
         self.size_r200 = float(frame["size_r200"])
 
@@ -172,11 +167,12 @@ class MassReconstructor:
             if not pv.unit.is_equivalent(expected):
                 raise u.UnitsError(
                     f"prepared {view} view has unit '{pv.unit}', the model expects '{expected}'")
-            pv_data = (pv.data * pv.unit).to_value(expected)
             noise = None if pv.noise is None else (pv.noise * pv.unit).to_value(expected)
-            prepared[view] = (pv_data, noise, pv.mask, pv.beam_fwhm_r200)
-        sup = self.metadata.get("supported", {}).get("beam_fwhm_r200", [0.0, 1.5])
-        for view, (_, _, _, beam) in prepared.items():
+            prepared[view] = dataclasses.replace(pv, data=(pv.data * pv.unit).to_value(expected), noise=noise,
+                                                 unit=expected)
+        sup = self.metadata.get("supported", {}).get("beam_fwhm_r200", SUPPORTED_BEAM_R200)
+        for view, pv in prepared.items():
+            beam = pv.beam_fwhm_r200
             if beam > sup[1] * (1 + 1e-6):
                 raise ValueError(f"the {view} beam is {beam:.3g} R200 FWHM, coarser than the model supports "
                                  f"(up to {sup[1]} R200); options: a larger frame (higher mass guess), a "
@@ -195,7 +191,8 @@ class MassReconstructor:
             if view not in prepared:
                 beams[view], noises[view] = 1.0, 0.0
                 continue
-            data, noise, mask, beam = prepared[view]
+            pv = prepared[view]
+            data, noise, mask, beam = pv.data, pv.noise, pv.mask, pv.beam_fwhm_r200
             tf = ViewTransform(view, self.metadata["transforms"]["view_scales"][view])
             t = tf.forward(np.where(mask | ~np.isfinite(data), np.nan, data))
             # Masked pixels (point sources, chip gaps): the median of the transformed map at the same
@@ -244,14 +241,14 @@ class MassReconstructor:
 
         from .models.transforms import TargetTransform
 
-        ks = range(8) if tta else range(1)
+        ks = range(N_DIHEDRAL) if tta else range(1)
         n = x.shape[0]
-        xb = torch.from_numpy(np.concatenate([np.ascontiguousarray(_dihedral(x, k)) for k in ks]))
+        xb = torch.from_numpy(np.concatenate([np.ascontiguousarray(dihedral(x, k)) for k in ks]))
         mb = torch.from_numpy(np.tile(np.asarray(mask, np.float32), (len(ks), 1)))
         cb = torch.from_numpy(np.tile(np.asarray(cond, np.float32), (len(ks), 1)))
         with torch.inference_mode():
             t = self.model(xb, mb, cb)[:, 0]
-        t = torch.stack([_undo_dihedral(t[i * n:(i + 1) * n], k) for i, k in enumerate(ks)]).numpy()
+        t = torch.stack([undo_dihedral(t[i * n:(i + 1) * n], k) for i, k in enumerate(ks)]).numpy()
         tf = TargetTransform(self.metadata["transforms"].get("target_reference"))
         return tf.inverse(t.mean(axis=0))  # the mean of log10 Sigma over the symmetries
 
@@ -287,9 +284,9 @@ class MassReconstructor:
         ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``:
         the implied mass grows roughly as the projected mass within the aperture (``s^0.5-1``),
         the frame's as ``s^3``, so ``h`` falls through a single root.  The root is bracketed
-        by steps of 15% in R200 and refined by the Illinois variant of regula falsi in
-        ``ln s``: unlike a fixed-point iteration it cannot drift or oscillate when a prediction
-        depends on the frame.
+        by steps of 15% in R200 and refined by Brent's method in ``ln s``
+        (`~massrecon.solvers.solve_log_scale`): unlike a fixed-point iteration it cannot drift
+        or oscillate when a prediction depends on the frame.
         """
         history, evals = [], {}
 
@@ -297,14 +294,14 @@ class MassReconstructor:
             fr = frame.with_r200(frame.r200 * float(np.exp(log_s)))
             sigma, prepared = self._predict_on(observations, fr, r200_error, tta)
             history.append(float(fr.r200.to_value(u.kpc)))
-            m_cyl = float((sigma * _disc_weights(self.npix, self.size_r200)).sum()
+            m_cyl = float((sigma * aperture_weights(self.npix, self.npix / self.size_r200)).sum()
                           * fr.pixel_area.to_value(u.kpc**2))
             val = float(np.log(m_cyl / float(projected_to_m200_ratio(fr.c200)) / fr.m200.to_value(u.Msun)))
             evals[log_s] = (val, fr, sigma, prepared)
             log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
             return val
 
-        converged = _solve_log_scale(h, max_iter, rtol)
+        converged = solve_log_scale(h, max_iter, rtol)
         if not converged:
             warnings.warn(f"the self-consistent R200 did not converge in {max_iter} predictions (R200 "
                           f"history {', '.join(f'{r:.0f}' for r in history)} kpc); the frame closest to "
@@ -362,8 +359,6 @@ class MassReconstructor:
         """Validate ``predict``'s frame and R200 options; the model frame and ``r200_error``."""
         if not isinstance(frame, ClusterFrame):
             raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
-        from .models.transforms import R200_ERROR_MAX
-
         frame = self.model_frame(frame)
         if r200_error is None:
             r200_error = R200_ERROR_MAX
@@ -383,7 +378,7 @@ class MassReconstructor:
     def _mass_map(self, sigma, frame, prepared, r200_error, history, runtime):
         sig_log = self._calibrated_sigma(frame, prepared)
         unc = sigma * np.log(10) * sig_log
-        beams = {v: round(float(p[3]), 4) for v, p in prepared.items()}
+        beams = {v: round(pv.beam_fwhm_r200, 4) for v, pv in prepared.items()}
         meta = {
             "MODEL": "massrecon U-Net generator",
             "MODELVER": str(self.metadata.get("massrecon_version", "")),
@@ -463,12 +458,12 @@ class MassReconstructor:
             if not pending:
                 return
             t0 = time.perf_counter()
-            sigma = self._run_batch(np.stack([p[3] for p in pending]), np.stack([p[4] for p in pending]),
-                                    np.stack([p[5] for p in pending]), tta=tta)
+            sigma = self._run_batch(np.stack([p.x for p in pending]), np.stack([p.mask for p in pending]),
+                                    np.stack([p.cond for p in pending]), tta=tta)
             share = (time.perf_counter() - t0) / len(pending)
-            for k, (i, frame, prepared, _, _, _, r200_error, t_prep) in enumerate(pending):
-                out[i] = self._mass_map(sigma[k], frame, prepared, r200_error,
-                                        [float(frame.r200.to_value(u.kpc))], t_prep + share)
+            for sig, p in zip(sigma, pending):
+                out[p.index] = self._mass_map(sig, p.frame, p.prepared, p.r200_error,
+                                              [float(p.frame.r200.to_value(u.kpc))], p.prep_seconds + share)
             pending.clear()
 
         for i, frame in enumerate(tqdm(clusters, disable=not progress, unit="cluster", desc="reconstruct")):
@@ -484,70 +479,8 @@ class MassReconstructor:
             except (ValueError, u.UnitsError) as exc:
                 log.warning(f"{frame.name or frame.center}: {exc}")
                 continue
-            pending.append((i, frame_m, prepared, x, mask, cond, r200_error, time.perf_counter() - t0))
+            pending.append(_Pending(i, frame_m, prepared, x, mask, cond, r200_error, time.perf_counter() - t0))
             if len(pending) >= batch_size:
                 flush()
         flush()
         return out
-
-
-def _solve_log_scale(h, max_iter=10, rtol=0.01, step=_BRACKET_STEP):
-    """Root of a decreasing function ``h(log s)`` starting at ``log s = 0``.
-
-    The root is bracketed by steps of ``step`` and refined by the Illinois variant of regula
-    falsi (Dowell & Jarratt 1971), at most ``max_iter`` evaluations in all.  This is the
-    self-consistent R200 solve of `MassReconstructor.predict`; the caller keeps the evaluations
-    (to return the most nearly consistent one if there is no convergence).
-
-    Returns
-    -------
-    converged : bool
-        Whether the last step was smaller than ``ln(1 + rtol)`` (or hit the root exactly).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from massrecon.reconstruct import _solve_log_scale
-    >>> seen = []
-    >>> def h(x):
-    ...     seen.append(x)
-    ...     return np.log(1.4) - 2.5 * x   # root at ln(1.4) / 2.5
-    >>> _solve_log_scale(h), round(float(np.exp(seen[-1])), 3)
-    (True, 1.144)
-    """
-    n = 0
-
-    def ev(x):
-        nonlocal n
-        n += 1
-        return h(x)
-
-    a, fa = 0.0, ev(0.0)
-    b = a + (step if fa > 0 else -step)
-    fb = ev(b)
-    while fa * fb > 0 and n < max_iter:
-        a, fa = b, fb
-        b = a + (step if fa > 0 else -step)
-        fb = ev(b)
-    tol = np.log1p(rtol)
-    if fa * fb > 0:
-        return False
-    while n < max_iter:
-        c = b - fb * (b - a) / (fb - fa)
-        fc = ev(c)
-        small_step = abs(c - b) < tol
-        if fc * fb < 0:
-            a, fa = b, fb
-        else:
-            fa = fa / 2  # Illinois: halve the retained end point's value
-        b, fb = c, fc
-        if small_step or fc == 0:
-            return True
-    return False
-
-
-@functools.lru_cache(maxsize=8)
-def _disc_weights(npix, size_r200):
-    from ._apertures import aperture_weights
-
-    return aperture_weights(npix, npix / size_r200)

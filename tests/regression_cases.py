@@ -2,12 +2,8 @@
 
 import dataclasses
 
-import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.io import fits
-from astropy.table import QTable
-from astropy.wcs import WCS
 
 #: View sets predicted on the example observations.
 VIEW_SETS = (("sz",), ("xray",), ("stars",), ("sz", "xray", "stars"))
@@ -17,24 +13,9 @@ SIM_CASES = ((0, 0, "fiducial"), (5, 3, "strong_feedback"))
 
 
 def _example_observations(directory):
-    from massrecon.example_data import EXAMPLE, make_example_observations
-    from massrecon.observations import ComptonYMap, GalaxyMembers, XrayImage
+    from massrecon.datasets import make_example_observations, read_example_observations
 
-    files = make_example_observations(directory)
-    hy, hx = fits.getheader(files["y"]), fits.getheader(files["counts"])
-    exp = fits.getdata(files["exposure"])
-    background = hx["BKGRATE"] * u.ct / u.s / u.arcmin**2 * (EXAMPLE["xray_pixel"] ** 2) * exp * u.s
-    obs = {
-        "sz": ComptonYMap(fits.getdata(files["y"]), wcs=WCS(hy), beam=hy["BEAMFWHM"] * u.arcmin,
-                          noise=np.full(fits.getdata(files["y"]).shape, hy["NOISE"])),
-        "xray": XrayImage.from_counts(
-            fits.getdata(files["counts"]) * u.ct, exp * u.s, wcs=WCS(hx),
-            band=[hx["EMIN"], hx["EMAX"]] * u.keV, ecf=hx["ECF"] * u.ct / u.s / (u.erg / u.s / u.cm**2),
-            background=background.to(u.ct), mask=fits.getdata(files["mask"]) == 0, beam=hx["PSFFWHM"] * u.arcsec),
-        "stars": GalaxyMembers(QTable.read(files["members"])),
-    }
-    row = QTable.read(files["cluster"])[0]
-    return obs, row
+    return read_example_observations(make_example_observations(directory))
 
 
 def prediction_arrays(directory):

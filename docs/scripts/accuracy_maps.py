@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from massrecon import MassReconstructor
+from massrecon.apertures import aperture_weights
 from massrecon.models.transforms import VIEW_MAPS, TargetTransform, ViewTransform, encode_conditioning
 from massrecon.simulate import HaloModel, SimulationConfig, project_halo, projection_bases, sample_halo
-from massrecon.validation import aperture_weights
 
 N_HALOS = 32
 rec = MassReconstructor.pretrained()

@@ -6,7 +6,7 @@ from astropy.io import fits
 from astropy.table import QTable
 
 from massrecon import ClusterFrame, MassMap
-from massrecon.example_data import EXAMPLE, make_example_observations
+from massrecon.datasets import EXAMPLE, make_example_observations
 from massrecon.observations import ComptonYMap, GalaxyMembers, XrayImage
 
 

@@ -72,8 +72,9 @@ def test_m500_over_m200_matches_nfw(m200, relation):
     # Independent root: mean density inside x500*rs is 500 rho_c, inside c*rs it is 200 rho_c.
     x500 = brentq(lambda x: _nfw_m(x) / x**3 - 2.5 * _nfw_m(c) / c**3, 1e-3, c)
     expected_ratio = _nfw_m(x500) / _nfw_m(c)
-    assert np.isclose((frame.m500 / frame.m200).value, expected_ratio, rtol=1e-8)
-    assert np.isclose((frame.r500 / frame.r200).value, x500 / c, rtol=1e-8)
+    # colossus' NFW radius table is accurate to ~1e-7 in x (3e-7 in mass, at most)
+    assert np.isclose((frame.m500 / frame.m200).value, expected_ratio, rtol=3e-7)
+    assert np.isclose((frame.r500 / frame.r200).value, x500 / c, rtol=1e-7)
     assert 0.6 < expected_ratio < 0.8
 
 
@@ -81,7 +82,7 @@ def test_m500_over_m200_matches_nfw(m200, relation):
 def test_m500_m200_round_trip(m500):
     f1 = ClusterFrame(CENTER, 0.5, m500=m500 * u.Msun)
     f2 = ClusterFrame(CENTER, 0.5, m200=f1.m200)
-    assert np.isclose((f2.m500 / (m500 * u.Msun)).value, 1.0, rtol=1e-7)
+    assert np.isclose((f2.m500 / (m500 * u.Msun)).value, 1.0, rtol=3e-7)  # twice colossus' NFW table
 
 
 def test_colossus_reference_values():

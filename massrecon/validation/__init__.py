@@ -5,7 +5,6 @@ Nothing in the core of massrecon imports this subpackage.
 
 from .baselines import PowerLawBaseline, ScalingRelationBaseline
 from .metrics import (
-    aperture_weights,
     interval_coverage,
     mass_metrics,
     pixel_metrics,
@@ -14,7 +13,6 @@ from .metrics import (
 )
 
 __all__ = [
-    "aperture_weights",
     "pixel_metrics",
     "profile_metrics",
     "mass_metrics",

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from .evaluate import CONDITIONS
+from .instruments import CONDITIONS
 
 
 def _table(results):

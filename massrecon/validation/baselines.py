@@ -9,26 +9,20 @@
   (positive, smoothed) input maps, fitted by least squares on the training split.
 """
 
-import functools
-
 import astropy.units as u
 import numpy as np
 
-from .metrics import aperture_weights
+from ..apertures import aperture_weights
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200
 
 __all__ = ["ScalingRelationBaseline", "PowerLawBaseline"]
 
 
 def _aperture_sum(maps, radius_pix):
     maps = np.asarray(maps, dtype=float)
-    # radii rounded to 0.02 pixel: the weights are re-used across maps (a 0.1% effect on the sum)
-    w = _cached_weights(maps.shape[-1], round(float(radius_pix) * 50) / 50)
+    # radii rounded to 0.02 pixel: the cached weights are re-used across maps (a 0.1% effect on the sum)
+    w = aperture_weights(maps.shape[-1], round(float(radius_pix) * 50) / 50)
     return (maps * w).sum(axis=(-2, -1))
-
-
-@functools.lru_cache(maxsize=512)
-def _cached_weights(npix, radius_pix):
-    return aperture_weights(npix, radius_pix)
 
 
 class ScalingRelationBaseline:
@@ -65,7 +59,7 @@ class ScalingRelationBaseline:
     ((1, 16, 16), True)
     """
 
-    def __init__(self, npix=80, size_r200=2.0, cm_relation="diemer19"):
+    def __init__(self, npix=FRAME_NPIX, size_r200=FRAME_SIZE_R200, cm_relation="diemer19"):
         self.npix = npix
         self.size_r200 = size_r200
         self.cm_relation = cm_relation

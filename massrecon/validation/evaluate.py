@@ -11,39 +11,15 @@ import h5py
 import numpy as np
 import torch
 
-from ..models.transforms import R200_ERROR_MAX, TARGET_MAP, VIEW_MAPS, TargetTransform, xray_noise_variance
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, TARGET_MAP, TARGET_UNIT, VIEW_MAPS, VIEW_UNITS
+from ..models.transforms import TargetTransform, xray_noise_variance
+from ..symmetry import N_DIHEDRAL, dihedral, undo_dihedral
 from .baselines import PowerLawBaseline, ScalingRelationBaseline
-from .metrics import interval_coverage, mass_metrics, pixel_metrics, profile_metrics, summarize
+from .instruments import CONDITIONS, INSTRUMENTS, XRAY_BACKGROUND
+from .metrics import interval_coverage, mass_metrics, pixel_metrics, profile_metrics, radius_grid, summarize
+from .self_consistent import self_consistent_masses
 
-__all__ = ["INSTRUMENTS", "XRAY_BACKGROUND", "CONDITIONS", "load_split", "evaluate"]
-
-#: Instrument-like conditions for the degraded evaluation: per view, the beam FWHM (R200) and the
-#: per-pixel noise rms in the view's unit (X-ray: at the reference level 1e35 erg/s/kpc^2, see
-#: `~massrecon.models.transforms.xray_reference_noise`).  "planck_like": a 10 arcmin beam on a
-#: cluster with theta200 ~ 12 arcmin (z ~ 0.15, M200 ~ 8e14 Msun), y noise 1e-6 per pixel;
-#: eROSITA-survey-like X-ray (30 arcsec PSF, Poisson noise of source and background at the
-#: depth of the bundled example, 2 ks of eFEDS: rms 1e37 at the reference level, background
-#: `XRAY_BACKGROUND` 140 times the reference level); a shallow member catalogue.
-INSTRUMENTS = {
-    "ideal": {"sz": (0.01, 0.0), "xray": (0.01, 0.0), "stars": (0.05, 0.0)},
-    "planck_like": {"sz": (0.8, 1e-6), "xray": (0.04, 1e37), "stars": (0.05, 1e4)},
-}
-
-#: X-ray background of each instrument, in units of the reference level 1e35 erg/s/kpc^2.
-XRAY_BACKGROUND = {"ideal": 0.1, "planck_like": 140.0}
-
-
-#: Evaluation conditions: instrument (`INSTRUMENTS`) and the precision of the frame's R200 told
-#: to the network (``r200_error``; the frame itself is always the true 2 R200).  "ideal" is the
-#: paper's setting (true R200 known); "*_r200_estimated" is a user's with an R200 from a scaling
-#: relation (+-30%), the network having to find the amplitude from the maps alone.
-CONDITIONS = {
-    "ideal": ("ideal", 0.0),
-    "planck_like": ("planck_like", 0.0),
-    "ideal_r200_estimated": ("ideal", 0.3),
-    "planck_like_r200_estimated": ("planck_like", 0.3),
-}
-
+__all__ = ["load_split", "evaluate"]
 
 def load_split(path, split, views, n_max=None, seed=0):
     """Read the maps of one split (``0`` train, ``1`` validation, ``2`` test) of a dataset."""
@@ -58,10 +34,9 @@ def load_split(path, split, views, n_max=None, seed=0):
         out = {"index": sel}
         for v in views:
             d = f[f"maps/{VIEW_MAPS[v]}"]
-            out[v] = d[sel].astype(np.float64) * float(u.Unit(d.attrs["unit"]).to(u.Unit(
-                {"sz": "", "xray": "erg / (kpc2 s)", "stars": "solMass / kpc2"}[v])))
+            out[v] = d[sel].astype(np.float64) * float(u.Unit(d.attrs["unit"]).to(VIEW_UNITS[v]))
         d = f[f"maps/{TARGET_MAP}"]
-        out["target"] = d[sel].astype(np.float64) * float(u.Unit(d.attrs["unit"]).to("solMass / kpc2"))
+        out["target"] = d[sel].astype(np.float64) * float(u.Unit(d.attrs["unit"]).to(TARGET_UNIT))
         for k in ("m200", "r200", "m500", "r500", "z", "halo_id", "pixel_kpc"):
             out[k] = f[f"meta/{k}"][sel]
     out["size_r200"] = float(cfg["size_r200"])
@@ -102,7 +77,7 @@ def _samples(data, views, instrument, npix, rng):
                     phys = phys + rng.normal(size=phys.shape) * np.sqrt(var)
                 elif v == "sz":
                     white = rng.normal(size=phys.shape)
-                    fpx = fwhm * npix / 2.0
+                    fpx = fwhm * npix / FRAME_SIZE_R200
                     if fpx > 1:
                         white = gaussian_beam(white, fpx)
                         white /= white.std()
@@ -112,16 +87,14 @@ def _samples(data, views, instrument, npix, rng):
                 x[j] = ViewTransform(v).forward(phys)
         xs.append(x)
         ts.append(s["t"].numpy()[0])
-        conds.append((beams, noises, 2.0 * float(data["r200"][i]) / npix, float(data["z"][i])))
+        conds.append((beams, noises, FRAME_SIZE_R200 * float(data["r200"][i]) / npix, float(data["z"][i])))
     return np.stack(xs), np.stack(ts), conds
 
 
 def _predict(model, views, x, conds, subset, batch=64, r200_error=0.0, tta=False):
     if tta:  # the reconstructor's test-time augmentation: mean of log10 Sigma over the 8 symmetries
-        from ..reconstruct import _dihedral, _undo_dihedral
-
-        logs = [_undo_dihedral(np.log10(_predict(model, views, np.ascontiguousarray(_dihedral(x, k)), conds, subset,
-                                                 batch, r200_error)), k) for k in range(8)]
+        logs = [undo_dihedral(np.log10(_predict(model, views, np.ascontiguousarray(dihedral(x, k)), conds, subset,
+                                                batch, r200_error)), k) for k in range(N_DIHEDRAL)]
         return 10 ** np.mean(logs, axis=0)
     from ..models.transforms import encode_conditioning
 
@@ -150,17 +123,12 @@ def _metrics(pred, true, r500_r200):
 
 
 def _calibration(pred, true, edges):
-    r = _radius(pred.shape[-1])
+    r = radius_grid(pred.shape[-1])
     sig = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         sel = (r >= lo) & (r < hi)
         sig.append(summarize(np.log10(pred[:, sel] / true[:, sel]))["scatter_dex"])
     return {"edges_r200": list(map(float, edges)), "sigma_log10": sig}
-
-
-def _radius(npix, size_r200=2.0):
-    c = (np.arange(npix) - (npix - 1) / 2.0) * size_r200 / npix
-    return np.hypot(*np.meshgrid(c, c))
 
 
 def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, baselines=True, progress=True,
@@ -178,13 +146,13 @@ def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, base
         "self_consistent": {instrument: {view_set: metrics}}}``.
     """
     views = tuple(model.views)
-    npix = 80
+    npix = FRAME_NPIX
     rng = np.random.default_rng(seed)
     test = load_split(data_path, "test", views, n_max=n_test, seed=seed)
     val = load_split(data_path, "validation", views, n_max=n_test, seed=seed + 1)
     subsets = [s for k in range(1, len(views) + 1) for s in itertools.combinations(views, k)]
     results = {"n_test_maps": int(test["target"].shape[0]), "n_test_halos": int(np.unique(test["halo_id"]).size)}
-    # the true Sigma on the nominal frame (2 R200, 80 px) and R500/R200 per map
+    # the true Sigma on the nominal frame and R500/R200 per map
     _, t_true, _ = _samples(test, views, "ideal", npix, rng)
     true = TargetTransform().inverse(t_true)
     r5 = test["r500"] / test["r200"]
@@ -218,12 +186,10 @@ def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, base
         # coverage on the test split, with the same mix of idealised and instrument-like inputs
         pred = np.concatenate([_predict(model, views, x, conds, subset, r200_error=err),
                                _predict(model, views, x2, conds2, subset, r200_error=err)])
-        sig = np.asarray(cal["sigma_log10"])[np.clip(np.searchsorted(edges, _radius(npix)) - 1, 0, len(edges) - 2)]
+        sig = np.asarray(cal["sigma_log10"])[np.clip(np.searchsorted(edges, radius_grid(npix)) - 1, 0, len(edges) - 2)]
         results["coverage_68"][key] = interval_coverage(pred / 10**sig, pred * 10**sig,
                                                         np.concatenate([true, true]))
     if n_self_consistent:
-        from .self_consistent import self_consistent_masses
-
         sc = {k: v[:n_self_consistent] if isinstance(v, np.ndarray) and v.ndim else v for k, v in test.items()}
         results["self_consistent"] = {inst: self_consistent_masses(model, sc, subsets, instrument=inst, seed=seed)
                                       for inst in INSTRUMENTS}
@@ -239,17 +205,17 @@ def _baselines(data_path, views, test, true, r5, n_train, seed):
 
     train = load_split(data_path, "train", views, n_max=n_train, seed=seed + 2)
 
-    def on_frame(d, key):  # the stored maps span size_r200: the central 2 R200 at 80 px
-        return resample_frame(d[key], d["size_r200"], 80, 1.0)
+    def on_frame(d, key):  # the stored maps span size_r200: the model's frame from their centre
+        return resample_frame(d[key], d["size_r200"], FRAME_NPIX, FRAME_SIZE_R200 / 2)
 
     res = {}
-    pix_train = 2.0 * train["r200"] / 80
-    pix_test = 2.0 * test["r200"] / 80
+    pix_train = FRAME_SIZE_R200 * train["r200"] / FRAME_NPIX
+    pix_test = FRAME_SIZE_R200 * test["r200"] / FRAME_NPIX
     tr = {v: on_frame(train, v) for v in views}
     te = {v: on_frame(test, v) for v in views}
     train_true = on_frame(train, "target")
     for v in views:
-        b = ScalingRelationBaseline(npix=80).fit(tr[v], train["m500"], train["r500"] / train["r200"], pix_train,
+        b = ScalingRelationBaseline().fit(tr[v], train["m500"], train["r500"] / train["r200"], pix_train,
                                                 train["z"])
         pred = b.predict(te[v], r5, pix_test, test["z"], test["r200"])
         res[f"scaling_relation_{v}"] = _metrics(pred, true, r5)

@@ -9,10 +9,10 @@ maps; integrated masses inside circular apertures of R500 and R200; radial profi
 
 import numpy as np
 
-from .._apertures import aperture_weights
+from ..apertures import aperture_weights
+from ..contract import FRAME_SIZE_R200
 
-__all__ = ["aperture_weights", "pixel_metrics", "profile_metrics", "mass_metrics", "interval_coverage",
-           "summarize"]
+__all__ = ["pixel_metrics", "profile_metrics", "mass_metrics", "interval_coverage", "summarize", "radius_grid"]
 
 
 def _frac(x):
@@ -38,12 +38,20 @@ def summarize(log_ratio):
             "n": int(x.size)}
 
 
-def _radius_grid(npix, size_r200):
+def radius_grid(npix, size_r200=FRAME_SIZE_R200):
+    """Distance of each pixel centre from the centre of a square map ``size_r200`` R200 wide (R200).
+
+    Examples
+    --------
+    >>> from massrecon.validation.metrics import radius_grid
+    >>> radius_grid(4, 2.0)[0]
+    array([1.06066017, 0.79056942, 0.79056942, 1.06066017])
+    """
     c = (np.arange(npix) - (npix - 1) / 2.0) * size_r200 / npix
     return np.hypot(*np.meshgrid(c, c))
 
 
-def pixel_metrics(pred, true, size_r200=2.0, rmax_r200=1.0):
+def pixel_metrics(pred, true, size_r200=FRAME_SIZE_R200, rmax_r200=1.0):
     """Pixel-wise bias and scatter of ``log10(pred / true)`` within ``rmax_r200``.
 
     ``pred`` and ``true`` are arrays ``(n_maps, npix, npix)`` (or one map) of positive values.
@@ -64,12 +72,12 @@ def pixel_metrics(pred, true, size_r200=2.0, rmax_r200=1.0):
     if pred.ndim == 2:
         pred = pred[None]
     true = np.asarray(true, dtype=float).reshape(pred.shape)
-    r = _radius_grid(pred.shape[-1], size_r200)
+    r = radius_grid(pred.shape[-1], size_r200)
     sel = r < rmax_r200
     return summarize(np.log10(pred[:, sel] / true[:, sel]))
 
 
-def profile_metrics(pred, true, size_r200=2.0, edges_r200=None):
+def profile_metrics(pred, true, size_r200=FRAME_SIZE_R200, edges_r200=None):
     """Bias and scatter of the azimuthally averaged profiles, per radial bin and over all bins.
 
     Returns
@@ -96,7 +104,7 @@ def profile_metrics(pred, true, size_r200=2.0, edges_r200=None):
     true = np.asarray(true, dtype=float).reshape(pred.shape)
     if edges_r200 is None:
         edges_r200 = np.geomspace(0.1, 1.0, 9)
-    r = _radius_grid(pred.shape[-1], size_r200)
+    r = radius_grid(pred.shape[-1], size_r200)
     biases, scatters = [], []
     for lo, hi in zip(edges_r200[:-1], edges_r200[1:]):
         sel = (r >= lo) & (r < hi)
@@ -113,7 +121,7 @@ def profile_metrics(pred, true, size_r200=2.0, edges_r200=None):
             "bias": float(biases[np.nanargmax(np.abs(biases))]), "scatter": float(np.nanmedian(scatters))}
 
 
-def mass_metrics(pred, true, radius_r200, size_r200=2.0):
+def mass_metrics(pred, true, radius_r200, size_r200=FRAME_SIZE_R200):
     """Bias and scatter of the projected mass inside ``radius_r200`` (scalar or per-map array).
 
     The result holds the items of `summarize` and ``log_ratio``, the ``log10`` mass ratio of
@@ -136,19 +144,16 @@ def mass_metrics(pred, true, radius_r200, size_r200=2.0):
     npix = pred.shape[-1]
     radius = np.broadcast_to(np.asarray(radius_r200, dtype=float), pred.shape[:1])
     out = np.empty(pred.shape[0])
-    cache = {}
     for i, rad in enumerate(radius):
-        key = round(float(rad), 4)
-        if key not in cache:
-            cache[key] = aperture_weights(npix, rad * npix / size_r200)
-        w = cache[key]
+        # radii rounded to 1e-4 R200 so that the cached apertures are re-used across maps
+        w = aperture_weights(npix, round(float(rad), 4) * npix / size_r200)
         out[i] = np.log10((pred[i] * w).sum() / (true[i] * w).sum())
     res = summarize(out)
     res["log_ratio"] = out
     return res
 
 
-def interval_coverage(lower, upper, true, size_r200=2.0, rmax_r200=1.0):
+def interval_coverage(lower, upper, true, size_r200=FRAME_SIZE_R200, rmax_r200=1.0):
     """Fraction of true pixels within R200 that fall inside ``[lower, upper]``.
 
     Examples
@@ -164,7 +169,7 @@ def interval_coverage(lower, upper, true, size_r200=2.0, rmax_r200=1.0):
     0.5
     """
     lower, upper, true = (np.asarray(a, dtype=float) for a in (lower, upper, true))
-    r = _radius_grid(true.shape[-1], size_r200)
+    r = radius_grid(true.shape[-1], size_r200)
     sel = np.broadcast_to(r < rmax_r200, true.shape)
     inside = (true >= lower) & (true <= upper)
     return float(inside[sel].mean())

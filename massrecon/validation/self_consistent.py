@@ -3,24 +3,27 @@
 `MassReconstructor.predict(..., self_consistent=True)` starts from a guessed R200 (a catalogue
 or scaling-relation value, often 20-30% off), predicts the map on that frame, and looks for the
 frame whose M200 equals the M200 implied by the map predicted on it.  Here the same solve
-(`massrecon.reconstruct._solve_log_scale`, the same consistency function) runs on test-split maps
-in the model's own space: the stored maps span 2.6 R200, so a frame of half-width ``f`` R200
-(``f <= 1.3``) is cut from them directly instead of being reprojected from the sky.
+(`massrecon.solvers.solve_log_scale`, the same consistency function) runs on test-split maps
+in the model's own space: the stored maps span 2.6 R200, so a frame whose R200 is ``f`` true
+R200 (``f <= 1.3``) is cut from them directly instead of being reprojected from the sky.
 """
 
 import astropy.units as u
 import numpy as np
 import torch
 
-from .._apertures import aperture_weights
+from ..apertures import aperture_weights
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX
 from ..halo import concentration_200c
-from ..models.transforms import R200_ERROR_MAX, TargetTransform, ViewTransform, encode_conditioning
-from ..reconstruct import _solve_log_scale, projected_to_m200_ratio
+from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning
+from ..reconstruct import projected_to_m200_ratio
+from ..solvers import solve_log_scale
+from .instruments import INSTRUMENTS, XRAY_BACKGROUND
 from .metrics import summarize
 
 __all__ = ["self_consistent_masses"]
 
-#: Largest frame half-width (R200) that a stored map of 2.6 R200 can give.
+#: Largest frame R200 (in true R200) that a stored map of 2.6 R200 can give.
 _F_MAX = 1.3
 _F_MIN = 0.5
 
@@ -28,7 +31,7 @@ _F_MIN = 0.5
 def _frame_inputs(maps, views, subset, f, r200_kpc, z, beams, noise_fn, npix, size_r200):
     from ..training.augment import resample_frame
 
-    frame = resample_frame(np.stack([maps[v] for v in views]), size_r200, npix, f)
+    frame = resample_frame(np.stack([maps[v] for v in views]), size_r200, npix, f * FRAME_SIZE_R200 / 2)
     x = np.zeros((len(views), npix, npix), dtype=np.float32)
     for j, v in enumerate(views):
         if v in subset:
@@ -37,7 +40,7 @@ def _frame_inputs(maps, views, subset, f, r200_kpc, z, beams, noise_fn, npix, si
     noises = {v: noise_fn.rms.get(v, 0.0) for v in views}
     # the beam stated in units of the frame's R200, as the observation classes do
     cond = encode_conditioning(views, {v: max(beams[v] / f, 0.01) for v in views}, noises,
-                               2.0 * f * r200_kpc / npix, z, present=present, r200_error=R200_ERROR_MAX)
+                               FRAME_SIZE_R200 * f * r200_kpc / npix, z, present=present, r200_error=R200_ERROR_MAX)
     return x, np.array([present[v] for v in views], dtype=np.float32), cond
 
 
@@ -45,8 +48,6 @@ class _Noise:
     """Noise of an instrument on the model frame, the same draw at every frame size."""
 
     def __init__(self, instrument, seed, npix):
-        from .evaluate import INSTRUMENTS, XRAY_BACKGROUND
-
         self.rms = {v: rn for v, (_, rn) in INSTRUMENTS[instrument].items()}
         self.fwhm = {v: fw for v, (fw, _) in INSTRUMENTS[instrument].items()}
         self.background = XRAY_BACKGROUND[instrument]
@@ -65,7 +66,7 @@ class _Noise:
         if view == "xray":
             return phys + w * np.sqrt(xray_noise_variance(phys, rms, self.background))
         if view == "sz":
-            fpx = self.fwhm[view] * self.npix / (2.0 * f)
+            fpx = self.fwhm[view] * self.npix / (FRAME_SIZE_R200 * f)
             if fpx > 1:
                 w = gaussian_beam(w, fpx)
                 w = w / w.std()
@@ -73,7 +74,7 @@ class _Noise:
 
 
 def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_error=0.3, max_iter=10,
-                           rtol=0.01, seed=0, npix=80):
+                           rtol=0.01, seed=0, npix=FRAME_NPIX):
     """Solve for the self-consistent R200 of each test map from a wrong starting R200.
 
     Parameters
@@ -84,7 +85,7 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
     subsets : list of tuple of str
         View sets to solve with.
     instrument : str
-        A key of `massrecon.validation.evaluate.INSTRUMENTS` (beams and noise).
+        A key of `massrecon.validation.instruments.INSTRUMENTS` (beams and noise).
     start_error : float
         Starting R200 drawn log-uniformly within a factor ``1 + start_error`` of the truth
         (0.3: masses off by up to a factor 2.2), capped at 1.3 R200 by the stored field.
@@ -101,7 +102,6 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
         wanted a frame beyond 1.3 R200, where the field ends).
     """
     from ..training.augment import gaussian_beam
-    from .evaluate import INSTRUMENTS
 
     views = tuple(model.views)
     size = data["size_r200"]
@@ -109,7 +109,7 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
     n = data["target"].shape[0]
     rng = np.random.default_rng(seed)
     f0s = np.exp(rng.uniform(-np.log1p(start_error), np.log1p(start_error), n))
-    disc = aperture_weights(npix, npix / 2.0)
+    disc = aperture_weights(npix, npix / FRAME_SIZE_R200)
     target = TargetTransform()
     beams = {v: max(INSTRUMENTS[instrument][v][0], data["smoothing_r200"]) for v in views}
     out = {}
@@ -139,20 +139,20 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
                 sigma = target.inverse(t.astype(np.float64))
                 m_frame = m200 * f**3  # M200 of a frame of R200 = f R200_true (same z and cosmology)
                 c = float(concentration_200c(m_frame * u.Msun, z))
-                m_cyl = float((sigma * disc).sum()) * (2.0 * f * r200 / npix) ** 2
+                m_cyl = float((sigma * disc).sum()) * (FRAME_SIZE_R200 * f * r200 / npix) ** 2
                 val = float(np.log(m_cyl / float(projected_to_m200_ratio(c)) / m_frame))
                 evals[log_s] = (val, f, sigma)
                 return val
 
-            conv.append(_solve_log_scale(h, max_iter, rtol))
+            conv.append(solve_log_scale(h, max_iter, rtol))
             _, f, sigma = min(evals.values(), key=lambda e: abs(e[0]))
             npred.append(len(evals))
             capped.append(hit)
             logm.append(3 * np.log10(f))
             logm0.append(3 * np.log10(f0))
-            # the true R200 is 1/f frame-R200s, npix / (2 f) pixels
-            w = aperture_weights(npix, npix / (2.0 * f))
-            true_cyl = float((target.inverse(_true_t(data, i, npix)) * aperture_weights(npix, npix / 2.0)).sum())
+            # the true R200 is 1/f frame-R200s
+            w = aperture_weights(npix, npix / (FRAME_SIZE_R200 * f))
+            true_cyl = float((target.inverse(_true_t(data, i, npix)) * disc).sum())
             logcyl.append(np.log10(float((sigma * w).sum()) * f**2 / true_cyl))
         out["+".join(subset)] = {"m200": summarize(logm), "m200_start": summarize(logm0),
                                  "mcyl_r200": summarize(logcyl), "converged": float(np.mean(conv)),
@@ -163,5 +163,5 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
 def _true_t(data, i, npix):
     from ..training.augment import resample_frame
 
-    sig = resample_frame(data["target"][i][None], data["size_r200"], npix, 1.0)[0]
+    sig = resample_frame(data["target"][i][None], data["size_r200"], npix, FRAME_SIZE_R200 / 2)[0]
     return TargetTransform().forward(np.maximum(sig, 1e-30))

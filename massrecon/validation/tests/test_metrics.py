@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from massrecon.apertures import aperture_weights
 from massrecon.validation import (
     PowerLawBaseline,
-    aperture_weights,
     interval_coverage,
     mass_metrics,
     pixel_metrics,

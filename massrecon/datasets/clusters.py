@@ -9,7 +9,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable
 from astropy.utils.data import get_pkg_data_path
 
-from .frame import ClusterFrame
+from ..frame import ClusterFrame
 
 __all__ = ["example_clusters", "example_frame"]
 
@@ -24,7 +24,7 @@ def example_clusters():
 
     Examples
     --------
-    >>> from massrecon.examples import example_clusters
+    >>> from massrecon.datasets import example_clusters
     >>> "coma" in example_clusters()["name"]
     True
     """
@@ -44,7 +44,7 @@ def example_frame(name, **kwargs):
 
     Examples
     --------
-    >>> from massrecon.examples import example_frame
+    >>> from massrecon.datasets import example_frame
     >>> example_frame("A1835").name
     'a1835'
     """

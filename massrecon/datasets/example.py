@@ -5,11 +5,12 @@ files an astronomer holds for a real cluster:
 
 * ``y_planck.fits``: a Planck-like Compton-y image (gnomonic, 1 arcmin pixels, 10 arcmin beam,
   white noise of 1e-6 per pixel, roughly MILCA/NILC full-mission levels per beam after
-  smoothing), 6 R200 across;
-* ``xray_counts.fits``, ``xray_expmap.fits``, ``xray_mask.fits``: an eROSITA-like 0.5-2 keV
-  observation (8 arcsec pixels, 30 arcsec PSF FWHM, 2 ks vignetted exposure as in eFEDS, a flat
-  particle+sky background, Poisson counts, a few point sources masked, and an energy
-  conversion factor of 1e12 counts s^-1 per erg s^-1 cm^-2);
+  smoothing), 6 R200 across, with its noise map in the ``NOISE`` extension;
+* ``xray_counts.fits``, ``xray_expmap.fits``, ``xray_bkg.fits``, ``xray_mask.fits``: an
+  eROSITA-like 0.5-2 keV observation (8 arcsec pixels, 30 arcsec PSF FWHM, 2 ks vignetted
+  exposure as in eFEDS, a flat particle+sky background with its expected counts map, Poisson
+  counts, a few point sources masked, and an energy conversion factor of 1e12 counts s^-1 per
+  erg s^-1 cm^-2);
 * ``members.ecsv``: an SDSS-like member catalogue (RA, Dec, stellar mass above 1e10 Msun,
   spectroscopic redshift);
 * ``cluster.ecsv``: the catalogue entry (position, redshift and an M500 off by ~15%, as a
@@ -17,23 +18,31 @@ files an astronomer holds for a real cluster:
 * ``truth.fits``: the true projected total mass on the model's frame (a `~massrecon.MassMap`).
 
 Nothing is downloaded: the files are made from the simulator with a fixed seed, so they are the
-same on every machine.
+same on every machine.  `read_example_observations` reads them back with the observation classes'
+readers, as a user would read real files.
 """
 
 import os
 
 import astropy.units as u
 import numpy as np
+from astropy.constants import c as speed_of_light
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
+from astropy.stats import gaussian_fwhm_to_sigma
 from astropy.table import QTable
 from astropy.wcs import WCS
 from scipy.ndimage import gaussian_filter
 
-from .frame import ClusterFrame
-from .massmap import MassMap
+from ..contract import FRAME_NPIX, MEMBER_MAP_MASS_LIMIT
+from ..frame import ClusterFrame
+from ..massmap import MassMap
 
-__all__ = ["EXAMPLE", "make_example_observations"]
+__all__ = ["EXAMPLE", "make_example_observations", "read_example_observations"]
+
+#: Names of the example files, by role.
+_FILES = dict(y="y_planck.fits", counts="xray_counts.fits", exposure="xray_expmap.fits", background="xray_bkg.fits",
+              mask="xray_mask.fits", members="members.ecsv", cluster="cluster.ecsv", truth="truth.fits")
 
 #: Parameters of the bundled example cluster.
 EXAMPLE = dict(
@@ -56,7 +65,8 @@ def _tan_wcs(center, npix, pixel):
 
 
 def _project(halo, model, basis, npix, size_r200):
-    from .simulate import project_halo
+    # the simulator is imported only when the files are made: massrecon's core does not need it
+    from ..simulate import project_halo
 
     maps, members = project_halo(model, basis, npix=npix, size_r200=size_r200, smoothing_r200=0.0)
     return maps, members
@@ -75,18 +85,24 @@ def make_example_observations(directory, *, overwrite=False):
     Returns
     -------
     files : dict
-        Paths of the files written, by role (``y``, ``counts``, ``exposure``, ``mask``,
-        ``members``, ``cluster``, ``truth``).
+        Paths of the files written, by role (``y``, ``counts``, ``exposure``, ``background``,
+        ``mask``, ``members``, ``cluster``, ``truth``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from massrecon.datasets import make_example_observations
+    >>> files = make_example_observations(tempfile.mkdtemp())
+    >>> sorted(files)
+    ['background', 'cluster', 'counts', 'exposure', 'mask', 'members', 'truth', 'y']
     """
-    from .observations.xray import rest_frame_emissivity
-    from .simulate import HaloModel, SimulationConfig, projection_bases, sample_halo
+    from ..observations.xray import rest_frame_emissivity
+    from ..simulate import HaloModel, SimulationConfig, projection_bases, sample_halo
 
     ex = EXAMPLE
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
-    files = {k: os.path.join(directory, v) for k, v in dict(
-        y="y_planck.fits", counts="xray_counts.fits", exposure="xray_expmap.fits", mask="xray_mask.fits",
-        members="members.ecsv", cluster="cluster.ecsv", truth="truth.fits").items()}
+    files = {k: os.path.join(directory, v) for k, v in _FILES.items()}
     if not overwrite:
         existing = [p for p in files.values() if os.path.exists(p)]
         if existing:
@@ -106,7 +122,7 @@ def make_example_observations(directory, *, overwrite=False):
     pix_kpc = (pix.to_value(u.rad) * da).to_value(u.kpc)
     npix_y = int(np.ceil(6 * halo.r200 / pix_kpc / 2) * 2)
     maps, _ = _project(halo, model, basis, npix_y, npix_y * pix_kpc / halo.r200)
-    sigma_pix = (ex["y_beam"] / pix).decompose().value / np.sqrt(8 * np.log(2))
+    sigma_pix = (ex["y_beam"] / pix).decompose().value * gaussian_fwhm_to_sigma
     y = gaussian_filter(maps["compton_y"], sigma_pix, mode="nearest")
     y = y + rng.normal(scale=ex["y_noise"], size=y.shape)
     hdr = _tan_wcs(center, npix_y, pix).to_header()
@@ -114,7 +130,9 @@ def make_example_observations(directory, *, overwrite=False):
     hdr["BEAMFWHM"] = (ex["y_beam"].to_value(u.arcmin), "[arcmin] beam FWHM")
     hdr["NOISE"] = (ex["y_noise"], "white noise rms per pixel")
     hdr["COMMENT"] = "massrecon example: Planck-like Compton-y map of a mock cluster"
-    fits.PrimaryHDU(y.astype(np.float32), header=hdr).writeto(files["y"], overwrite=True)
+    noise = fits.ImageHDU(np.full(y.shape, ex["y_noise"]), name="NOISE")
+    noise.header["COMMENT"] = "white noise rms per pixel"
+    fits.HDUList([fits.PrimaryHDU(y.astype(np.float32), header=hdr), noise]).writeto(files["y"], overwrite=True)
 
     # --- X-ray: eROSITA-like counts --------------------------------------------------------------
     pix = ex["xray_pixel"]
@@ -132,7 +150,8 @@ def make_example_observations(directory, *, overwrite=False):
     # vignetting: a gentle fall-off across the field (eROSITA survey exposure varies slowly)
     expmap = ex["exposure"].to_value(u.s) * (1 - 0.15 * (rr / rr.max()) ** 2)
     rate = (sx.to(u.erg / u.s / u.cm**2 / u.sr) * pix_sr * ex["ecf"]).to_value(u.ct / u.s)
-    rate = gaussian_filter(rate, (ex["xray_psf"] / pix).decompose().value / np.sqrt(8 * np.log(2)))
+    psf_sigma = (ex["xray_psf"] / pix).decompose().value * gaussian_fwhm_to_sigma  # pixels
+    rate = gaussian_filter(rate, psf_sigma)
     bkg = (ex["background"] * (pix.to(u.arcmin)) ** 2).to_value(u.ct / u.s)
     mask = np.ones((npix_x, npix_x), dtype=np.int16)
     src = []
@@ -141,7 +160,7 @@ def make_example_observations(directory, *, overwrite=False):
         flux = 10 ** rng.uniform(-2.5, -1.5)
         src.append((cx, cy))
         d2 = (np.arange(npix_x)[None, :] - cx) ** 2 + (np.arange(npix_x)[:, None] - cy) ** 2
-        rate = rate + flux * np.exp(-d2 / (2 * (30 / 8 / 2.355) ** 2)) / (2 * np.pi * (30 / 8 / 2.355) ** 2)
+        rate = rate + flux * np.exp(-d2 / (2 * psf_sigma**2)) / (2 * np.pi * psf_sigma**2)
         mask[d2 < 8**2] = 0
     counts = rng.poisson((rate + bkg) * expmap).astype(np.int32)
     whdr = _tan_wcs(center, npix_x, pix).to_header()
@@ -156,17 +175,22 @@ def make_example_observations(directory, *, overwrite=False):
     h["BUNIT"] = "s"
     fits.PrimaryHDU(expmap.astype(np.float32), header=h).writeto(files["exposure"], overwrite=True)
     h = whdr.copy()
+    h["BUNIT"] = "count"
+    h["COMMENT"] = "expected background counts (particle + sky)"
+    # on the exposure as stored (float32), which is what a reader of the files multiplies
+    fits.PrimaryHDU(bkg * expmap.astype(np.float32), header=h).writeto(files["background"], overwrite=True)
+    h = whdr.copy()
     h["COMMENT"] = "1 = good, 0 = masked point source"
     fits.PrimaryHDU(mask, header=h).writeto(files["mask"], overwrite=True)
 
     # --- members: SDSS-like ----------------------------------------------------------------------
-    _, members = _project(halo, model, basis, 80, 4.0)
-    sel = members["mstar"] >= 1e10
+    _, members = _project(halo, model, basis, FRAME_NPIX, 4.0)
+    sel = members["mstar"] >= MEMBER_MAP_MASS_LIMIT.to_value(u.Msun)
     offs_x = members["x"][sel] / da.value * u.rad
     offs_y = members["y"][sel] / da.value * u.rad
     # image x grows to the west on the sky (east left): RA decreases with x
     coords = center.spherical_offsets_by(-offs_x.to(u.deg), offs_y.to(u.deg))
-    zspec = halo.z + members["v_los"][sel] / 299792.458 * (1 + halo.z)
+    zspec = halo.z + members["v_los"][sel] / speed_of_light.to_value(u.km / u.s) * (1 + halo.z)
     tab = QTable()
     tab["ra"] = coords.ra.to(u.deg)
     tab["dec"] = coords.dec.to(u.deg)
@@ -186,3 +210,35 @@ def make_example_observations(directory, *, overwrite=False):
                                meta={"MODEL": "truth", "COMMENT": "true projected mass, slab +-R200"})
     truth.write(files["truth"], overwrite=True)
     return files
+
+
+def read_example_observations(files):
+    """Read the example files back as a user reads real ones: the observations and the catalogue entry.
+
+    Parameters
+    ----------
+    files : dict
+        Paths by role, as returned by `make_example_observations`.
+
+    Returns
+    -------
+    observations : dict
+        `~massrecon.observations.ComptonYMap`, `~massrecon.observations.XrayImage` and
+        `~massrecon.observations.GalaxyMembers` by view (``"sz"``, ``"xray"``, ``"stars"``).
+    entry : `~astropy.table.Row`
+        The catalogue entry of the cluster (``name``, ``ra``, ``dec``, ``z``, the catalogue
+        ``m500`` and the true ``m500_true``).
+    """
+    from ..observations import ComptonYMap, GalaxyMembers, XrayImage
+
+    hy = fits.getheader(files["y"])
+    hx = fits.getheader(files["counts"])
+    observations = {
+        "sz": ComptonYMap.read(files["y"], beam=hy["BEAMFWHM"] * u.arcmin, noise_hdu="NOISE"),
+        "xray": XrayImage.read_counts(files["counts"], files["exposure"], band=[hx["EMIN"], hx["EMAX"]] * u.keV,
+                                      ecf=hx["ECF"] * u.ct / u.s / (u.erg / u.s / u.cm**2),
+                                      beam=hx["PSFFWHM"] * u.arcsec, background_file=files["background"],
+                                      mask_file=files["mask"]),
+        "stars": GalaxyMembers(QTable.read(files["members"])),
+    }
+    return observations, QTable.read(files["cluster"])[0]
