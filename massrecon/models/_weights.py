@@ -32,7 +32,19 @@ WEIGHTS_FORMAT = 1
 
 
 def sha256_file(path):
-    """Hex SHA-256 digest of a file."""
+    """Hex SHA-256 digest of a file (the checksum of ``generator.pt`` in its metadata).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from massrecon.models._weights import sha256_file
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "empty"
+    ...     _ = path.write_bytes(b"")
+    ...     sha256_file(path)[:16]
+    'e3b0c44298fc1c14'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -41,6 +53,7 @@ def sha256_file(path):
 
 
 def _major_minor(version):
+    """The (major, minor) strings of a version."""
     parts = str(version).split(".")
     return tuple(parts[:2])
 
@@ -71,6 +84,7 @@ def _check_metadata(meta, path):
 
 
 def _same_constant(key, ours, theirs):
+    """Whether a transform constant of the file equals this version's."""
     # unit strings are compared as units: "erg / (kpc2 s)" and "erg / (s kpc2)" are one unit
     if key in ("view_units", "target_unit") and ours is not None and theirs is not None:
         try:

@@ -78,6 +78,7 @@ class AugmentConfig:
     r200_error: tuple = (R200_ERROR_MAX, R200_ERROR_MAX)
 
     def __post_init__(self):
+        """Check the ranges and probabilities, naming the one at fault."""
         for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars", "xray_background",
                      "r200_error"):
             val = getattr(self, name)

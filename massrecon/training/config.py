@@ -59,6 +59,7 @@ _SIMULATE_FIELDS = {f.name: f.default for f in dataclasses.fields(SimulationConf
 
 
 def _real(val):
+    """Whether ``val`` is a real number (not a bool)."""
     return isinstance(val, (int, float)) and not isinstance(val, bool)
 
 
@@ -117,6 +118,7 @@ def _check_simulate(sim, augment):
 
 
 def _simulation_config(sim):
+    """The `~massrecon.simulate.SimulationConfig` of a canonical ``simulate`` table."""
     return SimulationConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in sim.items()
                                if k in _SIMULATE_FIELDS})
 
@@ -222,6 +224,7 @@ class TrainingConfig:
     simulate: dict = None
 
     def __post_init__(self):
+        """Normalise the types and check every setting, naming the one at fault."""
         if isinstance(self.data_paths, (str, Path)):
             self.data_paths = [self.data_paths]
         self.data_paths = [str(p) for p in self.data_paths]

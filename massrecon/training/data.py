@@ -32,6 +32,7 @@ LAYOUT_VERSION = "1"
 
 
 def _attr_str(val):
+    """An HDF5 string attribute as `str` (h5py may give bytes)."""
     return val.decode() if isinstance(val, bytes) else str(val)
 
 
