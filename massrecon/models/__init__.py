@@ -1,10 +1,11 @@
 """The networks of massrecon: transforms, the conditional U-Net generator, the PatchGAN
-discriminator and the weights format.
+discriminator and the weights format (loading; weights are written from a training run by
+`massrecon.training.export_weights`).
 
-See :doc:`/models` in the documentation.
+The models never import `massrecon.training`.  See :doc:`/models` in the documentation.
 """
 
-from ._weights import WEIGHTS_FORMAT, export_weights, load_generator
+from ._weights import WEIGHTS_FORMAT, load_generator
 from .transforms import (
     TARGET_REFERENCE,
     TRANSFORM_CONSTANTS,
@@ -29,6 +30,5 @@ __all__ = [
     "count_parameters",
     "flops_per_map",
     "WEIGHTS_FORMAT",
-    "export_weights",
     "load_generator",
 ]

@@ -1,5 +1,5 @@
 """Weights files: a generator ``state_dict`` (``generator.pt``) and its metadata
-(``generator.json``).
+(``generator.json``), and their loader.
 
 The metadata (weights format `WEIGHTS_FORMAT`) holds everything needed to use the weights
 correctly: the model's constructor arguments, views, transform constants, conditioning features,
@@ -7,32 +7,44 @@ the frame (``npix`` pixels over ``size_r200`` R200), the ranges of beams, noise,
 mass the model was trained on, the training configuration and seed, the massrecon version, the
 metrics given at export and the SHA-256 of ``generator.pt``.  Loading checks the format and
 the checksum and uses ``torch.load(weights_only=True)``: nothing is unpickled.
+
+The files are written from a training run by `massrecon.training.export_weights`: the models
+never import the training code.
 """
 
-import datetime
 import hashlib
 import json
 import warnings
 from pathlib import Path
 
 import astropy.units as u
-import h5py
 import torch
 
 from .. import __version__
 from ..exceptions import MassreconWarning
-from ..logger import log
 from .transforms import TRANSFORM_CONSTANTS, conditioning_names
-from .unet import UNetGenerator, count_parameters
+from .unet import UNetGenerator
 
-__all__ = ["WEIGHTS_FORMAT", "export_weights", "load_generator", "sha256_file"]
+__all__ = ["WEIGHTS_FORMAT", "load_generator", "sha256_file"]
 
 #: Version of the layout of ``generator.pt`` + ``generator.json``; loaders refuse other values.
 WEIGHTS_FORMAT = 1
 
 
 def sha256_file(path):
-    """Hex SHA-256 digest of a file."""
+    """Hex SHA-256 digest of a file (the checksum of ``generator.pt`` in its metadata).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from massrecon.models._weights import sha256_file
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "empty"
+    ...     _ = path.write_bytes(b"")
+    ...     sha256_file(path)[:16]
+    'e3b0c44298fc1c14'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -41,158 +53,9 @@ def sha256_file(path):
 
 
 def _major_minor(version):
+    """The (major, minor) strings of a version."""
     parts = str(version).split(".")
     return tuple(parts[:2])
-
-
-def _data_ranges(paths):
-    """Mass and redshift ranges of the simulations behind the data sets (None if unreadable)."""
-    logm, zr = [], []
-    for p in paths:
-        try:
-            with h5py.File(p, "r") as fh:
-                cfg = json.loads(fh.attrs["config"])
-        except Exception:
-            continue
-        logm += list(cfg.get("log_m200_range", []))
-        zr += list(cfg.get("z_range", []))
-    return ([min(logm), max(logm)] if logm else None), ([min(zr), max(zr)] if zr else None)
-
-
-def _portable(config_dict, base):
-    """A configuration with the paths below ``base`` made relative to it, as a TOML next to the
-    data would give them: the metadata must not depend on where the run happened."""
-    d = dict(config_dict)
-
-    def rel(p):
-        try:
-            return str(Path(p).resolve().relative_to(base))
-        except ValueError:
-            return p
-
-    d["data_paths"] = [rel(p) for p in d.get("data_paths", [])]
-    if d.get("init_from"):
-        d["init_from"] = rel(d["init_from"])
-    return d
-
-
-def export_weights(run_dir_or_checkpoint, out_dir, metrics=None, overwrite=False):
-    """Write ``generator.pt`` and ``generator.json`` from a training run or checkpoint.
-
-    Parameters
-    ----------
-    run_dir_or_checkpoint : str or path
-        A run directory (its ``checkpoint.pt`` is used) or a checkpoint file.
-    out_dir : str or path
-        Output directory (created).
-    metrics : dict, optional
-        Test metrics to record (JSON-serialisable).
-    overwrite : bool
-        Replace existing files.
-
-    Returns
-    -------
-    dict
-        The metadata written.
-
-    Examples
-    --------
-    Train a tiny generator for one step (data simulated on the fly) and export it:
-
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from massrecon.models import export_weights
-    >>> from massrecon.training import TrainingConfig, train
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> cfg = TrainingConfig(simulate={"n_halos": 3, "npix": 24, "size_r200": 2.6, "projections": 1},
-    ...                      views=["sz"], npix=16, base_channels=4, depth=1, max_channels=8,
-    ...                      cond_embedding=4, batch_size=1, steps=1, warmup_steps=1, gan_weight=0.0,
-    ...                      val_batches=0)
-    >>> run = Path(tmp.name) / "run"
-    >>> _ = train(cfg, run, progress=False)
-    >>> meta = export_weights(run, Path(tmp.name) / "weights", metrics={"val_l1": 0.5})  # doctest: +IGNORE_OUTPUT
-    INFO: weights of step 1 written to .../weights [massrecon.models._weights]
-    >>> sorted(p.name for p in (Path(tmp.name) / "weights").iterdir())
-    ['generator.json', 'generator.pt']
-    >>> meta["views"], meta["frame"], meta["training"]["step"], meta["metrics"]
-    (['sz'], {'npix': 16, 'size_r200': 2.0}, 1, {'val_l1': 0.5})
-    >>> tmp.cleanup()
-    """
-    from ..training.config import TrainingConfig
-    from ..training.loop import load_checkpoint
-
-    ckpt = load_checkpoint(run_dir_or_checkpoint)
-    config = TrainingConfig.from_dict(ckpt["config"])
-    src = Path(run_dir_or_checkpoint).resolve()
-    run_base = (src if src.is_dir() else src.parent).parent
-    gen = UNetGenerator(**config.model_kwargs())
-    gen.load_state_dict(ckpt["generator"])
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pt, js = out_dir / "generator.pt", out_dir / "generator.json"
-    for f in (pt, js):
-        if f.exists() and not overwrite:
-            raise FileExistsError(f"{f} exists (pass overwrite=True to replace it)")
-    if metrics is not None:
-        try:
-            json.dumps(metrics)
-        except TypeError as exc:
-            raise TypeError(f"metrics must be JSON-serialisable: {exc}") from None
-    torch.save(gen.state_dict(), pt)
-    if config.simulate:  # data made on the fly: the ranges are those of the simulation table
-        logm, zr = list(config.simulate["log_m200_range"]), list(config.simulate["z_range"])
-    else:
-        logm, zr = _data_ranges(config.data_paths)
-    aug = config.augment
-    meta = {
-        "weights_format": WEIGHTS_FORMAT,
-        "massrecon_version": __version__,
-        "torch_version": torch.__version__,
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "file": pt.name,
-        "sha256": sha256_file(pt),
-        "model": {"class": "UNetGenerator", "kwargs": gen.config(), "parameters": count_parameters(gen)},
-        "views": list(gen.views),
-        "conditioning": conditioning_names(gen.views),
-        "transforms": TRANSFORM_CONSTANTS,
-        "frame": {"npix": config.npix, "size_r200": 2.0},
-        "supported": {
-            "beam_fwhm_r200": [0.01, aug.beam_fwhm_r200[1]],
-            "noise": {"sz": [0.0, aug.noise_sz[1]], "xray": [0.0, aug.noise_xray[1]],
-                      "stars": [0.0, aug.noise_stars[1]]},
-            "xray_background_ref": list(aug.xray_background),
-            "frame_scale": list(aug.frame_jitter),
-            "r200_error": [0.0, aug.r200_error[1]],
-            "log10_m200_h": logm,
-            "z": zr,
-        },
-        "training": {"config": _portable(config.to_dict(), run_base), "seed": config.seed,
-                     "step": int(ckpt["step"]),
-                     "massrecon_version": ckpt.get("massrecon_version")},
-        "metrics": metrics or {},
-    }
-    # a fine-tuned run: record the stages it started from as well, each nested in the next
-    from ..training.loop import load_checkpoint
-
-    node, source, seen = meta["training"], config.init_from, set()
-    while source:
-        key = Path(source).resolve()
-        if key in seen:  # a run directory reused for a later stage: the chain loops
-            log.warning(f"init_from of {source} loops back to a stage already recorded; the chain stops there")
-            break
-        seen.add(key)
-        try:
-            earlier = load_checkpoint(source)
-        except (OSError, ValueError) as exc:
-            log.warning(f"init_from checkpoint {source} not readable ({exc}); its configuration "
-                        "is not recorded in the metadata")
-            break
-        node["init_from"] = {"config": _portable(earlier["config"], run_base), "step": int(earlier["step"]),
-                             "massrecon_version": earlier.get("massrecon_version")}
-        node, source = node["init_from"], earlier["config"].get("init_from")
-    js.write_text(json.dumps(meta, indent=1, sort_keys=True))
-    log.info(f"weights of step {ckpt['step']} written to {out_dir}")
-    return meta
 
 
 def _check_metadata(meta, path):
@@ -221,6 +84,7 @@ def _check_metadata(meta, path):
 
 
 def _same_constant(key, ours, theirs):
+    """Whether a transform constant of the file equals this version's."""
     # unit strings are compared as units: "erg / (kpc2 s)" and "erg / (s kpc2)" are one unit
     if key in ("view_units", "target_unit") and ours is not None and theirs is not None:
         try:
@@ -258,12 +122,12 @@ def load_generator(path, metadata_json=None):
 
     Examples
     --------
-    A round trip through `export_weights`, with a tiny generator trained for one step:
+    A round trip through `~massrecon.training.export_weights`, with a tiny generator trained for one step:
 
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from massrecon.models import export_weights, load_generator
-    >>> from massrecon.training import TrainingConfig, train
+    >>> from massrecon.models import load_generator
+    >>> from massrecon.training import TrainingConfig, export_weights, train
     >>> tmp = tempfile.TemporaryDirectory()
     >>> cfg = TrainingConfig(simulate={"n_halos": 3, "npix": 24, "size_r200": 2.6, "projections": 1},
     ...                      views=["sz"], npix=16, base_channels=4, depth=1, max_channels=8,
@@ -271,7 +135,7 @@ def load_generator(path, metadata_json=None):
     ...                      val_batches=0)
     >>> _ = train(cfg, Path(tmp.name) / "run", progress=False)
     >>> meta = export_weights(Path(tmp.name) / "run", Path(tmp.name) / "weights")  # doctest: +IGNORE_OUTPUT
-    INFO: weights of step 1 written to .../weights [massrecon.models._weights]
+    INFO: weights of step 1 written to .../weights [massrecon.training.export]
     >>> model, meta2 = load_generator(Path(tmp.name) / "weights" / "generator.pt")
     >>> model.views, model.training, meta2["sha256"] == meta["sha256"]
     (('sz',), False, True)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..contract import FRAME_NPIX
 from .transforms import VIEWS, n_conditioning, validate_views
 
 __all__ = ["UNetGenerator", "PatchGANDiscriminator", "count_parameters", "flops_per_map", "disc_mask"]
@@ -255,9 +256,11 @@ class PatchGANDiscriminator(nn.Module):
     Examples
     --------
     >>> import torch
+    >>> from massrecon.contract import FRAME_NPIX
     >>> from massrecon.models import PatchGANDiscriminator
     >>> d = PatchGANDiscriminator(n_views=1, ndf=4)
-    >>> d(torch.zeros(1, 1, 80, 80), torch.ones(1, 1), torch.zeros(1, 1, 80, 80)).shape
+    >>> n = FRAME_NPIX  # 80
+    >>> d(torch.zeros(1, 1, n, n), torch.ones(1, 1), torch.zeros(1, 1, n, n)).shape
     torch.Size([1, 1, 8, 8])
     """
 
@@ -310,7 +313,7 @@ def count_parameters(model, trainable_only=True):
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
 
 
-def flops_per_map(model, npix=80):
+def flops_per_map(model, npix=FRAME_NPIX):
     """Multiply-accumulates of the convolution and linear layers for one map (forward pass).
 
     Counted with forward hooks on every `~torch.nn.Conv2d` and `~torch.nn.Linear` during one
@@ -321,7 +324,7 @@ def flops_per_map(model, npix=80):
     ----------
     model : `UNetGenerator` or `PatchGANDiscriminator`
     npix : int
-        Map size.
+        Map size (default: the model frame, `~massrecon.contract.FRAME_NPIX`).
 
     Returns
     -------

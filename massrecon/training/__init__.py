@@ -1,5 +1,5 @@
 """Training of the mass-map generator: configuration, data, augmentations, losses, the loop and
-data-parallel training.
+data-parallel training, and the export of a run as weights.
 
 See :doc:`/training` in the documentation.
 """
@@ -7,8 +7,9 @@ See :doc:`/training` in the documentation.
 from .augment import AugmentConfig
 from .config import TrainingConfig
 from .data import ClusterMapDataset, ResumableSampler
+from .export import export_weights
 from .loop import load_checkpoint, train
 from .on_the_fly import SimulatedMapDataset
 
 __all__ = ["AugmentConfig", "TrainingConfig", "ClusterMapDataset", "ResumableSampler", "SimulatedMapDataset",
-           "train", "load_checkpoint"]
+           "train", "load_checkpoint", "export_weights"]

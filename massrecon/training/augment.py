@@ -33,13 +33,14 @@ the number of data-loader workers and a resumed run sees exactly the same data.
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, SUPPORTED_BEAM_R200
 from ..models.transforms import (
-    R200_ERROR_MAX,
     TargetTransform,
     ViewTransform,
     encode_conditioning,
@@ -66,7 +67,7 @@ class AugmentConfig:
     frame_jitter: tuple = (0.7, 1.3)
     center_jitter_r200: float = 0.02
     beam_probability: float = 0.8
-    beam_fwhm_r200: tuple = (0.01, 1.5)
+    beam_fwhm_r200: tuple = (0.01, SUPPORTED_BEAM_R200[1])
     noise_probability: float = 0.7
     noise_sz: tuple = (1e-8, 3e-6)
     noise_xray: tuple = (1e33, 3e35)
@@ -74,9 +75,10 @@ class AugmentConfig:
     xray_background: tuple = (0.1, 0.1)
     view_dropout: float = 0.3
     r200_known_probability: float = 0.0
-    r200_error: tuple = (0.3, 0.3)
+    r200_error: tuple = (R200_ERROR_MAX, R200_ERROR_MAX)
 
     def __post_init__(self):
+        """Check the ranges and probabilities, naming the one at fault."""
         for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars", "xray_background",
                      "r200_error"):
             val = getattr(self, name)
@@ -170,12 +172,132 @@ def resample_frame(maps, src_size_r200, npix, half_width_r200, offset_r200=(0.0,
 
 
 def _log_uniform(rng, lo, hi):
+    """A draw log-uniform in ``[lo, hi]``."""
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, native_fwhm_r200=0.01,
+class _Frame(NamedTuple):
+    """The model frame cut from the stored maps: ``scale`` times the nominal width
+    (`~massrecon.contract.FRAME_SIZE_R200` R200), the R200 error bound the network is told, and the
+    centre offset (x, y) in R200."""
+
+    scale: float
+    r200_error: float
+    offset: tuple
+
+    @property
+    def width_r200(self):
+        """Width of the frame in units of the true R200."""
+        return FRAME_SIZE_R200 * self.scale
+
+
+#: The frame without augmentation: nominal width, R200 exact, centred.
+_NOMINAL_FRAME = _Frame(1.0, 0.0, (0.0, 0.0))
+
+
+def _random_dihedral(stack, rng):
+    """The maps turned by one random element of the dihedral group, the same for all."""
+    k = int(rng.integers(4))
+    flip = bool(rng.integers(2))
+    stack = [np.rot90(m, k) for m in stack]
+    if flip:
+        stack = [m[:, ::-1] for m in stack]
+    return stack
+
+
+def _apply_beams(stack, views, beams, augment, rng, src_pix_r200, native_fwhm_r200):
+    """Smooth each view (in place in ``stack``) by a random beam with ``beam_probability``,
+    recording the total FWHM in ``beams``."""
+    for i, v in enumerate(views):
+        if rng.uniform() < augment.beam_probability:
+            fwhm = _log_uniform(rng, *augment.beam_fwhm_r200)
+            stack[i] = gaussian_beam(stack[i], fwhm / src_pix_r200)
+            beams[v] = math.hypot(fwhm, native_fwhm_r200)
+
+
+def _draw_frame(augment, rng, src_size_r200):
+    """The jittered frame: exact with ``r200_known_probability``, else scaled within a drawn R200
+    error bound (and ``frame_jitter``); the centre moves within ``center_jitter_r200`` and the
+    stored maps."""
+    f, r200_error = 1.0, 0.0
+    if rng.uniform() >= augment.r200_known_probability:
+        r200_error = float(rng.uniform(*augment.r200_error))
+        lo = max(1.0 - r200_error, augment.frame_jitter[0])
+        hi = min(1.0 + r200_error, augment.frame_jitter[1])
+        f = float(rng.uniform(lo, hi))
+    room = max(src_size_r200 / 2.0 - FRAME_SIZE_R200 * f / 2.0, 0.0)
+    cj = min(augment.center_jitter_r200, room)
+    offset = (float(rng.uniform(-cj, cj)), float(rng.uniform(-cj, cj))) if cj > 0 else (0.0, 0.0)
+    return _Frame(f, r200_error, offset)
+
+
+def _add_noise(obs, views, beams, augment, rng, npix, frame):
+    """Add each view's noise (in place in ``obs``) with ``noise_probability``; return the rms of
+    each view (0: none)."""
+    noise = {v: 0.0 for v in views}
+    for i, v in enumerate(views):
+        if rng.uniform() >= augment.noise_probability:
+            continue
+        if v == "sz":
+            # Instrument noise in a y map is smoothed by the beam like the signal (Planck,
+            # ACT and SPT maps are beam-convolved): correlated noise of per-pixel rms `rms`.
+            rms = _log_uniform(rng, *augment.noise_sz)
+            white = rng.normal(0.0, 1.0, obs[i].shape)
+            fwhm_px = beams[v] * npix / frame.width_r200
+            if fwhm_px > 1.0:
+                white = gaussian_beam(white, fwhm_px)
+                white /= max(float(white.std()), 1e-30)
+            obs[i] = obs[i] + rms * white
+        elif v == "stars":
+            rms = _log_uniform(rng, *augment.noise_stars)
+            obs[i] = obs[i] + rng.normal(0.0, rms, obs[i].shape)
+        else:  # Poisson-like: variance proportional to signal + background
+            rms = _log_uniform(rng, *augment.noise_xray)
+            lo_b, hi_b = augment.xray_background
+            # a fixed background draws nothing, so older configurations keep their random stream
+            bkg = lo_b if lo_b == hi_b else _log_uniform(rng, lo_b, hi_b)
+            var = xray_noise_variance(obs[i], rms, bkg)
+            obs[i] = obs[i] + rng.normal(0.0, 1.0, obs[i].shape) * np.sqrt(var)
+        noise[v] = rms
+    return noise
+
+
+def _drop_views(views, augment, rng):
+    """Which views are present after view dropout (at least one)."""
+    if augment.view_dropout > 0 and len(views) > 1:
+        keep = rng.uniform(size=len(views)) >= augment.view_dropout
+        if not keep.any():
+            keep[int(rng.integers(len(views)))] = True
+        return {v: bool(k) for v, k in zip(views, keep, strict=True)}
+    return {v: True for v in views}
+
+
+def _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, npix):
+    """The network's tensors from the maps on the frame and the observing conditions."""
+    x = np.stack([ViewTransform(v).forward(obs[i]) for i, v in enumerate(views)])
+    mask = np.array([present[v] for v in views], dtype=np.float32)
+    x = x * mask[:, None, None]
+    pixel_kpc = frame.width_r200 * r200_kpc / npix
+    # The network is told the beam in units of the frame's R200 (f R200), as `prepare` states it
+    # for real data from the assumed R200; in true-R200 units the visible blur would reveal f.
+    beams_frame = {v: b / frame.scale for v, b in beams.items()}
+    cond = encode_conditioning(views, beams_frame, noise, pixel_kpc, z, present=present,
+                               r200_error=frame.r200_error)
+    t = TargetTransform().forward(np.maximum(sig, 1e-30))
+    return {
+        "x": torch.from_numpy(x.astype(np.float32)),
+        "mask": torch.from_numpy(mask),
+        "cond": torch.from_numpy(cond),
+        "t": torch.from_numpy(t.astype(np.float32)[None]),
+        "r200_px": torch.tensor(npix / frame.width_r200, dtype=torch.float32),
+    }
+
+
+def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=FRAME_NPIX, native_fwhm_r200=0.01,
                 augment=None, rng=None):
     """Turn stored maps of one projection into a network sample.
+
+    The steps are those of the module docstring, drawn in that order from ``rng``.
 
     Parameters
     ----------
@@ -186,7 +308,7 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
     target : 2D array
         ``sigma_total`` on the same grid (Msun/kpc^2, > 0).
     src_size_r200 : float
-        Width of the stored maps in R200 (>= 2).
+        Width of the stored maps in R200 (>= `~massrecon.contract.FRAME_SIZE_R200`).
     r200_kpc, z : float
         The halo's R200 (kpc) and redshift.
     npix : int
@@ -194,8 +316,8 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
     native_fwhm_r200 : float
         Smoothing FWHM already in the maps (R200).
     augment : `AugmentConfig` or None
-        None gives the nominal sample: frame 2 R200 across, native resolution, no noise, all
-        views.
+        None gives the nominal sample: frame `~massrecon.contract.FRAME_SIZE_R200` R200 across,
+        native resolution, no noise, all views.
     rng : `numpy.random.Generator`, optional
         Needed when ``augment`` is given.
 
@@ -214,86 +336,24 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=80, nat
     >>> tuple(s["x"].shape), abs(float(s["t"].mean())) < 1e-9, float(s["r200_px"])
     ((1, 8, 8), True, 4.0)
     """
-    n_src = target.shape[-1]
     stack = [np.asarray(maps[v], dtype=np.float64) for v in views] + [np.asarray(target, dtype=np.float64)]
-    f = 1.0
-    r200_error = 0.0
-    offset = (0.0, 0.0)
     beams = {v: native_fwhm_r200 for v in views}
     noise = {v: 0.0 for v in views}
     present = {v: True for v in views}
+    frame = _NOMINAL_FRAME
     if augment is not None:
         if rng is None:
             raise ValueError("rng is needed with augment")
         if augment.flips:
-            k = int(rng.integers(4))
-            flip = bool(rng.integers(2))
-            stack = [np.rot90(m, k) for m in stack]
-            if flip:
-                stack = [m[:, ::-1] for m in stack]
-        src_pix_r200 = src_size_r200 / n_src
-        for i, v in enumerate(views):
-            if rng.uniform() < augment.beam_probability:
-                fwhm = _log_uniform(rng, *augment.beam_fwhm_r200)
-                stack[i] = gaussian_beam(stack[i], fwhm / src_pix_r200)
-                beams[v] = math.hypot(fwhm, native_fwhm_r200)
-        if rng.uniform() < augment.r200_known_probability:
-            f = 1.0
-        else:
-            r200_error = float(rng.uniform(*augment.r200_error))
-            lo = max(1.0 - r200_error, augment.frame_jitter[0])
-            hi = min(1.0 + r200_error, augment.frame_jitter[1])
-            f = float(rng.uniform(lo, hi))
-        room = max(src_size_r200 / 2.0 - f, 0.0)
-        cj = min(augment.center_jitter_r200, room)
-        offset = (float(rng.uniform(-cj, cj)), float(rng.uniform(-cj, cj))) if cj > 0 else (0.0, 0.0)
-    if src_size_r200 / 2.0 < f - 1e-9:
-        raise ValueError(f"stored maps span {src_size_r200} R200, too small for a frame of {2 * f:.3g} R200")
-    out = resample_frame(np.stack(stack), src_size_r200, npix, f, offset)
+            stack = _random_dihedral(stack, rng)
+        _apply_beams(stack, views, beams, augment, rng, src_size_r200 / target.shape[-1], native_fwhm_r200)
+        frame = _draw_frame(augment, rng, src_size_r200)
+    half_width = frame.width_r200 / 2.0
+    if src_size_r200 / 2.0 < half_width - 1e-9:
+        raise ValueError(f"stored maps span {src_size_r200} R200, too small for a frame of {frame.width_r200:.3g} R200")
+    out = resample_frame(np.stack(stack), src_size_r200, npix, half_width, frame.offset)
     obs, sig = out[:-1], out[-1]
     if augment is not None:
-        for i, v in enumerate(views):
-            if rng.uniform() >= augment.noise_probability:
-                continue
-            if v == "sz":
-                # Instrument noise in a y map is smoothed by the beam like the signal (Planck,
-                # ACT and SPT maps are beam-convolved): correlated noise of per-pixel rms `rms`.
-                rms = _log_uniform(rng, *augment.noise_sz)
-                white = rng.normal(0.0, 1.0, obs[i].shape)
-                fwhm_px = beams[v] * npix / (2.0 * f)
-                if fwhm_px > 1.0:
-                    white = gaussian_beam(white, fwhm_px)
-                    white /= max(float(white.std()), 1e-30)
-                obs[i] = obs[i] + rms * white
-            elif v == "stars":
-                rms = _log_uniform(rng, *augment.noise_stars)
-                obs[i] = obs[i] + rng.normal(0.0, rms, obs[i].shape)
-            else:  # Poisson-like: variance proportional to signal + background
-                rms = _log_uniform(rng, *augment.noise_xray)
-                lo_b, hi_b = augment.xray_background
-                # a fixed background draws nothing, so older configurations keep their random stream
-                bkg = lo_b if lo_b == hi_b else _log_uniform(rng, lo_b, hi_b)
-                var = xray_noise_variance(obs[i], rms, bkg)
-                obs[i] = obs[i] + rng.normal(0.0, 1.0, obs[i].shape) * np.sqrt(var)
-            noise[v] = rms
-        if augment.view_dropout > 0 and len(views) > 1:
-            keep = rng.uniform(size=len(views)) >= augment.view_dropout
-            if not keep.any():
-                keep[int(rng.integers(len(views)))] = True
-            present = {v: bool(k) for v, k in zip(views, keep, strict=True)}
-    x = np.stack([ViewTransform(v).forward(obs[i]) for i, v in enumerate(views)])
-    mask = np.array([present[v] for v in views], dtype=np.float32)
-    x = x * mask[:, None, None]
-    pixel_kpc = 2.0 * f * r200_kpc / npix
-    # The network is told the beam in units of the frame's R200 (f R200), as `prepare` states it
-    # for real data from the assumed R200; in true-R200 units the visible blur would reveal f.
-    beams_frame = {v: b / f for v, b in beams.items()}
-    cond = encode_conditioning(views, beams_frame, noise, pixel_kpc, z, present=present, r200_error=r200_error)
-    t = TargetTransform().forward(np.maximum(sig, 1e-30))
-    return {
-        "x": torch.from_numpy(x.astype(np.float32)),
-        "mask": torch.from_numpy(mask),
-        "cond": torch.from_numpy(cond),
-        "t": torch.from_numpy(t.astype(np.float32)[None]),
-        "r200_px": torch.tensor(npix / (2.0 * f), dtype=torch.float32),
-    }
+        noise = _add_noise(obs, views, beams, augment, rng, npix, frame)
+        present = _drop_views(views, augment, rng)
+    return _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, npix)

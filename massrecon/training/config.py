@@ -43,6 +43,7 @@ from pathlib import Path
 
 import tomllib
 
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200, VIEWS
 from ..models.transforms import validate_views
 from ..simulate import SimulationConfig
 from .augment import AugmentConfig
@@ -58,6 +59,7 @@ _SIMULATE_FIELDS = {f.name: f.default for f in dataclasses.fields(SimulationConf
 
 
 def _real(val):
+    """Whether ``val`` is a real number (not a bool)."""
     return isinstance(val, (int, float)) and not isinstance(val, bool)
 
 
@@ -109,13 +111,14 @@ def _check_simulate(sim, augment):
     if augment.r200_known_probability < 1:
         f_max = max(f_max, 1.0 - augment.r200_error[0], augment.frame_jitter[0],
                     min(1.0 + augment.r200_error[1], augment.frame_jitter[1]))
-    if cfg.size_r200 < 2.0 * f_max - 1e-9:
-        raise ValueError(f"simulate.size_r200 must be >= {2.0 * f_max:.4g} (the widest augmented frame, from "
-                         f"augment.frame_jitter and augment.r200_error, in R200), got {cfg.size_r200}")
+    if cfg.size_r200 < FRAME_SIZE_R200 * f_max - 1e-9:
+        raise ValueError(f"simulate.size_r200 must be >= {FRAME_SIZE_R200 * f_max:.4g} (the widest augmented frame, "
+                         f"from augment.frame_jitter and augment.r200_error, in R200), got {cfg.size_r200}")
     return out
 
 
 def _simulation_config(sim):
+    """The `~massrecon.simulate.SimulationConfig` of a canonical ``simulate`` table."""
     return SimulationConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in sim.items()
                                if k in _SIMULATE_FIELDS})
 
@@ -137,7 +140,7 @@ class TrainingConfig:
     views : list of str
         Views of the model.
     npix : int
-        Pixels across the model frame.
+        Pixels across the model frame (default `~massrecon.contract.FRAME_NPIX`).
     base_channels, depth, max_channels, cond_embedding, amplitude_head :
         Generator hyper-parameters (`~massrecon.models.UNetGenerator`).
     ndf : int
@@ -186,8 +189,8 @@ class TrainingConfig:
     """
 
     data_paths: list = dataclasses.field(default_factory=list)
-    views: list = dataclasses.field(default_factory=lambda: ["sz", "xray", "stars"])
-    npix: int = 80
+    views: list = dataclasses.field(default_factory=lambda: list(VIEWS))
+    npix: int = FRAME_NPIX
     base_channels: int = 16
     depth: int = 4
     max_channels: int = 192
@@ -221,6 +224,7 @@ class TrainingConfig:
     simulate: dict = None
 
     def __post_init__(self):
+        """Normalise the types and check every setting, naming the one at fault."""
         if isinstance(self.data_paths, (str, Path)):
             self.data_paths = [self.data_paths]
         self.data_paths = [str(p) for p in self.data_paths]

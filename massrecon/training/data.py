@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..models.transforms import TARGET_MAP, VIEW_MAPS, VIEW_UNITS, validate_views
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200, TARGET_MAP, TARGET_UNIT, VIEW_MAPS, VIEWS
+from ..models.transforms import VIEW_UNITS, validate_views  # unit strings, as stored in files
 from .augment import AugmentConfig, make_sample
 
 __all__ = ["SPLITS", "LAYOUT_VERSION", "ClusterMapDataset", "ResumableSampler"]
@@ -31,6 +32,7 @@ LAYOUT_VERSION = "1"
 
 
 def _attr_str(val):
+    """An HDF5 string attribute as `str` (h5py may give bytes)."""
     return val.decode() if isinstance(val, bytes) else str(val)
 
 
@@ -88,7 +90,7 @@ class ClusterMapDataset(Dataset):
     >>> tmp.cleanup()
     """
 
-    def __init__(self, paths, split="train", views=("sz", "xray", "stars"), npix=80, augment=None, seed=0):
+    def __init__(self, paths, split="train", views=VIEWS, npix=FRAME_NPIX, augment=None, seed=0):
         if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__"):
             paths = [paths]
         self.paths = [str(p) for p in paths]
@@ -137,13 +139,13 @@ class ClusterMapDataset(Dataset):
             for v in self.views:
                 unit = u.Unit(_attr_str(fh[f"maps/{VIEW_MAPS[v]}"].attrs.get("unit", "")))
                 scales[v] = float(unit.to(u.Unit(VIEW_UNITS[v])))
-            tunit = u.Unit(_attr_str(fh[f"maps/{TARGET_MAP}"].attrs.get("unit", "solMass / kpc2")))
-            scales["target"] = float(tunit.to(u.Msun / u.kpc**2))
+            tunit = u.Unit(_attr_str(fh[f"maps/{TARGET_MAP}"].attrs.get("unit", TARGET_UNIT.to_string())))
+            scales["target"] = float(tunit.to(TARGET_UNIT))
             meta = {k: fh[f"meta/{k}"][:n] for k in ("r200", "z", "m200", "split", "halo_id")}
             npix_src = fh[f"maps/{TARGET_MAP}"].shape[-1]
-        size = float(cfg.get("size_r200", 2.0))
-        if size < 2.0 - 1e-9:
-            raise ValueError(f"{path}: maps span {size} R200, the model frame needs at least 2")
+        size = float(cfg.get("size_r200", FRAME_SIZE_R200))
+        if size < FRAME_SIZE_R200 - 1e-9:
+            raise ValueError(f"{path}: maps span {size} R200, the model frame needs at least {FRAME_SIZE_R200:g}")
         return dict(n=n, size_r200=size, npix=npix_src, smoothing_r200=float(cfg.get("smoothing_r200", 0.01)),
                     scales=scales, **meta)
 

@@ -13,6 +13,7 @@ would have had (same device, threads and world size).
 
 import contextlib
 import csv
+import dataclasses
 import math
 import os
 import random
@@ -79,6 +80,7 @@ def build_generator(config):
 
 
 def _rng_state():
+    """The python, numpy and torch random states of this process, as plain data for a checkpoint."""
     npst = np.random.get_state(legacy=False)  # noqa: NPY002
     npst = {"bit_generator": npst["bit_generator"], "key": npst["state"]["key"].tolist(),
             "pos": int(npst["state"]["pos"]), "has_gauss": int(npst["has_gauss"]),
@@ -87,6 +89,7 @@ def _rng_state():
 
 
 def _set_rng_state(st):
+    """Restore the random states written by `_rng_state`."""
     py = st["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     n = st["numpy"]
@@ -98,6 +101,8 @@ def _set_rng_state(st):
 
 
 def _atomic_save(obj, path):
+    """`torch.save` to a temporary file, flushed to disk, then renamed: a crash never leaves a
+    half-written checkpoint."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
@@ -152,6 +157,9 @@ def load_checkpoint(path):
 
 
 class _Metrics:
+    """``metrics.csv`` (and TensorBoard, if installed) of the main process; a resumed run drops the
+    rows after its checkpoint's step."""
+
     def __init__(self, run_dir, resume_step, enabled):
         self.enabled = enabled
         self.path = Path(run_dir) / "metrics.csv"
@@ -189,11 +197,13 @@ class _Metrics:
 
 
 def _to(batch, device):
+    """A batch of tensors on ``device``."""
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 @torch.no_grad()
 def _validate(gen, loader, n_batches, device):
+    """L1 of the target and bias and scatter of log10 M(<R200) on ``n_batches`` validation batches."""
     gen.eval()
     l1s, dm = [], []
     for i, batch in enumerate(loader):
@@ -293,8 +303,41 @@ def train(config=None, run_dir=None, resume=False, stop_at=None, progress=True):
         cleanup_distributed(ctx)
 
 
-def _train(config, run_dir, ckpt, stop_at, progress, ctx):
-    device = ctx.device
+@dataclasses.dataclass
+class _Networks:
+    """The generator and discriminator, their data-parallel wrappers, optimisers and schedules
+    (the discriminator's are None with the adversarial term off)."""
+
+    gen: torch.nn.Module
+    disc: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    sched_g: torch.optim.lr_scheduler.LRScheduler
+    sched_d: torch.optim.lr_scheduler.LRScheduler
+    gen_t: torch.nn.Module = None
+    disc_t: torch.nn.Module = None
+
+    @property
+    def use_gan(self):
+        """Whether the run trains a discriminator."""
+        return self.disc is not None
+
+
+@dataclasses.dataclass
+class _Data:
+    """The training loader (its sampler and data set), the validation loader (None: no
+    validation) and the samples of one batch on this process."""
+
+    train_ds: torch.utils.data.Dataset
+    sampler: ResumableSampler
+    loader: DataLoader
+    val_loader: DataLoader
+    per_rank: int
+
+
+def _prepare(config, run_dir, ckpt, ctx):
+    """Check the batch split, set the threads, create the run directory and (new run) write
+    ``config.json``."""
     if config.batch_size % ctx.world_size:
         raise ValueError(f"batch_size ({config.batch_size}) must be divisible by the number of processes "
                          f"({ctx.world_size})")
@@ -305,6 +348,10 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
         if ckpt is None:
             (run_dir / "config.json").write_text(config.to_json())
 
+
+def _build_networks(config, device):
+    """Seed every random stream with ``config.seed``, then build the networks, optimisers and
+    schedules (the initial weights are drawn from the seeded torch stream)."""
     random.seed(config.seed)
     np.random.seed(config.seed % 2**32)  # noqa: NPY002
     torch.manual_seed(config.seed)
@@ -319,25 +366,30 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
         opt_d = torch.optim.AdamW(disc.parameters(), lr=config.lr_discriminator,
                                   betas=config.betas_discriminator, weight_decay=config.weight_decay)
         sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, lambda s: lr_factor(s, config))
-    step = 0
-    if ckpt is None and config.init_from:
-        _init_from(config, gen, disc)
-    if ckpt is not None:
-        gen.load_state_dict(ckpt["generator"])
-        opt_g.load_state_dict(ckpt["opt_g"])
-        sched_g.load_state_dict(ckpt["sched_g"])
-        if use_gan:
-            disc.load_state_dict(ckpt["discriminator"])
-            opt_d.load_state_dict(ckpt["opt_d"])
-            sched_d.load_state_dict(ckpt["sched_d"])
-        step = int(ckpt["step"])
-        if int(ckpt.get("world_size", 1)) != ctx.world_size:
-            raise ValueError(f"the checkpoint was written by {ckpt.get('world_size')} processes, "
-                             f"this run has {ctx.world_size}")
-        _set_rng_state(ckpt["rng"][ctx.rank] if isinstance(ckpt["rng"], list) else ckpt["rng"])
-    gen_t = wrap_ddp(gen, ctx)
-    disc_t = wrap_ddp(disc, ctx) if use_gan else None
+    return _Networks(gen, disc, opt_g, opt_d, sched_g, sched_d)
 
+
+def _restore(nets, ckpt, ctx):
+    """Load the networks, optimisers, schedules and this rank's random states of a checkpoint;
+    return its step."""
+    nets.gen.load_state_dict(ckpt["generator"])
+    nets.opt_g.load_state_dict(ckpt["opt_g"])
+    nets.sched_g.load_state_dict(ckpt["sched_g"])
+    if nets.use_gan:
+        nets.disc.load_state_dict(ckpt["discriminator"])
+        nets.opt_d.load_state_dict(ckpt["opt_d"])
+        nets.sched_d.load_state_dict(ckpt["sched_d"])
+    step = int(ckpt["step"])
+    if int(ckpt.get("world_size", 1)) != ctx.world_size:
+        raise ValueError(f"the checkpoint was written by {ckpt.get('world_size')} processes, "
+                         f"this run has {ctx.world_size}")
+    _set_rng_state(ckpt["rng"][ctx.rank] if isinstance(ckpt["rng"], list) else ckpt["rng"])
+    return step
+
+
+def _build_data(config, ctx, step):
+    """The training loader of this rank, continuing after ``step`` steps, and (main process,
+    ``val_batches > 0``) the validation loader."""
     per_rank = config.batch_size // ctx.world_size
     if config.simulate is not None:
         train_ds = _simulated(config, "train", config.augment, config.seed)
@@ -347,7 +399,7 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
     sampler = ResumableSampler(len(train_ds), seed=config.seed, rank=ctx.rank, world_size=ctx.world_size,
                                start=step * per_rank)
     loader = DataLoader(train_ds, batch_size=per_rank, sampler=sampler, num_workers=config.num_workers,
-                        pin_memory=device.type == "cuda")
+                        pin_memory=ctx.device.type == "cuda")
     val_loader = None
     if ctx.is_main and config.val_batches > 0:
         try:
@@ -361,89 +413,133 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
             log.warning("no validation maps in the data sets: validation is off")
         else:
             val_loader = DataLoader(val_ds, batch_size=per_rank, shuffle=False, num_workers=0)
+    return _Data(train_ds, sampler, loader, val_loader, per_rank)
+
+
+def _generator_step(nets, batch, weights, amp):
+    """One optimiser step of the generator (the discriminator frozen in its loss term).
+
+    Returns the prediction (float32), the loss, its parts and the learning rate of the step.
+    """
+    x, mask, cond = batch["x"], batch["mask"], batch["cond"]
+    with amp:
+        pred = nets.gen_t(x, mask, cond)
+    pred = pred.float()
+    fake_logits = None
+    if nets.use_gan:
+        dmod = unwrap(nets.disc_t)
+        for p in dmod.parameters():
+            p.requires_grad_(False)
+        with amp:
+            fake_logits = dmod(x, mask, pred).float()
+    loss, parts = generator_loss(pred, batch, weights, fake_logits)
+    nets.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    nets.opt_g.step()
+    lr = nets.sched_g.get_last_lr()[0]
+    nets.sched_g.step()
+    return pred, loss, parts, lr
+
+
+def _discriminator_step(nets, batch, pred, amp):
+    """One optimiser step of the discriminator on real and generated maps; returns its loss."""
+    x, mask = batch["x"], batch["mask"]
+    for p in unwrap(nets.disc_t).parameters():
+        p.requires_grad_(True)
+    with amp:
+        logits = nets.disc_t(torch.cat([x, x]), torch.cat([mask, mask]),
+                             torch.cat([batch["t"], pred.detach()])).float()
+    n = x.shape[0]
+    ld = gan_discriminator_loss(logits[:n], logits[n:])
+    nets.opt_d.zero_grad(set_to_none=True)
+    ld.backward()
+    nets.opt_d.step()
+    nets.sched_d.step()
+    return float(ld.detach())
+
+
+def _progress_bar(config, step, enabled):
+    """A tqdm bar over the run's steps, starting at ``step`` (None when not ``enabled``)."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=config.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
+
+
+def _train(config, run_dir, ckpt, stop_at, progress, ctx):
+    """The body of `train` in this process: set up (or restore) the run, then step, validate,
+    log and write checkpoints until ``stop_at`` or ``config.steps``."""
+    _prepare(config, run_dir, ckpt, ctx)
+    device = ctx.device
+    nets = _build_networks(config, device)
+    step = 0
+    if ckpt is None and config.init_from:
+        _init_from(config, nets.gen, nets.disc)
+    if ckpt is not None:
+        step = _restore(nets, ckpt, ctx)
+    nets.gen_t = wrap_ddp(nets.gen, ctx)
+    nets.disc_t = wrap_ddp(nets.disc, ctx) if nets.use_gan else None
+    data = _build_data(config, ctx, step)
     metrics = _Metrics(run_dir, step if ckpt is not None else None, ctx.is_main)
     weights = {k: getattr(config, k)
                for k in ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight")}
     end = config.steps if stop_at is None else min(config.steps, int(stop_at))
     amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
            else contextlib.nullcontext())
-    bar = None
-    if progress and ctx.is_main:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    bar = _progress_bar(config, step, progress and ctx.is_main)
     losses = []
     row = {}
-    it = iter(loader)
-    gen_t.train()
+    it = iter(data.loader)
+    nets.gen_t.train()
     try:
         while step < end:
             t0 = time.perf_counter()
             batch = _to(next(it), device)
-            x, mask, cond = batch["x"], batch["mask"], batch["cond"]
-            with amp:
-                pred = gen_t(x, mask, cond)
-            pred = pred.float()
-            fake_logits = None
-            dmod = unwrap(disc_t) if use_gan else None
-            if use_gan:
-                for p in dmod.parameters():
-                    p.requires_grad_(False)
-                with amp:
-                    fake_logits = dmod(x, mask, pred).float()
-            loss, parts = generator_loss(pred, batch, weights, fake_logits)
-            opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_g.step()
-            lr = sched_g.get_last_lr()[0]
-            sched_g.step()
-            if use_gan:
-                for p in dmod.parameters():
-                    p.requires_grad_(True)
-                with amp:
-                    logits = disc_t(torch.cat([x, x]), torch.cat([mask, mask]),
-                                    torch.cat([batch["t"], pred.detach()])).float()
-                n = x.shape[0]
-                ld = gan_discriminator_loss(logits[:n], logits[n:])
-                opt_d.zero_grad(set_to_none=True)
-                ld.backward()
-                opt_d.step()
-                sched_d.step()
-                parts["gan_d"] = float(ld.detach())
+            pred, loss, parts, lr = _generator_step(nets, batch, weights, amp)
+            if nets.use_gan:
+                parts["gan_d"] = _discriminator_step(nets, batch, pred, amp)
             step += 1
             lval = float(loss.detach())
             if not math.isfinite(lval):
                 raise FloatingPointError(f"the loss became {lval} at step {step}")
             losses.append(lval)
-            dt = time.perf_counter() - t0
-            row = {"step": step, "epoch": (step * per_rank) // len(sampler), "lr": lr, "loss": lval,
-                   "samples_per_s": config.batch_size / dt, **parts}
-            if val_loader is not None and (step % config.val_interval == 0 or step == config.steps):
-                row.update(_validate(unwrap(gen_t), val_loader, config.val_batches, device))
-            if step % config.log_interval == 0 or step == end or "val_l1" in row:
-                metrics.write(row)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{lval:.4g}", l1=f"{parts['l1']:.3f}")
-            if step % config.checkpoint_interval == 0 or step == end:
-                _checkpoint(run_dir / CHECKPOINT_NAME, ctx, config, step, per_rank, gen, disc, opt_g, opt_d,
-                            sched_g, sched_d)
+            row = {"step": step, "epoch": (step * data.per_rank) // len(data.sampler), "lr": lr, "loss": lval,
+                   "samples_per_s": config.batch_size / (time.perf_counter() - t0), **parts}
+            _after_step(config, ctx, run_dir, step, end, row, nets, data, metrics, bar)
     finally:
         if bar is not None:
             bar.close()
         metrics.close()
-        if hasattr(train_ds, "close"):
-            train_ds.close()
+        if hasattr(data.train_ds, "close"):
+            data.train_ds.close()
     return {"step": step, "losses": losses, "metrics": row, "run_dir": str(run_dir)}
 
 
+def _after_step(config, ctx, run_dir, step, end, row, nets, data, metrics, bar):
+    """Validate (adding to ``row``), log ``row``, advance the bar and write a checkpoint, each
+    when its interval (or the run's end) says so."""
+    if data.val_loader is not None and (step % config.val_interval == 0 or step == config.steps):
+        row.update(_validate(unwrap(nets.gen_t), data.val_loader, config.val_batches, ctx.device))
+    if step % config.log_interval == 0 or step == end or "val_l1" in row:
+        metrics.write(row)
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['loss']:.4g}", l1=f"{row['l1']:.3f}")
+    if step % config.checkpoint_interval == 0 or step == end:
+        _checkpoint(run_dir / CHECKPOINT_NAME, ctx, config, step, data.per_rank, nets)
+
+
 def _simulated(config, split, augment, seed, cache_size=DEFAULT_CACHE_SIZE):
+    """The `SimulatedMapDataset` of one split of the configuration's ``simulate`` table."""
     sim = config.simulate
     return SimulatedMapDataset(sim["n_halos"], config.simulation_config(), split, config.views, config.npix, augment,
                                seed, halo_start=sim["halo_start"], cache_size=cache_size)
 
 
 def _init_from(config, gen, disc):
+    """Start the networks from the weights of ``config.init_from`` (fine-tuning), checking that
+    the architectures match."""
     src = load_checkpoint(config.init_from)
     other = TrainingConfig.from_dict(src["config"])
     if other.model_kwargs() != config.model_kwargs():
@@ -458,7 +554,8 @@ def _init_from(config, gen, disc):
     log.info(f"generator initialised from {config.init_from} (step {src['step']})")
 
 
-def _checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sched_g, sched_d):
+def _checkpoint(path, ctx, config, step, per_rank, nets):
+    """Gather every rank's random states and (main process) write the checkpoint of ``step``."""
     rng = _rng_state()
     if ctx.world_size > 1:
         import torch.distributed as dist
@@ -467,25 +564,27 @@ def _checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sche
         dist.all_gather_object(states, rng)
         rng = states
     if ctx.is_main:
-        _write_checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sched_g, sched_d, rng)
+        _write_checkpoint(path, ctx, config, step, per_rank, nets, rng)
     if ctx.world_size > 1:
         # no rank may go on (and, say, resume from this file) before it is complete
         dist.barrier()
 
 
-def _write_checkpoint(path, ctx, config, step, per_rank, gen, disc, opt_g, opt_d, sched_g, sched_d, rng):
+def _write_checkpoint(path, ctx, config, step, per_rank, nets, rng):
+    """Write the checkpoint (atomically) from the unwrapped networks and their optimisers."""
     state = {
         "step": step,
         "samples_per_rank": step * per_rank,
         "world_size": ctx.world_size,
         "config": config.to_dict(),
         "massrecon_version": __version__,
-        "generator": gen.state_dict(),
-        "opt_g": opt_g.state_dict(),
-        "sched_g": sched_g.state_dict(),
+        "generator": nets.gen.state_dict(),
+        "opt_g": nets.opt_g.state_dict(),
+        "sched_g": nets.sched_g.state_dict(),
         "rng": rng,
     }
-    if disc is not None:
-        state.update(discriminator=disc.state_dict(), opt_d=opt_d.state_dict(), sched_d=sched_d.state_dict())
+    if nets.use_gan:
+        state.update(discriminator=nets.disc.state_dict(), opt_d=nets.opt_d.state_dict(),
+                     sched_d=nets.sched_d.state_dict())
     _atomic_save(state, path)
     log.debug(f"checkpoint at step {step} written to {path}")

@@ -17,7 +17,8 @@ import astropy.units as u
 import numpy as np
 from torch.utils.data import Dataset
 
-from ..models.transforms import TARGET_MAP, VIEW_MAPS, VIEW_UNITS, validate_views
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200, TARGET_MAP, TARGET_UNIT, VIEW_MAPS, VIEWS
+from ..models.transforms import VIEW_UNITS, validate_views  # unit strings, as stored in files
 from ..simulate import MAP_NAMES, SimulationConfig
 from ..simulate.dataset import STORAGE_UNITS, simulate_halo, split_of_halo
 from .augment import AugmentConfig
@@ -79,7 +80,7 @@ class SimulatedMapDataset(Dataset):
     ((3, 32, 32), (1, 32, 32), 16.0)
     """
 
-    def __init__(self, n_halos, config=None, split="train", views=("sz", "xray", "stars"), npix=80, augment=None,
+    def __init__(self, n_halos, config=None, split="train", views=VIEWS, npix=FRAME_NPIX, augment=None,
                  seed=0, *, halo_start=0, cache_size=DEFAULT_CACHE_SIZE):
         config = SimulationConfig() if config is None else config
         if not isinstance(config, SimulationConfig):
@@ -91,9 +92,10 @@ class SimulatedMapDataset(Dataset):
             raise ValueError(f"split must be one of {tuple(SPLITS)} or None, got {split!r}")
         if augment is not None and not isinstance(augment, AugmentConfig):
             raise TypeError(f"augment must be an AugmentConfig or None, got {type(augment).__name__}")
-        if config.size_r200 < 2.0 - 1e-9:
+        if config.size_r200 < FRAME_SIZE_R200 - 1e-9:
             # the same refusal as ClusterMapDataset's for a stored file
-            raise ValueError(f"maps span {config.size_r200} R200 (size_r200), the model frame needs at least 2")
+            raise ValueError(f"maps span {config.size_r200} R200 (size_r200), the model frame needs at least "
+                             f"{FRAME_SIZE_R200:g}")
         self.views = validate_views(views)
         needed = {VIEW_MAPS[v] for v in self.views} | {TARGET_MAP}
         # The other maps cost memory and nothing else: each map of a projection is independent of
@@ -118,7 +120,7 @@ class SimulatedMapDataset(Dataset):
         # are bit for bit those ClusterMapDataset reads back.
         self.scales = {v: float(u.Unit(STORAGE_UNITS[VIEW_MAPS[v]].to_string()).to(u.Unit(VIEW_UNITS[v])))
                        for v in self.views}
-        self.scales["target"] = float(u.Unit(STORAGE_UNITS[TARGET_MAP].to_string()).to(u.Msun / u.kpc**2))
+        self.scales["target"] = float(u.Unit(STORAGE_UNITS[TARGET_MAP].to_string()).to(TARGET_UNIT))
         self._cache = OrderedDict()
 
     def __len__(self):

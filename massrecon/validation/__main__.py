@@ -91,7 +91,8 @@ def main(argv=None):
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
 
-    from ..models import export_weights, load_generator
+    from ..models import load_generator
+    from ..training import export_weights
     from .evaluate import evaluate
 
     out = Path(args.out_dir)

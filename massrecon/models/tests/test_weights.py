@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -77,3 +79,10 @@ def test_metadata_must_match_this_version(tmp_path):
     with pytest.raises(ValueError, match="lists the views"):
         load_generator(pt, dict(meta, views=["xray"]))
 
+
+
+def test_models_do_not_import_training():
+    # the dependencies point one way: training uses the models, never the reverse
+    code = ("import sys, massrecon.models; "
+            "sys.exit(any(m.startswith('massrecon.training') for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -100,7 +100,7 @@ def test_exported_metadata_has_paths_relative_to_the_work_directory(tiny_config,
     # the layout of tools/train_bundled_weights.sh: WORK/train.h5, WORK/run, WORK/run_ft, WORK/run_ft2
     import shutil
 
-    from massrecon.models import export_weights
+    from massrecon.training import export_weights
 
     shutil.copy(tiny_config.data_paths[0], tmp_path / "train.h5")
     stage1 = dataclasses.replace(tiny_config, data_paths=[str(tmp_path / "train.h5")], steps=1,
@@ -126,7 +126,7 @@ def test_exported_metadata_survives_an_init_from_loop(tiny_config, tmp_path, cap
     stops the chain with a warning instead of following it forever."""
     import shutil
 
-    from massrecon.models import export_weights
+    from massrecon.training import export_weights
 
     fast = dataclasses.replace(tiny_config, steps=1, checkpoint_interval=1, val_interval=1)
     train(fast, tmp_path / "a", progress=False)

@@ -5,8 +5,8 @@ import shutil
 import pytest
 import torch
 
-from massrecon.models import export_weights, load_generator
-from massrecon.training import TrainingConfig, load_checkpoint, train
+from massrecon.models import load_generator
+from massrecon.training import TrainingConfig, export_weights, load_checkpoint, train
 from massrecon.training.losses import l1_loss, log_mass_within, mass_loss, power_spectrum_loss
 
 

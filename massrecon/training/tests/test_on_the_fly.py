@@ -7,7 +7,6 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from massrecon.models import export_weights
 from massrecon.simulate import SimulationConfig
 from massrecon.simulate.dataset import simulate_halo, split_of_halo, write_dataset
 from massrecon.training import (
@@ -15,6 +14,7 @@ from massrecon.training import (
     ClusterMapDataset,
     SimulatedMapDataset,
     TrainingConfig,
+    export_weights,
     load_checkpoint,
     train,
 )
