@@ -8,11 +8,12 @@ the model's units (`massrecon.contract.VIEW_UNITS`):
 * ``"xray"``: rest-frame 0.5-2 keV emissivity per projected area (erg s-1 kpc-2), `XrayImage`;
 * ``"stars"``: stellar-mass surface density (Msun kpc-2), `GalaxyMembers`, `StellarMassImage`.
 
-``prepare(frame)`` returns a `PreparedView`.  `frame_from_psz2` and `frame_from_mcxc` build
+Every class implements the contract `ObservationBase`: a ``view``, a ``beam``, ``beam_r200(frame)``
+and ``prepare(frame)``, which returns a `PreparedView`.  `frame_from_psz2` and `frame_from_mcxc` build
 frames from the Planck PSZ2 and MCXC catalogues.
 """
 
-from .base import Observation, PreparedView
+from .base import Observation, ObservationBase, PreparedView
 from .catalogs import frame_from_mcxc, frame_from_psz2, read_mcxc, read_psz2
 from .members import (
     GalaxyMembers,
@@ -24,6 +25,7 @@ from .sz import PLANCK_Y_BEAM, ComptonYMap, HealpixComptonYMap
 from .xray import REST_BAND, XrayImage, band_conversion_factor, rest_frame_emissivity, temperature_from_m500
 
 __all__ = [
+    "ObservationBase",
     "Observation",
     "PreparedView",
     "ComptonYMap",

@@ -5,7 +5,8 @@ import functools
 import astropy.units as u
 import numpy as np
 from astropy.convolution import Gaussian2DKernel, convolve_fft
-from astropy.coordinates import ICRS
+from astropy.coordinates import ICRS, UnitSphericalRepresentation
+from astropy.nddata import block_reduce
 from astropy.stats import gaussian_fwhm_to_sigma
 from astropy.wcs.utils import proj_plane_pixel_scales
 
@@ -24,9 +25,13 @@ def frame_corner_grid(frame_wcs, shape):
     return frame_wcs.pixel_to_world(*_corner_pixels(shape))
 
 
-def unit_vectors(lon, lat, axis=-1):
-    """Cartesian unit vectors of longitudes and latitudes in radians (stacked on ``axis``)."""
-    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=axis)
+def unit_vectors(coord):
+    """Cartesian unit vectors, shape ``(3, ...)``, of sky positions (distances are ignored).
+
+    ``coord`` is a `~astropy.coordinates.SkyCoord`, a coordinate frame or a representation;
+    this is ``SkyCoord.cartesian`` on the unit sphere, in the frame of ``coord``.
+    """
+    return coord.represent_as(UnitSphericalRepresentation).to_cartesian().xyz.value
 
 
 def _lonlat_axes(wcs):
@@ -137,7 +142,7 @@ def healpix_onto(arrays, coordsys, nested, wcs_out, shape_out):
     yy, xx = np.mgrid[0:ny, 0:nx].astype(float)
     lng, lat = _lonlat_axes(wcs_out)
     world = wcs_out.wcs_pix2world(xx, yy, 0)
-    vec = unit_vectors(np.radians(world[lng]), np.radians(world[lat]), axis=0)
+    vec = unit_vectors(UnitSphericalRepresentation(world[lng] * u.deg, world[lat] * u.deg, copy=False))
     v = np.tensordot(_rotation_from_icrs(str(coordsys)), vec, axes=1)
     lon = np.mod(np.arctan2(v[1], v[0]), 2 * np.pi) * u.rad  # astropy-healpix wants [0, 2 pi)
     lat_out = np.arcsin(np.clip(v[2], -1.0, 1.0)) * u.rad
@@ -184,32 +189,23 @@ def binning_factor(wcs_in, out_pixel_scale):
     return max(int(np.floor(ratio + 1e-9)), 1)
 
 
-def block_slices(shape, factor):
-    """Slices trimming an array to whole blocks of ``factor`` pixels."""
-    ny, nx = (shape[0] // factor) * factor, (shape[1] // factor) * factor
-    return (slice(0, ny), slice(0, nx))
-
-
-def block_sum(array, factor):
-    """Sum over ``factor`` x ``factor`` blocks (array already trimmed with `block_slices`)."""
-    ny, nx = array.shape
-    return array.reshape(ny // factor, factor, nx // factor, factor).sum(axis=(1, 3))
-
-
 def block_mean(data, std, factor):
     """NaN-aware block mean of ``data`` and the standard deviation of that mean.
 
-    NaN marks masked pixels; a block is NaN only when all its pixels are.
+    NaN marks masked pixels; a block is NaN only when all its pixels are.  Blocks are
+    ``factor`` x ``factor`` pixels summed by `astropy.nddata.block_reduce`, which drops the
+    partial blocks at the far edges; the mean equals ``block_reduce(data, factor, np.nanmean)``
+    (tested), but the number of valid pixels per block is needed for the noise anyway.
     """
     valid = np.isfinite(data)
-    n = block_sum(valid.astype(float), factor)
-    total = block_sum(np.where(valid, data, 0.0), factor)
+    n = block_reduce(valid.astype(float), factor)
+    total = block_reduce(np.where(valid, data, 0.0), factor)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, total / n, np.nan)
         if std is None:
             out_std = None
         else:
-            var = block_sum(np.where(valid, np.nan_to_num(std, nan=0.0) ** 2, 0.0), factor)
+            var = block_reduce(np.where(valid, np.nan_to_num(std, nan=0.0) ** 2, 0.0), factor)
             out_std = np.where(n > 0, np.sqrt(var) / n, np.nan)
     return mean, out_std
 
@@ -228,11 +224,8 @@ def pixel_solid_angle(wcs, shape):
     Exact to second order in the pixel size for any projection, including pixels far from the
     projection's reference point (where the projection-plane pixel area is biased).
     """
-    sky = frame_corner_grid(wcs, shape)
     ny, nx = shape
-    lon = sky.spherical.lon.to_value(u.rad).reshape(ny + 1, nx + 1)
-    lat = sky.spherical.lat.to_value(u.rad).reshape(ny + 1, nx + 1)
-    vec = unit_vectors(lon, lat)
+    vec = np.moveaxis(unit_vectors(frame_corner_grid(wcs, shape)), 0, -1).reshape(ny + 1, nx + 1, 3)
     # quadrilateral area = |d1 x d2| / 2 with the two diagonals d1, d2
     d1 = vec[1:, 1:] - vec[:-1, :-1]
     d2 = vec[1:, :-1] - vec[:-1, 1:]

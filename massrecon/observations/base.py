@@ -1,14 +1,19 @@
-"""The observation base class and the model-ready view it prepares on a cluster frame.
+"""The observation contract, the image base class and the model-ready view they prepare.
 
-Every observation (a Compton-y map, an X-ray image, a stellar-mass image) is an
-`~astropy.nddata.NDData` with a unit, a celestial WCS, a beam (FWHM of the point-spread function),
-an optional per-pixel standard deviation and a mask.  `Observation.prepare` puts it on a
-`~massrecon.ClusterFrame`: the image is cut around the frame, block-averaged when its pixels are
-much finer than the frame's, reprojected with bilinear interpolation (which preserves surface
-brightness, the right behaviour for every quantity of the model), converted to the model's unit
-and optionally smoothed to a common beam.  The result is a `PreparedView`.
+`ObservationBase` is the contract every observation implements: a `~ObservationBase.view`
+(one of `massrecon.contract.VIEWS`), a `~ObservationBase.beam`, `~ObservationBase.beam_r200`
+and ``prepare(frame)``, which returns a `PreparedView` on a `~massrecon.ClusterFrame`.
+
+`Observation` is the base of the images (a Compton-y map, an X-ray image, a stellar-mass
+image): an `~astropy.nddata.NDData` with a unit, a celestial WCS, a beam (FWHM of the
+point-spread function), an optional per-pixel standard deviation and a mask.  Its ``prepare``
+cuts the image around the frame, block-averages it when its pixels are much finer than the
+frame's, reprojects it with bilinear interpolation (which preserves surface brightness, the right
+behaviour for every quantity of the model), converts it to the model's unit and optionally
+smooths it to a common beam.
 """
 
+import abc
 import dataclasses
 
 import astropy.units as u
@@ -20,11 +25,11 @@ from reproject import reproject_interp
 from ..contract import SUPPORTED_BEAM_R200, VIEW_UNITS, VIEWS
 from ..frame import ClusterFrame
 from ..logger import log
-from ._inputs import _BEAM_RTOL, angle_or_r200, celestial_wcs, unit_from_header, validate_beam, wcs_from_header
+from ._attributes import BeamFWHM, bool_mask, mask_invalid_pixels, real_array, std_array
+from ._inputs import _BEAM_RTOL, angle_or_r200, celestial_wcs, unit_from_header, wcs_from_header
 from ._regrid import (
     binning_factor,
     block_mean,
-    block_slices,
     cutout_slices,
     interpolate_onto,
     padded_frame_wcs,
@@ -34,7 +39,7 @@ from ._regrid import (
     smoothing_sigma_pixels,
 )
 
-__all__ = ["Observation", "PreparedView"]
+__all__ = ["ObservationBase", "Observation", "PreparedView"]
 
 # Largest fraction of the pixels within R200 that may be masked.
 _MAX_MASKED_FRACTION = 0.5
@@ -123,20 +128,24 @@ def _check_frame(frame):
         raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
 
 
-def _prepare_on_frame(frame, *, view, label, beam, target_beam, resample, default_target_r200=None):
-    """Shared preparation: beam checks, resampling onto the (padded) frame, smoothing, masks.
+def _prepare_on_frame(obs, frame, target_beam, resample):
+    """Shared preparation of the maps: beam checks, resampling onto the (padded) frame, smoothing, masks.
 
     ``resample(wcs_out, shape_out)`` returns ``(data, std_or_None)`` in the model unit on that
-    grid with NaN outside the footprint, or None when there is no overlap at all.
+    grid with NaN outside the footprint, or None when there is no overlap at all.  When the
+    observation's beam is finer than its class' ``_default_target_r200`` (and no
+    ``target_beam`` is given), the map is smoothed to that beam.
     """
     _check_frame(frame)
+    label, beam = _label(obs), obs.beam
     lo, hi = SUPPORTED_BEAM_R200
-    beam_r200 = float((beam / frame.theta200).decompose())
+    beam_r200 = obs.beam_r200(frame)
     if not lo <= beam_r200 <= hi:
         raise ValueError(
             f"{label}: beam FWHM {beam:.3g} is {beam_r200:.3g} R200 on this frame (theta200 = "
             f"{frame.theta200:.3g}); the model supports beams of {lo:g} to {hi:g} R200"
         )
+    default_target_r200 = getattr(obs, "_default_target_r200", None)
     if target_beam is None and default_target_r200 is not None and beam_r200 < default_target_r200:
         target_beam = default_target_r200
     sigma = 0.0
@@ -172,6 +181,16 @@ def _prepare_on_frame(frame, *, view, label, beam, target_beam, resample, defaul
         crop = (slice(pad, -pad), slice(pad, -pad))
         data = data[crop]
         std = None if std is None else std[crop]
+    mask = _frame_mask(data, std, frame, label)
+    data = np.where(mask, np.nan, data).astype(np.float64)
+    if std is not None:
+        std = np.where(mask, np.nan, std).astype(np.float64)
+    return PreparedView(view=obs.view, data=data, unit=VIEW_UNITS[obs.view], noise=std, mask=mask,
+                        beam_fwhm_r200=float((final_beam / frame.theta200).decompose()))
+
+
+def _frame_mask(data, std, frame, label):
+    """Pixels of a prepared map that are not observed; raise when too many are within R200."""
     mask = ~np.isfinite(data)
     if std is not None:
         mask |= ~np.isfinite(std)
@@ -185,20 +204,84 @@ def _prepare_on_frame(frame, *, view, label, beam, target_beam, resample, defaul
             f"{label}: {frac:.0%} of the frame's pixels within R200 are masked or outside the "
             f"observation's footprint (at most {_MAX_MASKED_FRACTION:.0%} allowed)"
         )
-    data = np.where(mask, np.nan, data).astype(np.float64)
-    if std is not None:
-        std = np.where(mask, np.nan, std).astype(np.float64)
-    return PreparedView(
-        view=view,
-        data=data,
-        unit=VIEW_UNITS[view],
-        noise=std,
-        mask=mask,
-        beam_fwhm_r200=float((final_beam / frame.theta200).decompose()),
-    )
+    return mask
 
 
-class Observation(NDData):
+class ObservationBase(abc.ABC):
+    """The contract of an observation: what `~massrecon.MassReconstructor` needs from it.
+
+    An observation feeds one of the model's views (`view`, one of `massrecon.contract.VIEWS`),
+    knows its resolution (`beam`, `beam_r200`) and puts itself on a cluster frame with
+    `prepare`, which returns a `PreparedView` in the view's unit (`massrecon.contract.VIEW_UNITS`).
+    Every observation class of massrecon derives from it.
+
+    To support another kind of data, subclass it: set `view`, set ``self.beam`` in ``__init__``
+    (validated: a scalar angle >= 0, stored in arcmin) and implement `prepare`.
+
+    Examples
+    --------
+    A view of constant Compton-y:
+
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from massrecon import ClusterFrame
+    >>> from massrecon.contract import VIEW_UNITS
+    >>> from massrecon.observations import ObservationBase, PreparedView
+    >>> class FlatY(ObservationBase):
+    ...     view = "sz"
+    ...     def __init__(self, y, beam):
+    ...         self.y = y
+    ...         self.beam = beam
+    ...     def prepare(self, frame, target_beam=None):
+    ...         data = np.full(frame.array_shape, self.y)
+    ...         return PreparedView(self.view, data, VIEW_UNITS[self.view], None,
+    ...                             np.zeros(data.shape, bool), self.beam_r200(frame))
+    >>> frame = ClusterFrame(SkyCoord(150.0, 2.0, unit="deg"), 0.3, m500=5e14 * u.Msun, npix=8)
+    >>> view = FlatY(1e-5, 1 * u.arcmin).prepare(frame)
+    >>> view.data.shape, round(view.beam_fwhm_r200, 3)
+    ((8, 8), 0.161)
+    """
+
+    #: The model view this observation feeds (one of `massrecon.contract.VIEWS`); None in
+    #: abstract classes.
+    view = None
+
+    beam = BeamFWHM("FWHM of the beam or point-spread function (arcmin), a scalar angle >= 0.")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.view is not None and cls.view not in VIEWS:
+            raise TypeError(f"{cls.__name__}.view must be one of {VIEWS}, got {cls.view!r}")
+
+    def beam_r200(self, frame):
+        """FWHM of the beam in units of the frame's :math:`R_{200c}` (float).
+
+        `beam` is an angle, or (for observations whose resolution is set relative to the
+        cluster, such as the smoothing of `~massrecon.observations.GalaxyMembers`) a fraction
+        of :math:`R_{200c}`.
+        """
+        _check_frame(frame)
+        return float((angle_or_r200(self.beam, frame, "beam") / frame.theta200).decompose())
+
+    @abc.abstractmethod
+    def prepare(self, frame, target_beam=None) -> PreparedView:
+        """Put the observation on ``frame`` in the model's unit of its view.
+
+        Parameters
+        ----------
+        frame : `~massrecon.ClusterFrame`
+            The cluster frame.
+        target_beam : `~astropy.units.Quantity` or float, optional
+            Beam FWHM to smooth to: an angle, or a float in units of :math:`R_{200c}`.
+
+        Returns
+        -------
+        view : `PreparedView`
+            On ``frame.array_shape``, in ``massrecon.contract.VIEW_UNITS[self.view]``.
+        """
+
+
+class Observation(NDData, ObservationBase):
     """Base class of the image observations: an `~astropy.nddata.NDData` with a beam.
 
     Subclasses set `view` and the units they accept; use `~massrecon.observations.ComptonYMap`,
@@ -236,8 +319,6 @@ class Observation(NDData):
         A unit the view does not accept, or a beam that is not an angle.
     """
 
-    #: The model view this observation feeds (``"sz"``, ``"xray"`` or ``"stars"``).
-    view = None
     # unit assumed for plain arrays (None: a unit is required)
     _default_unit = None
     # human-readable description of the accepted units
@@ -258,68 +339,36 @@ class Observation(NDData):
             if noise is None and nd.uncertainty is not None:
                 noise = nd.uncertainty.represent_as(StdDevUncertainty)
             meta = dict(nd.meta) if meta is None else meta
-        if unit is not None:
-            unit = u.Unit(unit)
-        if isinstance(data, u.Quantity):
-            if unit is not None:
-                self._check_unit(unit)
-                data = data.to(unit)
-            unit = data.unit
-            values = data.value
-        else:
-            values = np.asarray(data)
-            if unit is None:
-                unit = self._default_unit
-            if unit is None:
-                raise u.UnitsError(
-                    f"{owner}: data has no unit: give a Quantity or unit=... ({self._unit_description})"
-                )
-        self._check_unit(unit)
-        if values.ndim != 2:
-            raise ValueError(f"{owner}: data must be a 2-D image, got shape {values.shape}")
-        if not np.issubdtype(values.dtype, np.floating):
-            if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
-                raise TypeError(f"{owner}: data must be real numbers, got dtype {values.dtype}")
-            values = values.astype(np.float64)
+        values, unit = self._values_and_unit(data, unit)
         cel = celestial_wcs(wcs, values.shape, owner)
-        beam = validate_beam(beam, owner)
-
-        if mask is None:
-            mask = np.zeros(values.shape, dtype=bool)
-        else:
-            mask = np.array(mask, dtype=bool)
-            if mask.shape != values.shape:
-                raise ValueError(
-                    f"{owner}: mask must have the shape of data {values.shape}, got {mask.shape}"
-                )
-        std = self._validate_noise(noise, unit, values.shape, owner)
-
-        bad = ~np.isfinite(values)
-        if std is not None:
-            bad |= ~np.isfinite(std)
-        bad &= ~mask
-        nbad = int(bad.sum())
-        if nbad:
-            if not mask_invalid:
-                raise ValueError(
-                    f"{owner}: data (or noise) has {nbad} NaN/inf pixels that are not masked; mask them "
-                    "(mask=...) or pass mask_invalid=True"
-                )
-            log.debug(f"{owner}: masking {nbad} NaN/inf pixels")
-            mask |= bad
-
+        self.beam = beam
+        mask = bool_mask(mask, values.shape, owner)
+        std = std_array(noise, unit, values.shape, owner)
+        mask = mask_invalid_pixels(values, std, mask, mask_invalid, owner)
         meta = dict(meta) if meta is not None else {}
         if name is not None:
             meta["name"] = str(name)
-        super().__init__(
-            values,
-            uncertainty=None if std is None else StdDevUncertainty(std),
-            mask=mask,
-            wcs=cel,
-            meta=meta,
-            unit=unit,
-        )
-        self._beam = beam
+        super().__init__(values, uncertainty=None if std is None else StdDevUncertainty(std), mask=mask, wcs=cel,
+                         meta=meta, unit=unit)
+
+    @classmethod
+    def _values_and_unit(cls, data, unit):
+        """The image as a real 2-D array and its unit, checked against the view's."""
+        unit = None if unit is None else u.Unit(unit)
+        if isinstance(data, u.Quantity):
+            if unit is not None:
+                cls._check_unit(unit)
+                data = data.to(unit)
+            unit, values = data.unit, data.value
+        else:
+            values = data
+            unit = cls._default_unit if unit is None else unit
+            if unit is None:
+                raise u.UnitsError(
+                    f"{cls.__name__}: data has no unit: give a Quantity or unit=... ({cls._unit_description})"
+                )
+        cls._check_unit(unit)
+        return real_array(values, cls.__name__), unit
 
     @classmethod
     def _check_unit(cls, unit):
@@ -330,31 +379,6 @@ class Observation(NDData):
     def _unit_ok(cls, unit):
         return unit.is_equivalent(VIEW_UNITS[cls.view])
 
-    @staticmethod
-    def _validate_noise(noise, unit, shape, owner):
-        if noise is None:
-            return None
-        if isinstance(noise, StdDevUncertainty):
-            nunit = noise.unit
-            noise = noise.array if nunit is None else u.Quantity(noise.array, nunit)
-        elif hasattr(noise, "uncertainty_type"):
-            raise TypeError(f"{owner}: noise must be a standard deviation (StdDevUncertainty), "
-                            f"got {type(noise).__name__}")
-        if isinstance(noise, u.Quantity):
-            try:
-                std = noise.to_value(unit)
-            except u.UnitConversionError:
-                raise u.UnitsError(
-                    f"{owner}: noise has unit '{noise.unit}', expected the unit of data '{unit}'"
-                ) from None
-        else:
-            std = np.asarray(noise, dtype=np.float64)
-        std = np.array(np.broadcast_to(std, shape) if std.ndim == 0 else std, dtype=np.float64)
-        if std.shape != tuple(shape):
-            raise ValueError(f"{owner}: noise must have the shape of data {tuple(shape)}, got {std.shape}")
-        if np.any(std < 0):
-            raise ValueError(f"{owner}: noise (a standard deviation) must be >= 0")
-        return std
 
     # --- reading -------------------------------------------------------------------------
     @classmethod
@@ -391,11 +415,6 @@ class Observation(NDData):
 
     # --- properties ----------------------------------------------------------------------
     @property
-    def beam(self):
-        """FWHM of the beam (arcmin)."""
-        return self._beam
-
-    @property
     def name(self):
         """Name of the observation (``meta["name"]``), or None."""
         return self.meta.get("name")
@@ -429,10 +448,8 @@ class Observation(NDData):
         std = None if self.uncertainty is None else np.array(self.uncertainty.array[sl], dtype=np.float64)
         wcs = self.wcs[sl]
         wcs.pixel_shape = (data.shape[1], data.shape[0])
-        if factor > 1:
-            trim = block_slices(data.shape, factor)
-            data, std = block_mean(data[trim], None if std is None else std[trim], factor)
-            wcs.pixel_shape = (trim[1].stop, trim[0].stop)
+        if factor > 1:  # both drop the partial blocks at the far edges
+            data, std = block_mean(data, std, factor)
             wcs = rebinned_wcs(wcs, factor)
         return data, std, wcs
 
@@ -465,11 +482,6 @@ class Observation(NDData):
 
         return resample
 
-    def beam_r200(self, frame):
-        """FWHM of the beam in units of the frame's :math:`R_{200c}` (float)."""
-        _check_frame(frame)
-        return float((self.beam / frame.theta200).decompose())
-
     def prepare(self, frame, target_beam=None, **kwargs):
         """Put the observation on ``frame`` in the model's unit.
 
@@ -497,12 +509,4 @@ class Observation(NDData):
         """
         _check_frame(frame)
         scale = self._model_factor(frame, **kwargs)
-        return _prepare_on_frame(
-            frame,
-            view=self.view,
-            label=_label(self),
-            beam=self.beam,
-            target_beam=target_beam,
-            resample=self._resampler(frame, scale),
-            default_target_r200=self._default_target_r200,
-        )
+        return _prepare_on_frame(self, frame, target_beam, self._resampler(frame, scale))

@@ -31,6 +31,7 @@ from scipy.ndimage import gaussian_filter
 
 from .._deposit import cic_deposit
 from ..contract import (
+    FRAME_SIZE_R200,
     MEMBER_DEFAULT_MASS,
     MEMBER_MAP_MASS_LIMIT,
     MEMBER_SMOOTHING_R200,
@@ -39,9 +40,10 @@ from ..contract import (
 )
 from ..exceptions import MassreconWarning
 from ..logger import log
+from ._attributes import AngleOrR200Fraction, MassQuantity, msun_value
 from ._inputs import angle_or_r200
 from ._regrid import unit_vectors
-from .base import Observation, PreparedView, _check_frame
+from .base import Observation, ObservationBase, PreparedView, _check_frame
 
 __all__ = [
     "GalaxyMembers",
@@ -57,14 +59,6 @@ _KDTREE_MIN_GALAXIES = 20_000
 _MASS_COLUMNS = ("mstar", "stellar_mass", "m_star", "mass_star")
 _RA_COLUMNS = ("ra", "raj2000", "radeg", "ra_deg", "alpha_j2000")
 _DEC_COLUMNS = ("dec", "dej2000", "decj2000", "dedeg", "dec_deg", "delta_j2000")
-
-
-def _msun(value, name):
-    if isinstance(value, u.Quantity):
-        if not value.unit.is_equivalent(u.Msun):
-            raise u.UnitsError(f"{name} must have mass units (e.g. Msun), got unit '{value.unit}'")
-        return value.to_value(u.Msun)
-    return np.asarray(value, dtype=np.float64)
 
 
 #: Absolute magnitude of the Sun (AB) in SDSS bands (Willmer 2018, ApJS 236, 47, table 3).
@@ -132,8 +126,9 @@ def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=
     pixel_kpc : float
         Pixel size (kpc).
     r200_kpc : float, optional
-        :math:`R_{200c}` (kpc) setting the smoothing; default ``frame_npix * pixel_kpc / 2``
-        (the model's frame, 2 R200 across).
+        :math:`R_{200c}` (kpc) setting the smoothing; default
+        ``frame_npix * pixel_kpc / FRAME_SIZE_R200`` (the model's frame,
+        `~massrecon.contract.FRAME_SIZE_R200` across).
     smoothing_r200 : float, optional
         FWHM of the Gaussian smoothing in units of R200; default `MEMBER_SMOOTHING_R200`.
         0 switches smoothing off.
@@ -159,7 +154,7 @@ def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=
     """
     x = np.atleast_1d(np.asarray(x_kpc, dtype=np.float64))
     y = np.atleast_1d(np.asarray(y_kpc, dtype=np.float64))
-    m = np.broadcast_to(np.atleast_1d(_msun(mstar_msun, "mstar_msun")), x.shape).astype(np.float64)
+    m = np.broadcast_to(np.atleast_1d(msun_value(mstar_msun, "mstar_msun")), x.shape).astype(np.float64)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(
             f"x_kpc and y_kpc must be 1-D arrays of the same length, got {x.shape} and {y.shape}"
@@ -171,7 +166,7 @@ def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=
     if not np.isfinite(pixel_kpc) or pixel_kpc <= 0:
         raise ValueError(f"pixel_kpc must be finite and > 0, got {pixel_kpc}")
     if r200_kpc is None:
-        r200 = npix * pixel_kpc / 2.0
+        r200 = npix * pixel_kpc / FRAME_SIZE_R200
     elif isinstance(r200_kpc, u.Quantity):
         r200 = float(r200_kpc.to_value(u.kpc))
     else:
@@ -181,7 +176,7 @@ def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=
     smoothing_r200 = float(smoothing_r200)
     if not np.isfinite(smoothing_r200) or smoothing_r200 < 0:
         raise ValueError(f"smoothing_r200 must be finite and >= 0, got {smoothing_r200}")
-    limit = float(_msun(mass_limit, "mass_limit"))
+    limit = float(msun_value(mass_limit, "mass_limit"))
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(np.isfinite(m))):
         raise ValueError("member positions and masses must be finite")
     if np.any(m < 0):
@@ -214,7 +209,17 @@ def _find_column(table, requested, candidates):
     return None
 
 
-class GalaxyMembers:
+def _named_column(table, requested, argument, owner):
+    """The table's column named ``requested`` (case-insensitive), None if none was requested."""
+    if requested is None:
+        return None
+    column = _find_column(table, requested, ())
+    if column is None:
+        raise ValueError(f"{owner}: {argument} {requested!r} is not in the table (columns: {table.colnames})")
+    return column
+
+
+class GalaxyMembers(ObservationBase):
     """Member galaxies of a cluster: positions, stellar masses and membership probabilities.
 
     A thin wrapper over an astropy table.  `prepare` turns it into the ``"stars"`` view with
@@ -273,6 +278,9 @@ class GalaxyMembers:
 
     view = "stars"
 
+    mass_limit = MassQuantity("Stellar-mass limit (Msun).")
+    smoothing = AngleOrR200Fraction("FWHM of the smoothing: a float (fraction of R200) or an angle (arcmin).")
+
     def __init__(self, table, *, coord_column=None, ra_column=None, dec_column=None, mass_column=None,
                  probability_column=None, redshift_column=None, velocity_column=None,
                  default_mass=MEMBER_DEFAULT_MASS, mass_limit=MEMBER_MAP_MASS_LIMIT,
@@ -287,18 +295,40 @@ class GalaxyMembers:
         # kept once: ICRS degrees for the frame's (ICRS TAN) projection, unit vectors for the
         # cone search that keeps a large catalogue's per-cluster work to the galaxies nearby
         self._ra_deg, self._dec_deg = icrs.ra.deg, icrs.dec.deg
-        self._xyz = unit_vectors(np.radians(self._ra_deg), np.radians(self._dec_deg))
+        self._xyz = np.ascontiguousarray(unit_vectors(icrs).T)
         self._tree = None
-        n = len(table)
+        self._mstar = self._read_masses(table, mass_column, default_mass, owner)
 
+        self._prob = None
+        pcol = _named_column(table, probability_column, "probability_column", owner)
+        if pcol is not None:
+            self._prob = np.asarray(u.Quantity(table[pcol]).to_value(u.one), dtype=np.float64)
+            if not np.all(np.isfinite(self._prob)) or np.any(self._prob < 0) or np.any(self._prob > 1):
+                raise ValueError(f"{owner}: membership probabilities ({pcol!r}) must lie in [0, 1]")
+        zcol = _named_column(table, redshift_column, "redshift_column", owner)
+        self._z = None if zcol is None else np.asarray(u.Quantity(table[zcol]).to_value(u.one), dtype=np.float64)
+        self._velocity = None
+        vcol = _named_column(table, velocity_column, "velocity_column", owner)
+        if vcol is not None:
+            v = table[vcol]
+            if not isinstance(v, u.Quantity) or not v.unit.is_equivalent(u.km / u.s):
+                raise u.UnitsError(f"{owner}: velocity column {vcol!r} must have velocity units (e.g. km/s)")
+            self._velocity = v.to(u.km / u.s)
+        self.mass_limit = mass_limit
+        self.smoothing = smoothing
+        self._table = table
+
+    @staticmethod
+    def _read_masses(table, mass_column, default_mass, owner):
+        """Stellar masses (Msun, float64) from the mass column, or ``default_mass`` for all."""
         mcol = _find_column(table, mass_column, () if mass_column else _MASS_COLUMNS)
         if mass_column is not None and mcol is None:
             raise ValueError(
                 f"{owner}: mass_column {mass_column!r} is not in the table (columns: {table.colnames})"
             )
         if mcol is None:
-            mstar = np.full(n, _msun(default_mass, "default_mass"))
             log.debug(f"{owner}: no stellar-mass column; every galaxy gets {default_mass}")
+            mstar = np.full(len(table), msun_value(default_mass, "default_mass", owner))
         else:
             col = table[mcol]
             if isinstance(col.unit, u.DexUnit) or isinstance(col, u.Dex):
@@ -308,46 +338,11 @@ class GalaxyMembers:
                     f"{owner}: stellar-mass column {mcol!r} has no unit; give masses in Msun "
                     "(e.g. table[name].unit = u.Msun, or u.dex(u.Msun) for log10 masses)"
                 )
-            mstar = _msun(col, f"stellar-mass column {mcol!r}")
-        self._mstar = np.array(mstar, dtype=np.float64)
-        if not np.all(np.isfinite(self._mstar)) or np.any(self._mstar < 0):
+            mstar = msun_value(col, f"stellar-mass column {mcol!r}", owner)
+        mstar = np.array(mstar, dtype=np.float64)
+        if not np.all(np.isfinite(mstar)) or np.any(mstar < 0):
             raise ValueError(f"{owner}: stellar masses must be finite and >= 0")
-
-        self._prob = None
-        if probability_column is not None:
-            pcol = _find_column(table, probability_column, ())
-            if pcol is None:
-                raise ValueError(f"{owner}: probability_column {probability_column!r} is not in the table "
-                                 f"(columns: {table.colnames})")
-            p = np.asarray(u.Quantity(table[pcol]).to_value(u.one), dtype=np.float64)
-            if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-                raise ValueError(f"{owner}: membership probabilities ({pcol!r}) must lie in [0, 1]")
-            self._prob = p
-
-        self._z = None
-        if redshift_column is not None:
-            zcol = _find_column(table, redshift_column, ())
-            if zcol is None:
-                raise ValueError(f"{owner}: redshift_column {redshift_column!r} is not in the table")
-            self._z = np.asarray(u.Quantity(table[zcol]).to_value(u.one), dtype=np.float64)
-        self._velocity = None
-        if velocity_column is not None:
-            vcol = _find_column(table, velocity_column, ())
-            if vcol is None:
-                raise ValueError(f"{owner}: velocity_column {velocity_column!r} is not in the table")
-            v = table[vcol]
-            if not isinstance(v, u.Quantity) or not v.unit.is_equivalent(u.km / u.s):
-                raise u.UnitsError(f"{owner}: velocity column {vcol!r} must have velocity units (e.g. km/s)")
-            self._velocity = v.to(u.km / u.s)
-
-        self._mass_limit = _msun(mass_limit, "mass_limit") * u.Msun
-        if isinstance(smoothing, u.Quantity) and smoothing.unit.is_equivalent(u.deg):
-            self._smoothing = smoothing.to(u.arcmin)
-        else:
-            self._smoothing = float(u.Quantity(smoothing).to_value(u.one))
-            if not np.isfinite(self._smoothing) or self._smoothing < 0:
-                raise ValueError(f"{owner}: smoothing must be finite and >= 0, got {smoothing}")
-        self._table = table
+        return mstar
 
     @staticmethod
     def _read_coords(table, coord_column, ra_column, dec_column, owner):
@@ -430,7 +425,7 @@ class GalaxyMembers:
 
     def __repr__(self):
         name = f" {self.name!r}" if self.name else ""
-        return f"<{type(self).__name__}{name} view='stars' {len(self)} galaxies>"
+        return f"<{type(self).__name__}{name} view={self.view!r} {len(self)} galaxies>"
 
     @property
     def table(self):
@@ -463,14 +458,9 @@ class GalaxyMembers:
         return self._velocity
 
     @property
-    def mass_limit(self):
-        """Stellar-mass limit (Msun)."""
-        return self._mass_limit
-
-    @property
-    def smoothing(self):
-        """FWHM of the smoothing: a float (fraction of R200) or an angle."""
-        return self._smoothing
+    def beam(self):
+        """The resolution of the stars view: `smoothing` (a fraction of R200 or an angle)."""
+        return self.smoothing
 
     def pixel_offsets(self, frame):
         """Physical offsets ``(x_kpc, y_kpc)`` of the galaxies along the frame's pixel axes."""
@@ -490,7 +480,7 @@ class GalaxyMembers:
         angle = reach_kpc / frame.angular_diameter_distance.to_value(u.kpc)
         if angle >= np.pi / 2:
             return np.arange(len(self._ra_deg))
-        centre = unit_vectors(frame.center.ra.rad, frame.center.dec.rad)
+        centre = unit_vectors(frame.center.icrs)
         if len(self._xyz) < _KDTREE_MIN_GALAXIES:
             return np.nonzero(self._xyz @ centre >= np.cos(angle))[0]
         if self._tree is None:  # built on first use: a survey catalogue serves many clusters
@@ -516,8 +506,10 @@ class GalaxyMembers:
             With ``noise=None`` and no masked pixel.
         """
         _check_frame(frame)
-        smoothing = self._smoothing if target_beam is None else target_beam
-        smoothing_r200 = float((angle_or_r200(smoothing, frame, "smoothing") / frame.theta200).decompose())
+        if target_beam is None:
+            smoothing_r200 = self.beam_r200(frame)
+        else:
+            smoothing_r200 = float((angle_or_r200(target_beam, frame, "smoothing") / frame.theta200).decompose())
         lo, hi = SUPPORTED_BEAM_R200
         if not lo * (1 - 1e-6) <= smoothing_r200 <= hi * (1 + 1e-6):  # the round trip via theta200
             raise ValueError(f"{type(self).__name__}: smoothing of {smoothing_r200:.3g} R200 is outside the "
@@ -533,19 +525,19 @@ class GalaxyMembers:
         if not ok.all():
             log.debug(f"{type(self).__name__}: {int((~ok).sum())} galaxies cannot be projected on the frame")
         mstar = self._mstar[near]
-        inside = ok & (np.abs(x) <= half) & (np.abs(y) <= half) & (mstar >= self._mass_limit.value)
+        inside = ok & (np.abs(x) <= half) & (np.abs(y) <= half) & (mstar >= self.mass_limit.value)
         if not inside.any():
             warnings.warn(
-                f"{type(self).__name__}: no galaxy above {self._mass_limit:.3g} lies in the frame around "
+                f"{type(self).__name__}: no galaxy above {self.mass_limit:.3g} lies in the frame around "
                 f"{frame.center.to_string('decimal')}: the stellar-mass map is empty",
                 MassreconWarning,
             )
         data = members_to_map(
             x[ok], y[ok], mstar[ok], frame.npix, frame.pixel_scale_kpc.to_value(u.kpc),
-            r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=smoothing_r200, mass_limit=self._mass_limit,
+            r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=smoothing_r200, mass_limit=self.mass_limit,
             weights=None if self._prob is None else self._prob[near][ok],
         )
-        return PreparedView(view="stars", data=data, unit=VIEW_UNITS["stars"], noise=None,
+        return PreparedView(view=self.view, data=data, unit=VIEW_UNITS[self.view], noise=None,
                             mask=np.zeros(frame.array_shape, dtype=bool), beam_fwhm_r200=smoothing_r200)
 
 
@@ -589,11 +581,11 @@ class StellarMassImage(Observation):
 
     @classmethod
     def _unit_ok(cls, unit):
-        return unit.is_equivalent(u.Msun / u.kpc**2) or unit.is_equivalent(u.Msun / u.sr)
+        return unit.is_equivalent(VIEW_UNITS[cls.view]) or unit.is_equivalent(u.Msun / u.sr)
 
     def _model_factor(self, frame):
-        if self.unit.is_equivalent(u.Msun / u.kpc**2):
-            return float((1.0 * self.unit).to_value(VIEW_UNITS["stars"]))
+        if self.unit.is_equivalent(VIEW_UNITS[self.view]):
+            return float((1.0 * self.unit).to_value(VIEW_UNITS[self.view]))
         # a solid angle of 1 sr covers D_A^2 of physical area at the cluster
         per_sr = (1.0 * self.unit).to_value(u.Msun / u.sr)
         return float(per_sr / frame.angular_diameter_distance.to_value(u.kpc) ** 2)

@@ -19,10 +19,10 @@ import numpy as np
 from astropy.io import fits
 from astropy_healpix import npix_to_nside
 
-from ..logger import log
-from ._inputs import validate_beam
+from ..contract import VIEW_UNITS
+from ._attributes import bool_mask, mask_invalid_pixels, std_array
 from ._regrid import healpix_onto
-from .base import Observation, _check_frame, _label, _prepare_on_frame
+from .base import Observation, ObservationBase, _check_frame, _prepare_on_frame
 
 __all__ = ["PLANCK_Y_BEAM", "ComptonYMap", "HealpixComptonYMap"]
 
@@ -83,7 +83,7 @@ class ComptonYMap(Observation):
     """
 
     view = "sz"
-    _default_unit = u.dimensionless_unscaled
+    _default_unit = VIEW_UNITS[view]
     _unit_description = "a dimensionless Compton-y map (a plain array or u.dimensionless_unscaled)"
 
     @classmethod
@@ -103,14 +103,15 @@ class ComptonYMap(Observation):
         return HealpixComptonYMap(healpix_map, beam=beam, nested=nested, frame=frame, **kwargs)
 
 
-class HealpixComptonYMap:
+class HealpixComptonYMap(ObservationBase):
     """A HEALPix Compton-y map held in memory once and cut onto many frames.
 
     `prepare` interpolates the HEALPix map bilinearly at the frame's pixel centres with
     `reproject.reproject_from_healpix`; the map is read once and held in memory as float64
     (400 MB at :math:`N_{side} = 2048`), so cutting many clusters from one map costs about 10 ms
     each.  The HEALPix pixel adds to the effective resolution: use a map whose pixels are well
-    below the frame's.
+    below the frame's.  Beam, mask, noise and preparation follow
+    `~massrecon.observations.Observation`.
 
     Parameters
     ----------
@@ -156,18 +157,33 @@ class HealpixComptonYMap:
     def __init__(self, healpix_map, *, beam=None, nested=None, frame=None, noise=None, mask=None, field=0,
                  hdu=1, name=None, mask_invalid=False):
         owner = type(self).__name__
-        header = {}
-        unit = None
-        if isinstance(healpix_map, (fits.BinTableHDU, fits.HDUList, str, os.PathLike)):
-            values, header, unit = self._read(healpix_map, field, hdu, owner)
-        elif isinstance(healpix_map, u.Quantity):
-            unit = healpix_map.unit
-            values = healpix_map.value
-        else:
-            values = healpix_map
-        if unit is not None and not unit.is_equivalent(u.one):
+        values, header, unit = self._read(healpix_map, field, hdu, owner)
+        # one in-memory, native-endian float64 copy (400 MB at Nside 2048): reproject converts any
+        # other dtype on every call, which would make each cut-out cost a full pass over the sky
+        array = self._sky_array(values, unit, owner)
+        if nested is None:
+            nested = str(header.get("ORDERING", "RING")).strip().upper().startswith("NEST")
+        self._nested = bool(nested)
+        if frame is None:
+            frame = str(header.get("COORDSYS", "G")).strip().upper() or "G"
+        self._coordsys = _COORDSYS.get(str(frame).strip().upper(), str(frame).strip().lower())
+        self.beam = beam
+        self.name = name
+
+        mask = bool_mask(mask, array.shape, owner, like="the map") | (array <= _UNSEEN * 0.999)
+        std = std_array(noise, VIEW_UNITS[self.view], array.shape, owner, like="the map")
+        mask = mask_invalid_pixels(array, std, mask, mask_invalid, owner, what="the map (or noise)")
+        # masked pixels are NaN: the interpolation masks every frame pixel that touches one
+        array[mask] = np.nan
+        if std is not None:
+            std[mask] = np.nan
+        self._array, self._noise = array, std
+
+    def _sky_array(self, values, unit, owner):
+        """The map as a new float64 array in the view's unit; sets `nside`."""
+        view_unit = VIEW_UNITS[self.view]
+        if unit is not None and not unit.is_equivalent(view_unit):
             raise u.UnitsError(f"{owner}: the map has unit '{unit}', expected a dimensionless Compton-y map")
-        scale = 1.0 if unit is None else float((1.0 * unit).to_value(u.one))
         values = np.asarray(values)
         if values.ndim != 1:
             raise ValueError(f"{owner}: a HEALPix map must be 1-D, got shape {values.shape}")
@@ -177,60 +193,20 @@ class HealpixComptonYMap:
             raise ValueError(
                 f"{owner}: {values.size} values is not a HEALPix map (12 Nside^2 pixels)"
             ) from None
-        # one in-memory, native-endian float64 copy (400 MB at Nside 2048): reproject converts any
-        # other dtype on every call, which would make each cut-out cost a full pass over the sky
-        dtype = np.float64
-        array = np.array(values, dtype=dtype)
+        array = np.array(values, dtype=np.float64)
+        scale = 1.0 if unit is None else float((1.0 * unit).to_value(view_unit))
         if scale != 1.0:
             array *= scale
-        invalid = array <= _UNSEEN * 0.999
-        array[invalid] = np.nan
-
-        if nested is None:
-            ordering = str(header.get("ORDERING", "RING")).strip().upper()
-            nested = ordering.startswith("NEST")
-        self._nested = bool(nested)
-        if frame is None:
-            frame = str(header.get("COORDSYS", "G")).strip().upper() or "G"
-        self._coordsys = _COORDSYS.get(str(frame).strip().upper(), str(frame).strip().lower())
-        self._beam = validate_beam(beam, owner)
-        self.name = name
-
-        if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
-            if mask.shape != array.shape:
-                raise ValueError(f"{owner}: mask must have the map's shape {array.shape}, got {mask.shape}")
-            array[mask] = np.nan
-        self._noise = None
-        if noise is not None:
-            std = np.array(u.Quantity(noise).to_value(u.one) if isinstance(noise, u.Quantity) else noise,
-                           dtype=dtype)
-            if std.shape != array.shape:
-                raise ValueError(f"{owner}: noise must have the map's shape {array.shape}, got {std.shape}")
-            if np.any(std < 0):
-                raise ValueError(f"{owner}: noise (a standard deviation) must be >= 0")
-            std[np.isnan(array) & ~np.isnan(std)] = np.nan
-            self._noise = std
-        bad = ~np.isfinite(array) & ~invalid
-        if mask is not None:
-            bad &= ~mask
-        if self._noise is not None:
-            bad |= ~np.isfinite(self._noise) & np.isfinite(array)
-        nbad = int(bad.sum())
-        if nbad:
-            if not mask_invalid:
-                raise ValueError(
-                    f"{owner}: the map (or noise) has {nbad} NaN/inf pixels that are not masked; "
-                    "mask them (mask=...) or pass mask_invalid=True"
-                )
-            log.debug(f"{owner}: masking {nbad} NaN/inf pixels")
-        array[~np.isfinite(array)] = np.nan
-        if self._noise is not None:
-            array[~np.isfinite(self._noise)] = np.nan
-        self._array = array
+        return array
 
     @staticmethod
     def _read(source, field, hdu, owner):
+        """``(values, header, unit)`` of an array, a Quantity or a HEALPix FITS table."""
+        if isinstance(source, u.Quantity):
+            return source.value, {}, source.unit
+        if not isinstance(source, (fits.BinTableHDU, fits.HDUList, str, os.PathLike)):
+            return source, {}, None
+
         def from_hdu(h):
             if not isinstance(h, fits.BinTableHDU):
                 raise ValueError(f"{owner}: expected a HEALPix binary table, got {type(h).__name__}")
@@ -269,11 +245,6 @@ class HealpixComptonYMap:
         return self._coordsys
 
     @property
-    def beam(self):
-        """FWHM of the beam (arcmin)."""
-        return self._beam
-
-    @property
     def pixel_size(self):
         """Side of a HEALPix pixel, :math:`\\sqrt{4\\pi / 12 N_{side}^2}` (arcmin)."""
         return (np.sqrt(4 * np.pi / (12 * self._nside**2)) * u.rad).to(u.arcmin)
@@ -281,13 +252,8 @@ class HealpixComptonYMap:
     def __repr__(self):
         name = f" {self.name!r}" if self.name else ""
         order = "NESTED" if self._nested else "RING"
-        return (f"<{type(self).__name__}{name} view='sz' nside={self._nside} {order} "
-                f"frame={self._coordsys!r} beam={self._beam:.3g}>")
-
-    def beam_r200(self, frame):
-        """FWHM of the beam in units of the frame's :math:`R_{200c}` (float)."""
-        _check_frame(frame)
-        return float((self._beam / frame.theta200).decompose())
+        return (f"<{type(self).__name__}{name} view={self.view!r} nside={self._nside} {order} "
+                f"frame={self._coordsys!r} beam={self.beam:.3g}>")
 
     def prepare(self, frame, target_beam=None):
         """Cut the map onto ``frame``: see `~massrecon.observations.Observation.prepare`.
@@ -300,8 +266,8 @@ class HealpixComptonYMap:
 
         def resample(wcs_out, shape_out):
             maps = [self._array] if self._noise is None else [self._array, self._noise]
-            out = healpix_onto(maps, self._coordsys, self._nested, wcs_out, shape_out)
-            return np.asarray(out[0], dtype=np.float64), None if self._noise is None else np.asarray(out[1], np.float64)
+            out = [np.asarray(m, dtype=np.float64)
+                   for m in healpix_onto(maps, self._coordsys, self._nested, wcs_out, shape_out)]
+            return out[0], None if self._noise is None else out[1]
 
-        return _prepare_on_frame(frame, view="sz", label=_label(self), beam=self._beam,
-                                 target_beam=target_beam, resample=resample)
+        return _prepare_on_frame(self, frame, target_beam, resample)

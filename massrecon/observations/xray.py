@@ -40,12 +40,24 @@ import astropy.units as u
 import numpy as np
 from astropy.cosmology import Planck18
 from astropy.io import fits
+from astropy.nddata import block_reduce
 from astropy.wcs.utils import proj_plane_pixel_area
 
 from ..contract import VIEW_UNITS
 from ..logger import log
+from ._attributes import (
+    EnergyBand,
+    EnergyQuantity,
+    PositiveFloat,
+    bool_mask,
+    energy,
+    energy_band,
+    positive_float,
+    quantity_value,
+    real_array,
+)
 from ._inputs import celestial_wcs, unit_from_header, wcs_from_header
-from ._regrid import block_slices, block_sum, pixel_solid_angle, rebinned_wcs
+from ._regrid import pixel_solid_angle, rebinned_wcs
 from .base import Observation
 
 __all__ = [
@@ -67,29 +79,6 @@ _ECF_UNIT = u.ct * u.cm**2 / u.erg
 _MT_M0_H = 3.02e14 * u.Msun
 _MT_ALPHA = 1.53
 _MT_T0 = 5.0 * u.keV
-
-
-def _energy(value, name):
-    if not isinstance(value, u.Quantity):
-        raise u.UnitsError(
-            f"{name} must be a Quantity with energy (keV) or temperature (K) units, got {value!r}"
-        )
-    try:
-        out = value.to(u.keV, equivalencies=u.temperature_energy())
-    except u.UnitConversionError:
-        raise u.UnitsError(
-            f"{name} must have energy (e.g. keV) or temperature (K) units, got unit '{value.unit}'"
-        ) from None
-    if not np.all(np.isfinite(out.value)) or np.any(out.value <= 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
-    return out
-
-
-def _band(band, name="band"):
-    band = _energy(band, name)
-    if band.shape != (2,) or not band[0] < band[1]:
-        raise ValueError(f"{name} must be two energies (E1, E2) with E1 < E2, got {band}")
-    return band
 
 
 def _redshift(z):
@@ -134,11 +123,11 @@ def band_conversion_factor(e1, e2, z, kT):
     >>> round(band_conversion_factor(0.5 * u.keV, 2 * u.keV, 0.5, 5 * u.keV), 4)
     0.7519
     """
-    e1 = _energy(e1, "e1")
-    e2 = _energy(e2, "e2")
+    e1 = energy(e1, "e1")
+    e2 = energy(e2, "e2")
     if not e1 < e2:
         raise ValueError(f"e1 must be below e2, got {e1} and {e2}")
-    kt = _energy(kT, "kT").to_value(u.keV)
+    kt = energy(kT, "kT").to_value(u.keV)
     z = _redshift(z)
     lo, hi = REST_BAND.to_value(u.keV)
     rest = np.exp(-lo / kt) - np.exp(-hi / kt)
@@ -228,12 +217,10 @@ def rest_frame_emissivity(sx, z, band, kT, absorption_correction=1.0):
         raise u.UnitsError(
             f"sx must be a surface brightness Quantity (e.g. erg s-1 cm-2 sr-1), got {sx!r}"
         )
-    band = _band(band)
+    band = energy_band(band)
     z = _redshift(z)
     k = band_conversion_factor(band[0], band[1], z, kT)
-    corr = float(absorption_correction)
-    if not np.isfinite(corr) or corr <= 0:
-        raise ValueError(f"absorption_correction must be finite and > 0, got {absorption_correction}")
+    corr = positive_float(absorption_correction, "absorption_correction")
     return (4 * np.pi * u.sr * (1 + z) ** 4 * k * corr * sx).to(VIEW_UNITS["xray"])
 
 
@@ -279,36 +266,22 @@ class XrayImage(Observation):
     view = "xray"
     _unit_description = "an X-ray surface brightness: energy flux per solid angle, e.g. erg s-1 cm-2 sr-1"
 
+    band = EnergyBand("Observed energy band ``(E1, E2)`` (keV).")
+    kT = EnergyQuantity("Gas temperature given at construction (keV), or None.", optional=True)
+    absorption_correction = PositiveFloat("Unabsorbed-to-absorbed flux ratio applied at `prepare`.")
+
     def __init__(self, data, *, wcs=None, beam=None, band=REST_BAND, noise=None, mask=None, kT=None,
                  absorption_correction=1.0, unit=None, meta=None, name=None, mask_invalid=False):
         super().__init__(data, wcs=wcs, beam=beam, noise=noise, mask=mask, unit=unit, meta=meta, name=name,
                          mask_invalid=mask_invalid)
-        self._band = _band(band)
-        self._kT = None if kT is None else _energy(kT, "kT")
-        corr = float(absorption_correction)
-        if not np.isfinite(corr) or corr <= 0:
-            raise ValueError(f"absorption_correction must be finite and > 0, got {absorption_correction}")
-        self._absorption_correction = corr
+        self.band = band
+        self.kT = kT
+        self.absorption_correction = absorption_correction
         self._counts = None
 
     @classmethod
     def _unit_ok(cls, unit):
         return unit.is_equivalent(_SB_UNIT)
-
-    @property
-    def band(self):
-        """Observed energy band ``(E1, E2)`` (keV)."""
-        return self._band
-
-    @property
-    def kT(self):
-        """Gas temperature given at construction (keV), or None."""
-        return self._kT
-
-    @property
-    def absorption_correction(self):
-        """Unabsorbed-to-absorbed flux ratio applied at `prepare`."""
-        return self._absorption_correction
 
     # --- counts --------------------------------------------------------------------------
     @classmethod
@@ -369,46 +342,15 @@ class XrayImage(Observation):
         4.5e-13 erg / (s arcmin2 cm2)
         """
         owner = f"{cls.__name__}.from_counts"
-        if isinstance(counts, u.Quantity):
-            if not (counts.unit.is_equivalent(u.ct) or counts.unit.is_equivalent(u.one)):
-                raise u.UnitsError(
-                    f"{owner}: counts must be dimensionless or in u.ct, got unit '{counts.unit}'"
-                )
-            counts = counts.value
-        counts = np.asarray(counts, dtype=np.float64)
-        if counts.ndim != 2:
-            raise ValueError(f"{owner}: counts must be a 2-D image, got shape {counts.shape}")
-        if not isinstance(exposure, u.Quantity) or not exposure.unit.is_equivalent(u.s):
-            got = f"unit '{exposure.unit}'" if isinstance(exposure, u.Quantity) else type(exposure).__name__
-            raise u.UnitsError(f"{owner}: exposure must be a Quantity with time units (e.g. u.s), got {got}")
-        expo = np.array(exposure.to_value(u.s), dtype=np.float64)
+        counts = real_array(_count_values(counts, "counts", owner), owner, "counts")
+        expo = np.array(quantity_value(exposure, u.s, "exposure", owner, "a Quantity with time units (e.g. u.s)"),
+                        dtype=np.float64)
         if expo.shape != counts.shape:
-            raise ValueError(
-                f"{owner}: exposure must have the shape of counts {counts.shape}, got {expo.shape}"
-            )
-        if ecf is None:
-            raise ValueError(f"{owner}: ecf is required: the count rate per unit energy flux in the band "
-                             "(e.g. 1e12 * u.ct * u.cm**2 / u.erg)")
-        if not isinstance(ecf, u.Quantity) or not (ecf.unit.is_equivalent(_ECF_UNIT)
-                                                   or ecf.unit.is_equivalent(_ECF_UNIT / u.ct)):
-            raise u.UnitsError(f"{owner}: ecf must be a Quantity in count rate per energy flux "
-                               f"(e.g. u.ct * u.cm**2 / u.erg), got {ecf!r}")
-        ecf_value = ecf.to_value(_ECF_UNIT) if ecf.unit.is_equivalent(_ECF_UNIT) else \
-            ecf.to_value(_ECF_UNIT / u.ct)
-        if not ecf.isscalar or not np.isfinite(ecf_value) or ecf_value <= 0:
-            raise ValueError(f"{owner}: ecf must be a finite, positive scalar, got {ecf}")
-        if background is None:
-            bkg = np.zeros_like(counts)
-        else:
-            if isinstance(background, u.Quantity):
-                background = background.to_value(u.ct) if background.unit.is_equivalent(u.ct) \
-                    else background.to_value(u.one)
-            bkg = np.array(np.broadcast_to(np.asarray(background, dtype=np.float64), counts.shape))
-        user_mask = np.zeros(counts.shape, bool) if mask is None else np.array(mask, dtype=bool)
-        if user_mask.shape != counts.shape:
-            raise ValueError(
-                f"{owner}: mask must have the shape of counts {counts.shape}, got {user_mask.shape}"
-            )
+            raise ValueError(f"{owner}: exposure must have the shape of counts {counts.shape}, got {expo.shape}")
+        ecf_value = _ecf_value(ecf, owner)
+        bkg = np.zeros_like(counts) if background is None else \
+            np.array(np.broadcast_to(_count_values(background, "background", owner), counts.shape))
+        user_mask = bool_mask(mask, counts.shape, owner, like="counts")
 
         observed = np.isfinite(expo) & (expo > 0)
         if not observed.any():
@@ -496,29 +438,27 @@ class XrayImage(Observation):
             return super()._native_block(sl, factor)
         c = self._counts
         wcs = self.wcs[sl]
-        mask = self.mask[sl]
-        trim = block_slices(mask.shape, factor)
-        good = ~mask[trim]
-        counts = block_sum(np.where(good, c["counts"][sl][trim], 0.0), factor)
-        bkg = block_sum(np.where(good, c["background"][sl][trim], 0.0), factor)
-        t_omega = block_sum(np.where(good, c["exposure"][sl][trim] * c["omega"][sl][trim], 0.0), factor)
+        good = ~self.mask[sl]
+        # block_reduce and rebinned_wcs both drop the partial blocks at the far edges
+        counts = block_reduce(np.where(good, c["counts"][sl], 0.0), factor)
+        bkg = block_reduce(np.where(good, c["background"][sl], 0.0), factor)
+        t_omega = block_reduce(np.where(good, c["exposure"][sl] * c["omega"][sl], 0.0), factor)
         with np.errstate(invalid="ignore", divide="ignore"):
             denom = t_omega * c["ecf"] / c["conv"]
             data = np.where(t_omega > 0, (counts - bkg) / denom, np.nan)
             std = np.where(t_omega > 0, np.sqrt(np.maximum(counts, 1.0)) / denom, np.nan)
-        wcs.pixel_shape = (trim[1].stop, trim[0].stop)
         return data, std, rebinned_wcs(wcs, factor)
 
     def _model_factor(self, frame, kT=None):
         if kT is None:
-            kT = self._kT
+            kT = self.kT
         if kT is None:
             kT = temperature_from_m500(frame.m500, frame.z, frame.cosmology)
             log.debug(f"{type(self).__name__}: kT = {kT:.3g} from the Vikhlinin+09 M-T relation at "
                      f"M500 = {frame.m500:.3g}")
-        kT = _energy(kT, "kT")
-        return float(rest_frame_emissivity(1.0 * self.unit, frame.z, self._band, kT,
-                                           self._absorption_correction).value)
+        kT = energy(kT, "kT")
+        return float(rest_frame_emissivity(1.0 * self.unit, frame.z, self.band, kT,
+                                           self.absorption_correction).value)
 
     def prepare(self, frame, target_beam=None, kT=None):
         """Put the image on ``frame`` as rest-frame 0.5-2 keV emissivity (erg s-1 kpc-2).
@@ -538,6 +478,25 @@ class XrayImage(Observation):
         view : `~massrecon.observations.PreparedView`
         """
         return super().prepare(frame, target_beam=target_beam, kT=kT)
+
+
+def _count_values(value, name, owner):
+    """Numbers of counts (float64): a dimensionless or ``u.ct`` Quantity, or plain numbers."""
+    if isinstance(value, u.Quantity):
+        value = quantity_value(value, (u.ct, u.one), name, owner, "dimensionless or in u.ct")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _ecf_value(ecf, owner):
+    """The energy conversion factor in ct cm2 / erg (a count rate per energy flux; "ct" optional)."""
+    if ecf is None:
+        raise ValueError(f"{owner}: ecf is required: the count rate per unit energy flux in the band "
+                         "(e.g. 1e12 * u.ct * u.cm**2 / u.erg)")
+    value = quantity_value(ecf, (_ECF_UNIT, _ECF_UNIT / u.ct), "ecf", owner,
+                           "a Quantity in count rate per energy flux (e.g. u.ct * u.cm**2 / u.erg)")
+    if not ecf.isscalar or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{owner}: ecf must be a finite, positive scalar, got {ecf}")
+    return value
 
 
 def _solid_angle_map(wcs, shape):

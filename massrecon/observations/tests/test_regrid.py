@@ -127,3 +127,71 @@ def test_cutout_keeps_the_pole_of_a_cylindrical_map():
     expected = reproject_interp((y, car), frame.wcs, shape_out=frame.array_shape, order="bilinear")[0]
     np.testing.assert_array_equal(prepared.mask, np.isnan(expected))
     np.testing.assert_allclose(prepared.data[~prepared.mask], expected[~prepared.mask], rtol=1e-12)
+
+
+def _old_block_mean(data, std, factor):
+    """The hand-written block mean that `block_mean` replaced (reshape and sum)."""
+    ny, nx = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
+    data, std = data[:ny, :nx], std[:ny, :nx]
+
+    def bsum(a):
+        return a.reshape(ny // factor, factor, nx // factor, factor).sum(axis=(1, 3))
+
+    valid = np.isfinite(data)
+    n = bsum(valid.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, bsum(np.where(valid, data, 0.0)) / n, np.nan)
+        var = bsum(np.where(valid, np.nan_to_num(std, nan=0.0) ** 2, 0.0))
+        return mean, np.where(n > 0, np.sqrt(var) / n, np.nan)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 5])
+def test_block_mean_equals_block_reduce_and_the_old_loop(factor):
+    """Block means go through astropy's block_reduce: equal to its nanmean and to the old reshape-sum."""
+    from astropy.nddata import block_reduce
+
+    from massrecon.observations._regrid import block_mean
+
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(47, 53))  # partial blocks at the far edges are dropped
+    data[rng.random(data.shape) < 0.2] = np.nan
+    data[:factor, :factor] = np.nan  # one block entirely masked
+    std = rng.uniform(0.5, 2.0, data.shape)
+    mean, out_std = block_mean(data, std, factor)
+    old_mean, old_std = _old_block_mean(data, std, factor)
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+        nanmean = block_reduce(data, factor, func=np.nanmean)
+    assert mean.shape == (47 // factor, 53 // factor) and np.isnan(mean[0, 0])
+    np.testing.assert_allclose(mean, nanmean, rtol=1e-13)
+    np.testing.assert_allclose(mean, old_mean, rtol=1e-13)
+    np.testing.assert_allclose(out_std, old_std, rtol=1e-13)
+    assert block_mean(data, None, factor)[1] is None
+
+
+def test_unit_vectors_equal_skycoord_cartesian_and_the_old_formula():
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord, UnitSphericalRepresentation
+
+    from massrecon.observations._regrid import unit_vectors
+
+    rng = np.random.default_rng(6)
+    lon, lat = rng.uniform(0, 2 * np.pi, 1000), np.arcsin(rng.uniform(-1, 1, 1000))
+    coord = SkyCoord(lon * u.rad, lat * u.rad, distance=rng.uniform(1, 5, 1000) * u.kpc)  # distances ignored
+    old = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    unit = SkyCoord(lon * u.rad, lat * u.rad).cartesian.xyz.value
+    np.testing.assert_allclose(unit_vectors(coord), unit, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(unit_vectors(coord), old, rtol=0, atol=1e-15)
+    rep = UnitSphericalRepresentation(np.degrees(lon) * u.deg, np.degrees(lat) * u.deg)
+    np.testing.assert_allclose(unit_vectors(rep), old, rtol=0, atol=1e-15)
+
+
+def test_smoothing_sigma_uses_the_gaussian_fwhm():
+    """FWHM -> sigma is astropy's gaussian_fwhm_to_sigma, 1 / sqrt(8 ln 2)."""
+    import astropy.units as u
+    from astropy.stats import gaussian_fwhm_to_sigma
+
+    from massrecon.observations._regrid import smoothing_sigma_pixels
+
+    sigma = smoothing_sigma_pixels(5 * u.arcmin, 3 * u.arcmin, 0.5 * u.arcmin)  # kernel FWHM 4 arcmin
+    assert sigma == pytest.approx(8 * gaussian_fwhm_to_sigma, rel=1e-15)
+    assert sigma == pytest.approx(8 / np.sqrt(8 * np.log(2)), rel=1e-15)
