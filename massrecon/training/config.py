@@ -45,6 +45,7 @@ import tomllib
 
 from ..models.transforms import validate_views
 from ..simulate import SimulationConfig
+from ..simulate.config import upgrade_stored_config
 from .augment import AugmentConfig
 
 __all__ = ["TrainingConfig"]
@@ -66,6 +67,10 @@ def _check_simulate(sim, augment):
     the key."""
     if not isinstance(sim, dict):
         raise TypeError(f"simulate must be a table (a dict), got {type(sim).__name__}")
+    try:  # tables and checkpoints written before a field was renamed
+        sim = upgrade_stored_config(sim)
+    except ValueError as exc:
+        raise ValueError(f"simulate: {exc}") from None
     known = sorted(_SIMULATE_OWN) + sorted(_SIMULATE_FIELDS)
     unknown = sorted(set(sim) - set(known))
     if unknown:
