@@ -20,6 +20,7 @@ surface emissivities (rest frame, luminosity per unit projected area) in erg s^-
 import dataclasses
 from typing import NamedTuple
 
+import astropy.constants as const
 import astropy.units as u
 import numpy as np
 from astropy.cosmology import Planck18
@@ -77,7 +78,8 @@ MAP_UNITS = {
     "sigma_members": u.Msun / u.kpc**2,
 }
 
-_M_P_MSUN = (1.67262192e-24 * u.g).to_value(u.Msun)
+#: Proton mass in Msun (astropy.constants: the CODATA value of the installed astropy).
+_M_P_MSUN = const.m_p.to_value(u.Msun)
 _KPC_CM = (1 * u.kpc).to_value(u.cm)
 _NTAB = 640
 _NFINE = 4096

@@ -24,7 +24,8 @@ relative to the file's directory.
 
 Instead of ``data_paths``, a ``simulate`` table makes the data on the fly with
 `massrecon.simulate` (`~massrecon.training.SimulatedMapDataset`): ``n_halos`` (required),
-``halo_start`` and any field of `~massrecon.simulate.SimulationConfig` but ``maps``.
+``halo_start`` and any field of `~massrecon.simulate.SimulationConfig` but ``maps``
+(``member_mass_limit``, the old name of ``catalogue_mass_limit``, is read too).
 
 .. code-block:: toml
 

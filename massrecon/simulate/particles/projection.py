@@ -2,9 +2,9 @@
 
 Conventions:
 
-* Positions are physical (not comoving); maps are in the frame of `project_halo`: ``npix``
-  pixels over ``size_r200`` R200, pixel ``j`` centred at ``(j - (npix - 1) / 2)`` pixel widths
-  from the centre, arrays indexed ``[iy, ix]``.
+* Positions are physical (not comoving); maps are in the frame of
+  `~massrecon.simulate.project_halo`: ``npix`` pixels over ``size_r200`` R200, pixel ``j``
+  centred at ``(j - (npix - 1) / 2)`` pixel widths from the centre, arrays indexed ``[iy, ix]``.
 * The viewing basis for a line of sight :math:`\\hat e_z` is that of
   `~massrecon.simulate.projection_bases` (`~massrecon.simulate.population.viewing_basis`).
 * Gas is deposited with the projected SPH kernel integrated over pixels
@@ -171,7 +171,8 @@ def project_particles(frame=None, *, dm=None, gas=None, stars=None, members=None
                       smoothing_r200=0.01, collisionless="cic", n_ngb=N_NEIGHBOURS,
                       xray_tmin=1e6 * u.K, xray_nh_max=0.1 * u.cm**-3,
                       map_mass_limit=_MAP_MASS_LIMIT_MSUN):
-    """Project simulation particles onto the cluster frame: the maps of `project_halo`.
+    """Project simulation particles onto the cluster frame: the maps of
+    `~massrecon.simulate.project_halo`.
 
     Parameters
     ----------
@@ -198,7 +199,7 @@ def project_particles(frame=None, *, dm=None, gas=None, stars=None, members=None
     r200 : `~astropy.units.Quantity`, optional
         :math:`R_{200c}` (physical length), when no frame is given.
     smoothing_r200 : float
-        FWHM of a final Gaussian smoothing in R200 as in `project_halo` (0: none).
+        FWHM of a final Gaussian smoothing in R200 as in `~massrecon.simulate.project_halo` (0: none).
     collisionless : {"cic", "sph"}
         Deposit of dark matter and stars: cloud-in-cell (default), or the SPH kernel with
         `ParticleSet.smoothing_lengths` (adaptive smoothing).
