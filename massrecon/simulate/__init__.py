@@ -3,16 +3,10 @@
 See :doc:`/simulate` in the documentation for the models and their sources.
 """
 
+from .config import SimulationConfig
 from .particles import ParticleSet, project_particles, read_gadget_hdf5
-from .population import (
-    PHYSICS_MODELS,
-    HaloProperties,
-    PhysicsModel,
-    SimulationConfig,
-    get_physics,
-    projection_bases,
-    sample_halo,
-)
+from .physics_models import PHYSICS_MODELS, PhysicsModel, get_physics
+from .population import HaloProperties, projection_bases, sample_halo
 from .projection import (
     MAP_NAMES,
     MAP_UNITS,

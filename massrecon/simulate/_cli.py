@@ -1,8 +1,8 @@
 """``massrecon simulate`` and ``massrecon simulate merge``."""
 
-
-
-from .population import PHYSICS_MODELS, SimulationConfig
+from ..contract import FRAME_NPIX, FRAME_SIZE_R200
+from .config import SimulationConfig
+from .physics_models import PHYSICS_MODELS
 
 
 def _shard_range(n_halos, shard):
@@ -61,8 +61,9 @@ def register(sub):
     p.add_argument("--shard", help="write shard I of N (I/N): a contiguous block of halo ids")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    p.add_argument("--npix", type=int, default=80, help="pixels across a map (default 80)")
-    p.add_argument("--size-r200", type=float, default=2.0, help="map width in R200 (default 2)")
+    p.add_argument("--npix", type=int, default=FRAME_NPIX, help=f"pixels across a map (default {FRAME_NPIX})")
+    p.add_argument("--size-r200", type=float, default=FRAME_SIZE_R200,
+                   help=f"map width in R200 (default {FRAME_SIZE_R200:g})")
     p.add_argument("--depth-r200", type=float, default=1.0, help="slab half-depth in R200 (default 1)")
     p.add_argument("--smoothing-r200", type=float, default=0.01, help="smoothing FWHM in R200 (0.01)")
     p.add_argument("--log-m-min", type=float, default=13.5, help="log10 M200c min [Msun/h] (13.5)")

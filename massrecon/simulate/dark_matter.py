@@ -22,6 +22,8 @@
 import numpy as np
 from scipy.integrate import quad
 
+from ..halo import nfw_enclosed_mass_shape
+
 __all__ = [
     "nfw_density",
     "nfw_mass",
@@ -39,9 +41,16 @@ _GAO = dict(a=0.244, alpha=2.0, beta=2.75)
 
 
 def nfw_mass(r, rs):
-    """NFW enclosed-mass shape :math:`m(r/r_s) = \\ln(1 + r/r_s) - (r/r_s)/(1 + r/r_s)`."""
-    x = np.asarray(r, dtype=float) / rs
-    return np.log1p(x) - x / (1 + x)
+    """NFW enclosed-mass shape at radius ``r``: `~massrecon.halo.nfw_enclosed_mass_shape` of
+    :math:`r/r_s`, :math:`m(r/r_s) = \\ln(1 + r/r_s) - (r/r_s)/(1 + r/r_s)`.
+
+    Examples
+    --------
+    >>> from massrecon.simulate.dark_matter import nfw_mass
+    >>> round(float(nfw_mass(300.0, 300.0)), 4)
+    0.1931
+    """
+    return nfw_enclosed_mass_shape(np.asarray(r, dtype=float) / rs)
 
 
 def nfw_density(r, m200, r200, c200):

@@ -6,7 +6,9 @@ Layout version ``"1"`` (all arrays indexed by map along the first axis, ``N`` ma
 path                        content
 ==========================  ===================================================================
 ``/`` attrs                 ``layout_version`` ("1"), ``massrecon_version``, ``config`` (JSON of
-                            `~massrecon.simulate.SimulationConfig`), ``n_halos`` (planned),
+                            `~massrecon.simulate.SimulationConfig`; files written before
+                            ``catalogue_mass_limit`` was renamed call it
+                            ``member_mass_limit``, and are read alike), ``n_halos`` (planned),
                             ``halo_start`` (first halo id), ``n_halos_done`` (complete halos),
                             ``n_maps_done``, ``split_fractions``
 ``/maps/<name>``            float32 ``(N, npix, npix)``, one per name in ``config.maps`` (by
@@ -43,7 +45,9 @@ from astropy.cosmology import Planck18
 
 from .. import __version__
 from ..logger import log
-from .population import PHYSICS_MODELS, SimulationConfig, projection_bases, sample_halo
+from .config import SimulationConfig, canonical_config_json
+from .physics_models import PHYSICS_MODELS
+from .population import projection_bases, sample_halo
 from .projection import MAP_UNITS, HaloModel, add_los_neighbours, project_halo
 
 __all__ = [
@@ -132,7 +136,7 @@ def simulate_halo(halo_id, config, cosmology=None, projection_indices=None):
     for j, p in enumerate(which.tolist()):
         m, mem = project_halo(model, bases[p], npix=config.npix, size_r200=config.size_r200,
                               depth_r200=config.depth_r200, smoothing_r200=config.smoothing_r200,
-                              los_nodes=config.los_nodes, catalogue_mass_limit=config.member_mass_limit)
+                              los_nodes=config.los_nodes, catalogue_mass_limit=config.catalogue_mass_limit)
         if config.los_neighbours > 0:
             rng = np.random.default_rng(np.random.SeedSequence([int(config.seed), int(halo_id), p, 31]))
             add_los_neighbours(m, halo, config.los_neighbours, rng, npix=config.npix,
@@ -287,7 +291,9 @@ def write_dataset(path, n_halos, config=None, *, halo_start=0, overwrite=False, 
         else:
             with h5py.File(path, "r") as f:
                 _check_version(f, path)
-                same = (f.attrs["config"] == config.to_json() and int(f.attrs["n_halos"]) == n_halos
+                # canonical form: files whose config uses old key names (RENAMED_KEYS) resume too
+                same = (canonical_config_json(f.attrs["config"]) == config.to_json()
+                        and int(f.attrs["n_halos"]) == n_halos
                         and int(f.attrs["halo_start"]) == halo_start)
             if not same:
                 raise FileExistsError(
@@ -352,7 +358,8 @@ def merge_datasets(paths, out, *, overwrite=False):
             if int(f.attrs["n_halos_done"]) != int(f.attrs["n_halos"]):
                 raise ValueError(f"shard {p} is incomplete ({f.attrs['n_halos_done']} of "
                                  f"{f.attrs['n_halos']} halos): finish it first (run it again)")
-            infos.append((int(f.attrs["halo_start"]), int(f.attrs["n_halos"]), f.attrs["config"], p))
+            infos.append((int(f.attrs["halo_start"]), int(f.attrs["n_halos"]),
+                          canonical_config_json(f.attrs["config"]), p))
     infos.sort()
     if len({i[2] for i in infos}) != 1:
         raise ValueError("shards were written with different configurations")

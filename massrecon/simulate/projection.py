@@ -17,13 +17,24 @@ Units (the ``MAP_UNITS`` mapping): surface densities in Msun/kpc^2, Compton-y di
 surface emissivities (rest frame, luminosity per unit projected area) in erg s^-1 kpc^-2.
 """
 
+import dataclasses
+from typing import NamedTuple
+
+import astropy.constants as const
 import astropy.units as u
 import numpy as np
 from astropy.cosmology import Planck18
+from astropy.stats import gaussian_fwhm_to_sigma
 from scipy.ndimage import gaussian_filter
 
 from .._deposit import cic_deposit
-from ..contract import MEMBER_CATALOGUE_MASS_LIMIT, MEMBER_MAP_MASS_LIMIT, MEMBER_SMOOTHING_R200
+from ..contract import (
+    FRAME_NPIX,
+    FRAME_SIZE_R200,
+    MEMBER_CATALOGUE_MASS_LIMIT,
+    MEMBER_MAP_MASS_LIMIT,
+    MEMBER_SMOOTHING_R200,
+)
 from ..observations.members import members_to_map
 from .dark_matter import nfw_mass, truncated_nfw_projected_table
 from .emission import (
@@ -40,7 +51,7 @@ from .gas import (
     gas_fraction_500,
     vikhlinin_shape,
 )
-from .population import get_physics
+from .physics_models import get_physics
 from .stars import hernquist_projected_mass
 
 __all__ = ["MAP_NAMES", "MAP_UNITS", "HaloModel",
@@ -67,7 +78,8 @@ MAP_UNITS = {
     "sigma_members": u.Msun / u.kpc**2,
 }
 
-_M_P_MSUN = (1.67262192e-24 * u.g).to_value(u.Msun)
+#: Proton mass in Msun (astropy.constants: the CODATA value of the installed astropy).
+_M_P_MSUN = const.m_p.to_value(u.Msun)
 _KPC_CM = (1 * u.kpc).to_value(u.cm)
 _NTAB = 640
 _NFINE = 4096
@@ -91,8 +103,8 @@ class HaloModel:
 
     Parameters
     ----------
-    halo : `~massrecon.simulate.population.HaloProperties`
-    physics : str or `~massrecon.simulate.population.PhysicsModel`
+    halo : `~massrecon.simulate.HaloProperties`
+    physics : str or `~massrecon.simulate.PhysicsModel`
     cosmology : `~astropy.cosmology.Cosmology`, optional
     rmax_r200 : float
         Outer radius of the tables in units of R200.
@@ -265,6 +277,57 @@ def _interp_lin(table, lnr0, dlnr, lnr):
     return out
 
 
+class _CentralBlock(NamedTuple):
+    """The super-sampled central block of a column grid: first pixel, pixels across, samples per pixel."""
+
+    start: int
+    size: int
+    sub: int
+
+
+@dataclasses.dataclass
+class _ColumnGrid:
+    """Line-of-sight columns of one frame: pixel centres, then a super-sampled central block."""
+
+    npix: int
+    pix: float
+    x: np.ndarray
+    y: np.ndarray
+    block: _CentralBlock
+    x32: np.ndarray
+    y32: np.ndarray
+
+    @classmethod
+    def make(cls, npix, width):
+        cols_x, cols_y, block = _columns(npix, width)
+        return cls(npix, width / npix, cols_x, cols_y, block, cols_x.astype(np.float32), cols_y.astype(np.float32))
+
+    @property
+    def n_pixel_columns(self):
+        return self.npix * self.npix
+
+    def ellipsoidal_lnr(self, scale, l_nodes, mat, centre=_ORIGIN):
+        """``ln r_e`` (float32, shape (columns, nodes)) at the nodes ``l_nodes`` along each column.
+
+        ``mat`` maps observer coordinates to the component's frame, where ``scale`` divides its
+        axes; ``centre`` is the component's centre in observer coordinates.
+        """
+        m = (mat * scale[:, None]).astype(np.float32)
+        dx = self.x32 - np.float32(centre[0])
+        dy = self.y32 - np.float32(centre[1])
+        dl = (l_nodes - centre[2]).astype(np.float32)
+        r2 = None
+        for k in range(3):
+            pk = (m[k, 0] * dx + m[k, 1] * dy)[:, None] + m[k, 2] * dl[None, :]
+            r2 = pk * pk if r2 is None else r2 + pk * pk
+        np.maximum(r2, np.float32(1e-12), out=r2)
+        return np.float32(0.5) * np.log(r2)
+
+    def image(self, values):
+        """Column values (..., columns) -> images (..., npix, npix); see `_assemble`."""
+        return _assemble(values, self.npix, self.block)
+
+
 def _columns(npix, width):
     """Column positions (kpc): pixel centres, then a 4x4-subsampled central block."""
     pix = width / npix
@@ -280,7 +343,7 @@ def _columns(npix, width):
     sx, sy = np.meshgrid(cs, cs)
     cols_x = np.concatenate([xx.ravel(), sx.ravel()])
     cols_y = np.concatenate([yy.ravel(), sy.ravel()])
-    return cols_x, cols_y, (i0, nb, sub)
+    return cols_x, cols_y, _CentralBlock(i0, nb, sub)
 
 
 def _assemble(values, npix, block):
@@ -293,8 +356,147 @@ def _assemble(values, npix, block):
     return img
 
 
-def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smoothing_r200=0.01,
-                 los_nodes=24, catalogue_mass_limit=_CATALOGUE_MASS_LIMIT_MSUN):
+class _SmoothMaps(NamedTuple):
+    """Projected smooth components: surface densities (Msun/kpc^2), the line-of-sight integral of
+    the electron pressure (keV cm^-3 kpc) and the X-ray surface emissivities (erg s^-1 kpc^-2)."""
+
+    sigma_dm: np.ndarray
+    sigma_gas: np.ndarray
+    pressure: np.ndarray
+    xray_soft: np.ndarray
+    xray_bol: np.ndarray
+
+
+def _host_smooth_maps(model, basis, grid, depth, los_nodes):
+    """The host's triaxial dark matter and gas over the slab :math:`|l| \\le` ``depth``."""
+    h = model.halo
+    # observer -> halo frame: p_world = B^T p_obs; p_halo = R^T p_world
+    a_mat = h.rotation.T @ basis.T  # (3, 3): p_halo = a_mat @ p_obs
+    ll, wl = _los_nodes(depth, min(0.003 * h.r200, 0.25 * grid.pix), los_nodes)
+    lnr0, dlnr, dm_tab, gas_tab = model._smooth_tables()
+    wl32 = wl.astype(np.float32)
+    out = np.zeros((5, grid.x.size))
+    if "dm" in model.include:
+        vals = _interp_lin(dm_tab, lnr0, dlnr, grid.ellipsoidal_lnr(model.scale_dm, ll, a_mat))
+        out[0] = (vals[0] @ wl32) * model._dm_scale[0]
+    if gas_tab is not None:
+        vals = _interp_lin(gas_tab, lnr0, dlnr, grid.ellipsoidal_lnr(model.scale_gas, ll, a_mat))
+        out[1:] = (vals @ wl32) * model._gas_scale[:, None]
+    img = grid.image(out)
+    img = img + img[:, ::-1, ::-1]  # the l < 0 half: point symmetry
+    return _SmoothMaps(*img)
+
+
+def _companion_maps(model, basis, grid, depth, los_nodes):
+    """The merging companion's dark matter and gas (both halves of the slab): images
+    (npix, npix) and (4, npix, npix) of `_SmoothMaps` fields after the first."""
+    h, comp = model.halo, model.companion
+    lnrc0 = comp["lnr"][0]
+    dlc = comp["lnr"][1] - comp["lnr"][0]
+
+    def columns_through(centre):
+        lc = np.clip(centre[2], -depth, depth)
+        lp, wp = _los_nodes(depth - lc, 0.01 * comp["r200"], los_nodes)
+        lm, wm = _los_nodes(depth + lc, 0.01 * comp["r200"], los_nodes)
+        nodes = np.concatenate([lc + lp, lc - lm])
+        weights = np.concatenate([wp, wm])
+        # spherical: the observer frame will do
+        lnr = grid.ellipsoidal_lnr(np.ones(3), nodes, np.eye(3), centre=centre)
+        return lnr, weights.astype(np.float32)
+
+    dscale = max(comp["rho_dm"].max(), 1e-300)
+    lnr, w32 = columns_through(basis @ h.comp_pos)
+    tab = (comp["rho_dm"] / dscale).astype(np.float32)[None, :]
+    dm = grid.image((_interp_lin(tab, lnrc0, dlc, lnr) @ w32) * dscale)[0]
+
+    gas_c = np.stack(comp["gas"][:4], axis=1)
+    gscale = np.maximum(gas_c.max(axis=0), 1e-300)
+    lnr, w32 = columns_through(basis @ (h.comp_pos + h.comp_gas_offset))
+    tab = np.ascontiguousarray((gas_c / gscale).T.astype(np.float32))
+    gas = grid.image((_interp_lin(tab, lnrc0, dlc, lnr) @ w32) * gscale[:, None])
+    return dm, gas
+
+
+def _member_catalogue(x=(), y=(), mstar=(), v_los=()):
+    return dict(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float),
+                mstar=np.asarray(mstar, dtype=float), v_los=np.asarray(v_los, dtype=float))
+
+
+def _smooth_stars(model, basis, grid):
+    """BCG (at its offset) and ICL (host centre): spherical Hernquist, projected analytically and
+    averaged over each column's pixel through the enclosed projected mass.  Returns the image and
+    the BCG's member entry."""
+    h = model.halo
+    off = basis @ h.bcg_offset
+    widths = np.where(np.arange(grid.x.size) < grid.n_pixel_columns, grid.pix, grid.pix / grid.block.sub)
+    img = np.zeros((grid.npix, grid.npix))
+    for mass, a, centre in ((model.m_bcg, model.a_bcg, off), (model.m_icl, model.a_icl, np.zeros(3))):
+        if mass <= 0:
+            continue
+        rr = np.hypot(grid.x - centre[0], grid.y - centre[1])
+        sig = _hernquist_sigma(rr, mass, a, widths)
+        img += grid.image(sig[None])[0]
+    return img, _member_catalogue([off[0]], [off[1]], [model.m_bcg], [0.0])
+
+
+class _SubhaloMaps(NamedTuple):
+    """Subhalos and satellites in the slab: painted subhalo mass, satellite stars, the stars of
+    surviving subhalos (part of the painted mass), all in Msun/kpc^2, and the member catalogue."""
+
+    mass: np.ndarray
+    stars: np.ndarray
+    bound_stars: np.ndarray
+    members: dict
+
+
+def _subhalo_mass_map(h, pos, in_slab, pix, npix):
+    """Projected mass of the surviving subhalos in the slab (orphans carry no subhalo mass)."""
+    img = np.zeros((npix, npix))
+    # Subhalos whose tidal radius is under 1.5 pixels hold most of their mass inside half a
+    # pixel: deposit them as points; paint the others with their projected profiles.
+    small = in_slab & (h.sub_rt < 1.5 * pix) & ~h.sub_orphan
+    _cic(img, pos[small, 0], pos[small, 1], h.sub_mass[small] / pix**2, pix)
+    big = np.nonzero(in_slab & ~small & ~h.sub_orphan)[0]
+    # group by stamp size so that each vectorised batch has stamps of similar size
+    reach = np.ceil(2 * h.sub_rt[big] / pix).astype(int) + 1
+    table = _sub_table()
+    for lo, hi in ((0, 4), (4, 8), (8, 16), (16, 10**6)):
+        sel = big[(reach >= lo) & (reach < hi)]
+        if sel.size:
+            _paint_tnfw_many(img, pos[sel, 0], pos[sel, 1], h.sub_mass[sel], h.sub_rs[sel],
+                             h.sub_rt[sel] / h.sub_rs[sel], pix, table)
+    return img
+
+
+def _subhalo_maps(model, basis, grid, depth, catalogue_mass_limit):
+    h = model.halo
+    pix, npix = grid.pix, grid.npix
+    pos = h.sub_pos @ basis.T
+    vel = h.sub_vel @ basis.T
+    in_slab = np.abs(pos[:, 2]) <= depth
+    mass = _subhalo_mass_map(h, pos, in_slab, pix, npix)
+    stars = np.zeros((npix, npix))
+    bound_stars = np.zeros((npix, npix))
+    members = _member_catalogue()
+    if "stars" in model.include:
+        ms = h.sub_mstar
+        _cic(stars, pos[in_slab, 0], pos[in_slab, 1], ms[in_slab] / pix**2, pix)
+        sel = in_slab & (ms >= catalogue_mass_limit)
+        members = _member_catalogue(pos[sel, 0], pos[sel, 1], ms[sel], vel[sel, 2])
+        # stars of surviving subhalos are part of their painted mass: not dark matter
+        bound = in_slab & ~h.sub_orphan
+        _cic(bound_stars, pos[bound, 0], pos[bound, 1], h.sub_mstar[bound] / pix**2, pix)
+    return _SubhaloMaps(mass, stars, bound_stars, members)
+
+
+def _gaussian_smooth(maps, fwhm_pix):
+    """Each map of ``maps`` smoothed with a Gaussian of FWHM ``fwhm_pix`` pixels."""
+    sigma_pix = fwhm_pix * gaussian_fwhm_to_sigma
+    return {k: gaussian_filter(v, sigma_pix, mode="nearest") for k, v in maps.items()}
+
+
+def project_halo(model, basis, *, npix=FRAME_NPIX, size_r200=FRAME_SIZE_R200, depth_r200=1.0,
+                 smoothing_r200=0.01, los_nodes=24, catalogue_mass_limit=_CATALOGUE_MASS_LIMIT_MSUN):
     """Project a `HaloModel` along one viewing basis.
 
     Parameters
@@ -303,7 +505,8 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
     basis : array of shape (3, 3)
         Rows: world-frame directions of the image x axis, image y axis and line of sight.
     npix, size_r200 : int, float
-        The frame: ``npix`` pixels over ``size_r200`` R200.
+        The frame: ``npix`` pixels over ``size_r200`` R200 (default: the model's frame,
+        `~massrecon.contract.FRAME_NPIX` and `~massrecon.contract.FRAME_SIZE_R200`).
     depth_r200 : float
         Half-depth of the projected slab in R200.
     smoothing_r200 : float
@@ -320,129 +523,40 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
         One float64 image per name in `MAP_NAMES`, in the units of `MAP_UNITS`.
     members : dict of `~numpy.ndarray`
         Member galaxies: ``x``, ``y`` (kpc, image axes), ``mstar`` (Msun), ``v_los`` (km/s).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.simulate import HaloModel, SimulationConfig, project_halo, sample_halo
+    >>> model = HaloModel(sample_halo(0, SimulationConfig(seed=1)))
+    >>> maps, members = project_halo(model, np.eye(3), npix=16)
+    >>> maps["sigma_total"].shape, sorted(members)
+    ((16, 16), ['mstar', 'v_los', 'x', 'y'])
     """
     h = model.halo
+    basis = np.asarray(basis)
     width = size_r200 * h.r200
-    pix = width / npix
+    grid = _ColumnGrid.make(npix, width)
     depth = depth_r200 * h.r200
-    cx, cy, block = _columns(npix, width)
-    ncol = cx.size
-    # observer -> halo frame: p_world = B^T p_obs; p_halo = R^T p_world
-    a_mat = h.rotation.T @ np.asarray(basis).T  # (3, 3): p_halo = a_mat @ p_obs
-    ll, wl = _los_nodes(depth, min(0.003 * h.r200, 0.25 * pix), los_nodes)
-    lnr0, dlnr, dm_tab, gas_tab = model._smooth_tables()
-    wl32 = wl.astype(np.float32)
-    cx32 = cx.astype(np.float32)
-    cy32 = cy.astype(np.float32)
-
-    def ell_lnr(scale, centre=_ORIGIN, l_nodes=ll, mat=a_mat):
-        m = (mat * scale[:, None]).astype(np.float32)
-        dx = cx32 - np.float32(centre[0])
-        dy = cy32 - np.float32(centre[1])
-        dl = (l_nodes - centre[2]).astype(np.float32)
-        r2 = None
-        for k in range(3):
-            pk = (m[k, 0] * dx + m[k, 1] * dy)[:, None] + m[k, 2] * dl[None, :]
-            r2 = pk * pk if r2 is None else r2 + pk * pk
-        np.maximum(r2, np.float32(1e-12), out=r2)
-        return np.float32(0.5) * np.log(r2)
-
-    ncol_all = cx.size
-    out = np.zeros((5, ncol_all))
-    if "dm" in model.include:
-        vals = _interp_lin(dm_tab, lnr0, dlnr, ell_lnr(model.scale_dm))
-        out[0] = (vals[0] @ wl32) * model._dm_scale[0]
-    if gas_tab is not None:
-        vals = _interp_lin(gas_tab, lnr0, dlnr, ell_lnr(model.scale_gas))
-        out[1:] = (vals @ wl32) * model._gas_scale[:, None]
-    img = _assemble(out, npix, block)
-    img = img + img[:, ::-1, ::-1]  # the l < 0 half: point symmetry
-    sig_dm, sig_gas, ype, soft, bol = img
-
-    # --- companion: both halves of the slab ---------------------------------------------------
+    sig_dm, sig_gas, ype, soft, bol = _host_smooth_maps(model, basis, grid, depth, los_nodes)
     if model.companion is not None:
-        comp = model.companion
-        pos_obs = np.asarray(basis) @ h.comp_pos
-        gas_obs = np.asarray(basis) @ (h.comp_pos + h.comp_gas_offset)
-        lnrc0 = comp["lnr"][0]
-        dlc = comp["lnr"][1] - comp["lnr"][0]
-        gas_c = np.stack(comp["gas"][:4], axis=1)
-        gscale = np.maximum(gas_c.max(axis=0), 1e-300)
-        dscale = max(comp["rho_dm"].max(), 1e-300)
-        eye = np.ones(3)
-        for kind, centre in (("dm", pos_obs), ("gas", gas_obs)):
-            lc = np.clip(centre[2], -depth, depth)
-            lp, wp = _los_nodes(depth - lc, 0.01 * comp["r200"], los_nodes)
-            lm, wm = _los_nodes(depth + lc, 0.01 * comp["r200"], los_nodes)
-            nodes = np.concatenate([lc + lp, lc - lm])
-            weights = np.concatenate([wp, wm])
-            # spherical: the observer frame will do
-            lnr = ell_lnr(eye, centre=centre, l_nodes=nodes, mat=np.eye(3))
-            w32 = weights.astype(np.float32)
-            if kind == "dm":
-                tab = (comp["rho_dm"] / dscale).astype(np.float32)[None, :]
-                v = (_interp_lin(tab, lnrc0, dlc, lnr) @ w32) * dscale
-                sig_dm = sig_dm + _assemble(v, npix, block)[0]
-            else:
-                tab = np.ascontiguousarray((gas_c / gscale).T.astype(np.float32))
-                v = (_interp_lin(tab, lnrc0, dlc, lnr) @ w32) * gscale[:, None]
-                add = _assemble(v, npix, block)
-                sig_gas, ype, soft, bol = sig_gas + add[0], ype + add[1], soft + add[2], bol + add[3]
+        dm_c, gas_c = _companion_maps(model, basis, grid, depth, los_nodes)
+        sig_dm = sig_dm + dm_c
+        sig_gas, ype, soft, bol = sig_gas + gas_c[0], ype + gas_c[1], soft + gas_c[2], bol + gas_c[3]
 
     sig_stars = np.zeros((npix, npix))
-    members = dict(x=[], y=[], mstar=[], v_los=[])
+    members = [_member_catalogue()]
     if "stars" in model.include:
-        # BCG (at its offset) and ICL (host centre): spherical Hernquist, projected analytically and
-        # averaged over each column's pixel through the enclosed projected mass.
-        off = np.asarray(basis) @ h.bcg_offset
-        widths = np.where(np.arange(ncol) < npix * npix, pix, pix / block[2])
-        for mass, a, centre in ((model.m_bcg, model.a_bcg, off), (model.m_icl, model.a_icl, np.zeros(3))):
-            if mass <= 0:
-                continue
-            rr = np.hypot(cx - centre[0], cy - centre[1])
-            sig = _hernquist_sigma(rr, mass, a, widths)
-            sig_stars += _assemble(sig[None], npix, block)[0]
-        members["x"].append(off[0])
-        members["y"].append(off[1])
-        members["mstar"].append(model.m_bcg)
-        members["v_los"].append(0.0)
-
-    sig_sub_total = np.zeros((npix, npix))
+        sig_stars, bcg = _smooth_stars(model, basis, grid)
+        members.append(bcg)
     if "subhalos" in model.include and len(h.sub_mass):
-        pos = h.sub_pos @ np.asarray(basis).T
-        vel = h.sub_vel @ np.asarray(basis).T
-        in_slab = np.abs(pos[:, 2]) <= depth
-        table = _sub_table()
-        # Subhalos whose tidal radius is under 1.5 pixels hold most of their mass inside half a
-        # pixel: deposit them as points; paint the others with their projected profiles.
-        small = in_slab & (h.sub_rt < 1.5 * pix) & ~h.sub_orphan
-        _cic(sig_sub_total, pos[small, 0], pos[small, 1], h.sub_mass[small] / pix**2, pix)
-        big = np.nonzero(in_slab & ~small & ~h.sub_orphan)[0]
-        # group by stamp size so that each vectorised batch has stamps of similar size
-        reach = np.ceil(2 * h.sub_rt[big] / pix).astype(int) + 1
-        for lo, hi in ((0, 4), (4, 8), (8, 16), (16, 10**6)):
-            sel = big[(reach >= lo) & (reach < hi)]
-            if sel.size:
-                _paint_tnfw_many(sig_sub_total, pos[sel, 0], pos[sel, 1], h.sub_mass[sel], h.sub_rs[sel],
-                                 h.sub_rt[sel] / h.sub_rs[sel], pix, table)
-        if "stars" in model.include:
-            ms = h.sub_mstar
-            _cic(sig_stars, pos[in_slab, 0], pos[in_slab, 1], ms[in_slab] / pix**2, pix)
-            sel = in_slab & (ms >= catalogue_mass_limit)
-            members["x"].extend(pos[sel, 0])
-            members["y"].extend(pos[sel, 1])
-            members["mstar"].extend(ms[sel])
-            members["v_los"].extend(vel[sel, 2])
-        sub_stars = np.zeros((npix, npix))
-        if "stars" in model.include:
-            # stars of surviving subhalos are part of their painted mass: not dark matter
-            bound = in_slab & ~h.sub_orphan
-            _cic(sub_stars, pos[bound, 0], pos[bound, 1], h.sub_mstar[bound] / pix**2, pix)
-        sig_dm = sig_dm + sig_sub_total - sub_stars
+        subs = _subhalo_maps(model, basis, grid, depth, catalogue_mass_limit)
+        sig_stars += subs.stars
+        members.append(subs.members)
+        sig_dm = sig_dm + subs.mass - subs.bound_stars
 
-    sig_total = sig_dm + sig_gas + sig_stars
     maps = {
-        "sigma_total": sig_total,
+        "sigma_total": sig_dm + sig_gas + sig_stars,
         "sigma_dm": sig_dm,
         "sigma_gas": sig_gas,
         "sigma_stars": sig_stars,
@@ -451,13 +565,11 @@ def project_halo(model, basis, *, npix=80, size_r200=2.0, depth_r200=1.0, smooth
         "xray_bol": bol,
     }
     if smoothing_r200 > 0:
-        sigma_pix = smoothing_r200 * h.r200 / pix / (2 * np.sqrt(2 * np.log(2)))
-        for k in maps:
-            maps[k] = gaussian_filter(maps[k], sigma_pix, mode="nearest")
-    members = {k: np.asarray(v, dtype=float) for k, v in members.items()}
+        maps = _gaussian_smooth(maps, smoothing_r200 * h.r200 / grid.pix)
+    members = {k: np.concatenate([m[k] for m in members]) for k in members[0]}
     keep = (np.abs(members["x"]) <= width / 2) & (np.abs(members["y"]) <= width / 2)
     members = {k: v[keep] for k, v in members.items()}
-    maps["sigma_members"] = members_map(members["x"], members["y"], members["mstar"], npix, pix, h.r200)
+    maps["sigma_members"] = members_map(members["x"], members["y"], members["mstar"], npix, grid.pix, h.r200)
     return maps, members
 
 
@@ -558,8 +670,6 @@ def add_los_neighbours(maps, host, rate, rng, *, npix, size_r200, physics="fiduc
     n : int
         Number of halos added.
     """
-    import dataclasses
-
     from ..halo import concentration_200c, m500c_from_m200c, radius_from_mass
     from .gas import gas_fraction_500
 

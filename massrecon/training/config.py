@@ -24,7 +24,8 @@ relative to the file's directory.
 
 Instead of ``data_paths``, a ``simulate`` table makes the data on the fly with
 `massrecon.simulate` (`~massrecon.training.SimulatedMapDataset`): ``n_halos`` (required),
-``halo_start`` and any field of `~massrecon.simulate.SimulationConfig` but ``maps``.
+``halo_start`` and any field of `~massrecon.simulate.SimulationConfig` but ``maps``
+(``member_mass_limit``, the old name of ``catalogue_mass_limit``, is read too).
 
 .. code-block:: toml
 
@@ -46,6 +47,7 @@ import tomllib
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, VIEWS
 from ..models.transforms import validate_views
 from ..simulate import SimulationConfig
+from ..simulate.config import upgrade_stored_config
 from .augment import AugmentConfig
 
 __all__ = ["TrainingConfig"]
@@ -68,6 +70,10 @@ def _check_simulate(sim, augment):
     the key."""
     if not isinstance(sim, dict):
         raise TypeError(f"simulate must be a table (a dict), got {type(sim).__name__}")
+    try:  # tables and checkpoints written before a field was renamed
+        sim = upgrade_stored_config(sim)
+    except ValueError as exc:
+        raise ValueError(f"simulate: {exc}") from None
     known = sorted(_SIMULATE_OWN) + sorted(_SIMULATE_FIELDS)
     unknown = sorted(set(sim) - set(known))
     if unknown:

@@ -168,3 +168,36 @@ def test_bad_cli_arguments(tmp_path, capsys):
 
 def test_map_names_complete(reference):
     assert all(f"maps/{k}" in reference for k in MAP_NAMES)
+
+
+def _with_old_key(path):
+    """Rewrite a file's config as massrecon wrote it before ``catalogue_mass_limit`` was renamed."""
+    with h5py.File(path, "a") as f:
+        text = f.attrs["config"]
+        assert '"catalogue_mass_limit"' in text
+        f.attrs["config"] = text.replace('"catalogue_mass_limit"', '"member_mass_limit"')
+
+
+def test_files_with_old_config_key(reference, tmp_path):
+    # reading
+    p = _write(tmp_path)
+    _with_old_key(p)
+    with ds.open_dataset(p) as d:
+        assert d.config == CFG
+    # resuming a killed run written before the rename
+    p = tmp_path / "old.h5"
+    ds.write_dataset(p, 4, CFG, workers=1, progress=False)
+    with h5py.File(p, "a") as f:
+        f.attrs["n_halos_done"] = 2
+    _with_old_key(p)
+    ds.write_dataset(p, 4, CFG, workers=1, progress=False)
+    new = _contents(p)
+    assert new.pop("config") != reference["config"]  # the file keeps the config it was created with
+    _assert_same({k: v for k, v in reference.items() if k != "config"}, new)
+    # merging old and new shards
+    s0, s1 = tmp_path / "s0.h5", tmp_path / "s1.h5"
+    ds.write_dataset(s0, 2, CFG, halo_start=0, workers=1, progress=False)
+    ds.write_dataset(s1, 2, CFG, halo_start=2, workers=1, progress=False)
+    _with_old_key(s0)
+    ds.merge_datasets([s0, s1], tmp_path / "m.h5")
+    _assert_same(reference, _contents(tmp_path / "m.h5"))

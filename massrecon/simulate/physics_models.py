@@ -1,0 +1,79 @@
+"""The baryonic-physics variants of the mock universe.
+
+`PhysicsModel` holds the parameters of one variant; `PHYSICS_MODELS` names the three variants that
+mirror the codes of The Three Hundred, and `get_physics` turns a name into its model.  This module
+imports nothing else of `massrecon.simulate`, so both the population (`~massrecon.simulate.sample_halo`)
+and the projection (`~massrecon.simulate.HaloModel`) can use it.
+
+Examples
+--------
+>>> from massrecon.simulate.physics_models import get_physics
+>>> get_physics("strong_feedback").core_scale
+1.5
+"""
+
+import dataclasses
+
+__all__ = ["PhysicsModel", "PHYSICS_MODELS", "get_physics"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PhysicsModel:
+    """Baryonic physics of a mock universe.
+
+    The three named models mirror the three codes of The Three Hundred (Cui et al. 2018, MNRAS
+    480, 2898): weak feedback (GADGET-MUSIC: supernova feedback only, overcooled cores, many
+    stars), fiducial (GADGET-X: with AGN feedback) and strong feedback (GIZMO-SIMBA: strong AGN
+    jets that empty groups of gas and puff up cores).
+    """
+
+    name: str
+    #: f_gas,500 at 5e14 Msun and its slope with M500 (see `~massrecon.simulate.gas.gas_fraction_500`)
+    fgas_norm: float = 0.125
+    fgas_slope: float = 0.25
+    #: log-normal scatter (dex) of the gas fraction and of the pressure normalisation
+    fgas_scatter_dex: float = 0.04
+    pressure_scatter_dex: float = 0.06
+    #: fraction of cool-core clusters (SZ-selected samples: ~30%, Andrade-Santos et al. 2017)
+    cool_core_fraction: float = 0.30
+    #: multiplies the core radius of the gas density (a proxy for the core entropy)
+    core_scale: float = 1.0
+    #: multiplies the stellar-to-halo and BCG relations
+    stellar_scale: float = 1.0
+    #: range of the intracluster-light fraction of the total stellar mass
+    icl_fraction: tuple = (0.2, 0.4)
+    #: clumping factor at R200
+    clumping_r200: float = 1.6
+    #: fraction of halos with a major merger in progress
+    merger_fraction: float = 0.15
+    #: multiplies the subhalo mass function normalisation
+    subhalo_norm: float = 1.0
+    #: orphan galaxies (whose subhalos were disrupted) per surviving subhalo
+    orphan_ratio: float = 1.5
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+#: The named physics variants.
+PHYSICS_MODELS = {
+    "fiducial": PhysicsModel("fiducial"),
+    "weak_feedback": PhysicsModel(
+        "weak_feedback", fgas_norm=0.135, fgas_slope=0.12, cool_core_fraction=0.45, core_scale=0.7,
+        stellar_scale=1.6, icl_fraction=(0.15, 0.3), clumping_r200=1.8,
+    ),
+    "strong_feedback": PhysicsModel(
+        "strong_feedback", fgas_norm=0.115, fgas_slope=0.32, cool_core_fraction=0.15, core_scale=1.5,
+        stellar_scale=0.7, icl_fraction=(0.25, 0.45), clumping_r200=1.4,
+    ),
+}
+
+
+def get_physics(name):
+    """The `PhysicsModel` called ``name`` (one of `PHYSICS_MODELS`), or a `PhysicsModel` as is."""
+    if isinstance(name, PhysicsModel):
+        return name
+    if name not in PHYSICS_MODELS:
+        raise ValueError(f"physics must be one of {sorted(PHYSICS_MODELS)}, got {name!r}")
+    return PHYSICS_MODELS[name]
+
