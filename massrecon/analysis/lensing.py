@@ -273,7 +273,7 @@ def _aperture_means(data, mask, centre, radii_pix, edges_pix):
             return float(total[0] / area[0]) if area[0] > 0 else np.nan
 
     inside = np.array([mean(CircularAperture(centre, r=r)) for r in radii_pix])
-    ring = np.array([mean(CircularAnnulus(centre, r_in=lo, r_out=hi)) if lo > 0 else mean(CircularAperture(centre, r=hi))
+    ring = np.array([mean(CircularAnnulus(centre, r_in=lo, r_out=hi) if lo > 0 else CircularAperture(centre, r=hi))
                      for lo, hi in zip(edges_pix[:-1], edges_pix[1:])])
     return inside, ring
 
