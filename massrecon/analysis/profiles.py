@@ -522,10 +522,8 @@ def fit_profile(radii, sigma, covariance_or_errors, model):
     ('1.000e+15 solMass', 4.0)
     """
     r = _validate.as_quantity(radii, u.kpc, "radii", positive=True, ndim=1)
-    if not isinstance(sigma, u.Quantity):
-        raise u.UnitsError(f"sigma must be a Quantity (surface density, e.g. Msun/kpc^2), got {sigma!r}")
-    sigma_unit = TARGET_UNIT if sigma.unit.is_equivalent(TARGET_UNIT) else sigma.unit
-    data = _validate.as_quantity(sigma, sigma_unit, "sigma", ndim=1)
+    data = _validate.as_quantity(sigma, TARGET_UNIT, "sigma", ndim=1)
+    sigma_unit = TARGET_UNIT
     if data.shape != r.shape:
         raise ValueError(f"sigma must have the shape of radii {r.shape}, got {data.shape}")
     whiten = _whitener(covariance_or_errors, sigma_unit, r.size)
@@ -533,13 +531,12 @@ def fit_profile(radii, sigma, covariance_or_errors, model):
     if r.size <= len(names):
         raise ValueError(f"need more data points ({r.size}) than free parameters ({len(names)})")
     work = model.copy()
-    out_scale = (1.0 * TARGET_UNIT).to_value(sigma_unit)  # models return Msun/kpc^2
 
     def residuals(values):
         params = [float(getattr(work, n).value) for n in work.param_names]
         for n, v in zip(names, values):
             params[work.param_names.index(n)] = v
-        return whiten(data - out_scale * work.evaluate(r, *params))
+        return whiten(data - work.evaluate(r, *params))
 
     res = optimize.least_squares(residuals, start, bounds=(lower, upper), method="trf", jac="3-point",
                                  x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000)
@@ -615,8 +612,6 @@ def fit_nfw(radii, sigma, covariance_or_errors, *, redshift, cosmology=None, dep
 def _grid_start(model, radii, sigma):
     """The mass of a coarse grid whose profile is closest to ``sigma`` in log (a robust start)."""
     r = _validate.as_quantity(radii, u.kpc, "radii", positive=True, ndim=1)
-    if not isinstance(sigma, u.Quantity) or not sigma.unit.is_equivalent(TARGET_UNIT):
-        raise u.UnitsError(f"sigma must be a surface density Quantity (e.g. Msun/kpc^2), got {sigma!r}")
     data = _validate.as_quantity(sigma, TARGET_UNIT, "sigma", ndim=1)
     if data.shape != r.shape:
         raise ValueError(f"sigma must have the shape of radii {r.shape}, got {data.shape}")

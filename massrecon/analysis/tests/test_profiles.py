@@ -184,6 +184,8 @@ def test_fit_profile_argument_errors():
         fit_profile(-r, s, 0.1 * s, model)
     with pytest.raises(ValueError, match="radii must be finite"):
         fit_profile(np.append(r[:-1], np.nan * u.kpc), s, 0.1 * s, model)
+    with pytest.raises(u.UnitsError, match="sigma"):
+        fit_profile(r, s.value * u.kpc, 0.1 * s, model)
     with pytest.raises(ValueError, match="sigma must be finite"):
         fit_profile(r, np.append(s[:-1], np.nan * s.unit), 0.1 * s, model)
     with pytest.raises(u.UnitsError, match="covariance_or_errors"):
