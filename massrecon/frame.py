@@ -15,6 +15,7 @@ from astropy.cosmology import Cosmology, Planck18
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from .contract import FRAME_NPIX, FRAME_SIZE_R200
 from .halo import (
     CM_RELATIONS,
     _validate_mass,
@@ -100,8 +101,8 @@ class ClusterFrame:
         r200=None,
         r500=None,
         cosmology=None,
-        npix=80,
-        size_r200=2.0,
+        npix=FRAME_NPIX,
+        size_r200=FRAME_SIZE_R200,
         cm_relation="diemer19",
         name=None,
     ):

@@ -25,7 +25,6 @@ from scipy.integrate import quad
 from ..halo import nfw_enclosed_mass_shape
 
 __all__ = [
-    "nfw_density",
     "nfw_mass",
     "sample_axis_ratios",
     "random_rotation",
@@ -51,14 +50,6 @@ def nfw_mass(r, rs):
     0.1931
     """
     return nfw_enclosed_mass_shape(np.asarray(r, dtype=float) / rs)
-
-
-def nfw_density(r, m200, r200, c200):
-    """NFW density normalised to ``m200`` inside ``r200`` (same units as given, per length^3)."""
-    rs = r200 / c200
-    rho_s = m200 / (4 * np.pi * rs**3 * nfw_mass(r200, rs))
-    x = np.maximum(np.asarray(r, dtype=float), 1e-12) / rs
-    return rho_s / (x * (1 + x) ** 2)
 
 
 def sample_axis_ratios(rng, m_over_mstar, omega_m_z):

@@ -15,7 +15,7 @@
 
 import numpy as np
 
-__all__ = ["moster13_stellar_mass", "bcg_stellar_mass", "hernquist_density", "hernquist_projected_mass"]
+__all__ = ["moster13_stellar_mass", "bcg_stellar_mass", "hernquist_projected_mass"]
 
 # Moster+13 Table 1 (z = 0 values and redshift slopes).
 _MOSTER = dict(m10=11.590, m11=1.195, n10=0.0351, n11=-0.0247, b10=1.376, b11=-0.826,
@@ -51,12 +51,6 @@ def bcg_stellar_mass(m500_msun, norm=1.2e-3, slope=0.4):
     '7.20e+11'
     """
     return norm * 6e14 * (np.asarray(m500_msun, dtype=float) / 6e14) ** slope
-
-
-def hernquist_density(r, mass, a):
-    """Hernquist 1990 density :math:`M a / (2\\pi r (r + a)^3)`; half-mass radius is (1+sqrt 2) a."""
-    r = np.maximum(np.asarray(r, dtype=float), 1e-12)
-    return mass * a / (2 * np.pi * r * (r + a) ** 3)
 
 
 def hernquist_projected_mass(rp, mass, a):
