@@ -4,7 +4,7 @@ Ground-based SZ maps do not measure the sky on large scales: the atmosphere is r
 with the modes it shares with the scan (scan-synchronous templates, polynomial or common-mode
 subtraction, high-pass time-stream filters), and the map's mean is not measured.  The published
 map is the sky convolved with the beam and filtered by a *transfer function* :math:`T(\\mathbf k)`
-(e.g. Bolocam: Sayers et al. 2011, ApJ 728, 39, section 5.1; Czakon et al. 2015, ApJ 806, 18;
+(e.g. Bolocam: Sayers et al. 2011, ApJ 728, 39; Czakon et al. 2015, ApJ 806, 18;
 NIKA2: Adam et al. 2015, A&A 576, A12).  A Compton-y model without filtering has too much signal
 on large scales compared with such a map, so a model must be filtered the same way before the two
 are compared (forward modelling; dividing the map by :math:`T` is unstable where :math:`T \\to 0`).
