@@ -22,6 +22,7 @@ from .members import (
     stellar_mass_from_magnitude,
 )
 from .sz import PLANCK_Y_BEAM, ComptonYMap, HealpixComptonYMap
+from .transfer import TransferFunction
 from .xray import REST_BAND, XrayImage, band_conversion_factor, rest_frame_emissivity, temperature_from_m500
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Observation",
     "PreparedView",
     "ComptonYMap",
+    "TransferFunction",
     "HealpixComptonYMap",
     "PLANCK_Y_BEAM",
     "XrayImage",

@@ -34,7 +34,7 @@ XRAY_BACKGROUND = {"ideal": 0.1, "planck_like": 140.0}
 
 #: Evaluation conditions: instrument (`INSTRUMENTS`) and the precision of the frame's R200 told
 #: to the network (``r200_error``; the frame itself is always the true 2 R200).  "ideal" is the
-#: paper's setting (true R200 known); "*_r200_estimated" is a user's with an R200 from a scaling
+#: paper's setting (true R200 known); ``"*_r200_estimated"`` is a user's with an R200 from a scaling
 #: relation (+-30%), the network having to find the amplitude from the maps alone.
 CONDITIONS = {
     "ideal": ("ideal", 0.0),
