@@ -7,14 +7,12 @@ messages with a non-zero exit status.
 import argparse
 import sys
 
-import astropy.units as u
-
-from .contract import FRAME_NPIX, FRAME_SIZE_R200
-
 __all__ = ["main"]
 
 
 def _cmd_frame(args):
+    import astropy.units as u
+
     from .datasets import example_frame
 
     frame = example_frame(args.example, npix=args.npix, size_r200=args.size_r200)
@@ -37,17 +35,12 @@ def _cmd_frame(args):
     return 0
 
 
-def build_parser():
-    """The argument parser of the ``massrecon`` command."""
-    from . import __version__
+def _register_frame(sub):
+    from .contract import FRAME_NPIX, FRAME_SIZE_R200
 
-    parser = argparse.ArgumentParser(
-        prog="massrecon", description="Mass maps of galaxy clusters from SZ, X-ray and galaxies."
-    )
-    parser.add_argument("--version", action="version", version=f"massrecon {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("frame", help="show the model's R200 frame of a bundled example cluster")
+    p = sub.add_parser("frame", help=_SUBCOMMANDS["frame"][0],
+                       description="Show the model's R200 frame of a bundled example cluster.",
+                       epilog="example: massrecon frame --example coma --header")
     p.add_argument("--example", default="coma", help="example cluster name (default: coma)")
     p.add_argument("--npix", type=int, default=FRAME_NPIX, help=f"pixels across the frame (default {FRAME_NPIX})")
     p.add_argument("--size-r200", type=float, default=FRAME_SIZE_R200,
@@ -55,8 +48,75 @@ def build_parser():
     p.add_argument("--header", action="store_true", help="also print the FITS header")
     p.set_defaults(func=_cmd_frame)
 
-    for register in _SUBCOMMANDS:
-        register(sub)
+
+def _cmd_info(args):
+    import json
+    from pathlib import Path
+
+    from . import __version__
+
+    weights = Path(__file__).parent / "models" / "weights"
+    meta = json.loads((weights / "generator.json").read_text())
+    sup = meta.get("supported", {})
+    print(f"massrecon {__version__}")
+    print(f"bundled weights: {weights / 'generator.pt'}")
+    print(f"  sha256       {meta.get('sha256', '?')}")
+    print(f"  created      {meta.get('created_utc', '?')} with massrecon {meta.get('massrecon_version', '?')}, "
+          f"torch {meta.get('torch_version', '?')}")
+    print(f"  views        {', '.join(meta.get('views', []))}")
+    frame = meta.get("frame", {})
+    print(f"  frame        {frame.get('npix', '?')} px over {frame.get('size_r200', '?')} R200c")
+    rows = [("log10 M200c", "log10_m200_h", "[h^-1 Msun]"), ("redshift", "z", ""),
+            ("beam FWHM", "beam_fwhm_r200", "[R200c]"), ("frame scale", "frame_scale", "[R200 / true R200]"),
+            ("R200 error", "r200_error", "(fractional)")]
+    print("trained on:")
+    for label, key, unit in rows:
+        if key in sup:
+            lo, hi = sup[key]
+            print(f"  {label:<12} {lo:g} - {hi:g} {unit}")
+    for view, (lo, hi) in sup.get("noise", {}).items():
+        print(f"  noise {view:<6} {lo:g} - {hi:g} per pixel (model units)")
+    return 0
+
+
+def _register_info(sub):
+    p = sub.add_parser("info", help=_SUBCOMMANDS["info"][0],
+                       description="Print the massrecon version, the bundled weights (file, checksum, views, frame) "
+                                   "and the ranges of mass, redshift, beam and noise they were trained on.",
+                       epilog="example: massrecon info")
+    p.set_defaults(func=_cmd_info)
+
+
+def _requested_command(argv):
+    for token in argv:
+        if not token.startswith("-"):
+            return token if token in _SUBCOMMANDS else None
+    return None
+
+
+def build_parser(argv=None):
+    """The argument parser of the ``massrecon`` command.
+
+    Only the subcommand named in ``argv`` gets its full parser: the others are listed by name and
+    help, so that ``massrecon --help`` and ``--version`` answer without importing the simulator or
+    torch.
+    """
+    from . import __version__
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(
+        prog="massrecon", description="Mass maps of galaxy clusters from SZ, X-ray and galaxies.",
+        epilog="examples: massrecon demo --out demo; massrecon info; massrecon simulate --help",
+    )
+    parser.add_argument("--version", action="version", version=f"massrecon {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = _requested_command(argv)
+    for name, (help_text, register) in _SUBCOMMANDS.items():
+        if name == wanted:
+            register(sub)
+        else:
+            sub.add_parser(name, help=help_text)
     return parser
 
 
@@ -82,7 +142,7 @@ def _cmd_demo(args):
 
 
 def _register_demo(sub):
-    p = sub.add_parser("demo", help="run the whole path on the bundled example cluster",
+    p = sub.add_parser("demo", help=_SUBCOMMANDS["demo"][0], epilog="example: massrecon demo --out massrecon-demo",
                        description="Write realistic mock observations of an example cluster (Planck-like y, "
                                    "eROSITA-like counts, SDSS-like members), read them back, reconstruct "
                                    "the mass map with every view subset, and write FITS maps, a summary and "
@@ -101,18 +161,37 @@ def _register_train(sub):
     register(sub)
 
 
-# Subcommands of other subpackages; each is a function adding its parser to ``sub``.
-_SUBCOMMANDS = [_register_simulate, _register_demo, _register_train]
+# name -> (one-line help, function adding the subcommand's full parser to ``sub``)
+_SUBCOMMANDS = {
+    "frame": ("show the model's R200 frame of a bundled example cluster", _register_frame),
+    "info": ("version, bundled weights and the ranges they were trained on", _register_info),
+    "demo": ("run the whole path on the bundled example cluster", _register_demo),
+    "simulate": ("simulate a mock-cluster dataset (HDF5)", _register_simulate),
+    "train": ("train the mass-map generator", _register_train),
+}
+
+# What to do after Ctrl-C, per subcommand.
+_RESUME_HINTS = {
+    "simulate": "finished halos are kept: run the same command again to resume",
+    "train": "the last checkpoint is kept: continue with massrecon train --resume RUN_DIR",
+}
 
 
 def main(argv=None):
     """Entry point of the ``massrecon`` command."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, u.UnitsError, OSError) as exc:
-        print(f"massrecon {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        hint = _RESUME_HINTS.get(args.command, "nothing was written after the interruption")
+        print(f"massrecon {args.command}: interrupted; {hint}", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError) as exc:  # astropy's UnitsError is a ValueError
+        if args.debug:
+            raise
+        print(f"massrecon {args.command}: error: {exc} (--debug shows the traceback)", file=sys.stderr)
         return 2
 
 

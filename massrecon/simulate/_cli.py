@@ -51,7 +51,8 @@ def _merge(args):
 def register(sub):
     p = sub.add_parser("simulate", help="simulate a mock-cluster dataset (HDF5)",
                        description="Simulate mock clusters and write their maps to an HDF5 dataset. "
-                                   "'massrecon simulate merge' joins shards.")
+                                   "'massrecon simulate merge' joins shards.",
+                       epilog="example: massrecon simulate --n-halos 20 --seed 11 --out test.h5")
     p.add_argument("--n-halos", type=int, default=100, help="number of halos (default 100)")
     p.add_argument("--projections", type=int, default=29, help="lines of sight per halo (default 29)")
     p.add_argument("--physics", default="fiducial", choices=sorted(PHYSICS_MODELS),

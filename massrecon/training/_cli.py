@@ -30,6 +30,7 @@ def register(subparsers):
         description="Train the generator on HDF5 mock data sets (or on maps simulated on the fly: a "
                     "[data.simulate] table): `massrecon train CONFIG.toml [--run-dir DIR]` starts a run, "
                     "`massrecon train --resume RUN_DIR` continues one.",
+        epilog="example: massrecon train configs/bundled_weights.toml --run-dir runs/base",
     )
     p.add_argument("config", nargs="?", default=None, help="TOML training configuration")
     p.add_argument("--run-dir", default=None,
