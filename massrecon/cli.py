@@ -87,6 +87,41 @@ def _register_info(sub):
     p.set_defaults(func=_cmd_info)
 
 
+def _cmd_lookup(args):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    from .observations import find_clusters
+
+    try:
+        position = SkyCoord(args.ra, args.dec, unit=(u.deg, u.deg))
+    except ValueError:
+        position = SkyCoord(args.ra, args.dec, unit=(u.hourangle, u.deg))
+    matches = find_clusters(position, args.catalog, radius=args.radius * u.arcmin)
+    if len(matches) == 0:
+        print(f"no cluster within {args.radius:g} arcmin of {position.to_string('hmsdms')}")
+        return 1
+    matches["separation"].info.format = ".2f"
+    matches["z"].info.format = ".4f"
+    matches["m500"].info.format = ".3e"
+    matches.pprint(max_width=-1, max_lines=-1)
+    return 0
+
+
+def _register_lookup(sub):
+    p = sub.add_parser("lookup", help=_SUBCOMMANDS["lookup"][0],
+                       description="List the PSZ2, MCXC and SPT entries near a sky position, nearest first, with "
+                                   "redshift, M500 and what each catalogue's M500 means.",
+                       epilog="example: massrecon lookup 149.59 -11.06 --catalog HFI_PCCS_SZ-union_R2.08.fits "
+                              "--catalog mcxc.fits --radius 5")
+    p.add_argument("ra", help="right ascension (deg, or h:m:s)")
+    p.add_argument("dec", help="declination (deg, or d:m:s)")
+    p.add_argument("--catalog", action="append", required=True,
+                   help="a PSZ2, MCXC or SPT FITS catalogue (repeat for several)")
+    p.add_argument("--radius", type=float, default=5.0, help="search radius in arcmin (default 5)")
+    p.set_defaults(func=_cmd_lookup)
+
+
 def _requested_command(argv):
     for token in argv:
         if not token.startswith("-"):
@@ -165,6 +200,7 @@ def _register_train(sub):
 _SUBCOMMANDS = {
     "frame": ("show the model's R200 frame of a bundled example cluster", _register_frame),
     "info": ("version, bundled weights and the ranges they were trained on", _register_info),
+    "lookup": ("find catalogue clusters (PSZ2, MCXC, SPT) near a sky position", _register_lookup),
     "demo": ("run the whole path on the bundled example cluster", _register_demo),
     "simulate": ("simulate a mock-cluster dataset (HDF5)", _register_simulate),
     "train": ("train the mass-map generator", _register_train),

@@ -14,7 +14,16 @@ frames from the Planck PSZ2 and MCXC catalogues.
 """
 
 from .base import Observation, ObservationBase, PreparedView
-from .catalogs import frame_from_mcxc, frame_from_psz2, read_mcxc, read_psz2
+from .catalogs import (
+    find_clusters,
+    frame_from_mcxc,
+    frame_from_psz2,
+    frame_from_spt,
+    read_catalog,
+    read_mcxc,
+    read_psz2,
+    read_spt,
+)
 from .members import (
     GalaxyMembers,
     StellarMassImage,
@@ -46,4 +55,8 @@ __all__ = [
     "frame_from_mcxc",
     "read_psz2",
     "read_mcxc",
+    "read_spt",
+    "read_catalog",
+    "frame_from_spt",
+    "find_clusters",
 ]

@@ -1,4 +1,4 @@
-"""Cluster frames from published cluster catalogues (Planck PSZ2, MCXC).
+"""Cluster frames from published cluster catalogues (Planck PSZ2, MCXC, SPT) and look-up by position.
 
 The catalogues are not bundled with massrecon: download them (the Planck Legacy Archive for the
 PSZ2 union catalogue ``HFI_PCCS_SZ-union_R2.08.fits``, Planck 2015 results XXVII, A&A 594, A27;
@@ -22,7 +22,8 @@ from astropy.table import QTable, Row, Table
 
 from ..frame import ClusterFrame
 
-__all__ = ["frame_from_mcxc", "frame_from_psz2", "read_mcxc", "read_psz2"]
+__all__ = ["find_clusters", "frame_from_mcxc", "frame_from_psz2", "frame_from_spt", "read_catalog", "read_mcxc",
+           "read_psz2", "read_spt"]
 
 # column -> (unit, scale from the file's value to that unit)
 _PSZ2_UNITS = {
@@ -56,8 +57,28 @@ _MCXC_UNITS = {
 }
 
 
+# SPT-SZ 2500d (Bocquet et al. 2019) and SPTpol-ECS (Bleem et al. 2020) quote M500c and M200c in
+# 1e14 h70^-1 Msun; the reader gives them in Msun for h70 = 1 (H0 = 70 km/s/Mpc), as published.
+_SPT_UNITS = {
+    "RA": (u.deg, 1.0),
+    "DEC": (u.deg, 1.0),
+    "THETA_CORE": (u.arcmin, 1.0),
+    **{c: (u.Msun, 1e14) for c in ("M500", "M500_uerr", "M500_lerr", "M500_UERR", "M500_LERR", "M200",
+                                    "M200_uerr", "M200_lerr")},
+}
+
+
+def _open_fits(path, what):
+    try:
+        return fits.open(path, memmap=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"the {what} catalogue file {os.fspath(path)!r} does not exist") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise OSError(f"cannot read the {what} catalogue {os.fspath(path)!r}: {exc}") from exc
+
+
 def _read_fits_table(path, required, units, what):
-    with fits.open(path, memmap=False) as hdul:
+    with _open_fits(path, what) as hdul:
         hdu = None
         for h in hdul[1:]:
             is_table = isinstance(h, (fits.BinTableHDU, fits.TableHDU))
@@ -119,6 +140,121 @@ def read_mcxc(path):
     table : `~astropy.table.QTable`
     """
     return _read_fits_table(path, ("MCXC", "RAdeg", "DEdeg", "z", "M500"), _MCXC_UNITS, "MCXC")
+
+
+def read_spt(path):
+    r"""Read an SPT cluster catalogue (SPT-SZ 2500d or SPTpol-ECS) into a `~astropy.table.QTable`.
+
+    ``RA``, ``DEC`` in degrees; ``M500`` (and ``M200`` where present) with their errors in Msun,
+    converted from the published :math:`10^{14} h_{70}^{-1} M_\odot` with :math:`h_{70} = 1`
+    (Bocquet et al. 2019, ApJ 878, 55; Bleem et al. 2020, ApJS 247, 25).  These are
+    :math:`M_{500c}` from the SZ significance calibrated with weak lensing and X-ray data: no
+    hydrostatic bias to correct.  ``REDSHIFT`` is 0 where unknown.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``SPT-SZ.fits`` or ``SPT-ECS.fits``.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+    """
+    return _read_fits_table(path, ("SPT_ID", "RA", "DEC", "REDSHIFT", "M500"), _SPT_UNITS, "SPT")
+
+
+def read_catalog(path):
+    """Read a PSZ2, MCXC or SPT catalogue, recognising it by its columns.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        With ``meta["catalog"]`` one of ``"PSZ2"``, ``"MCXC"``, ``"SPT"``.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"the catalogue file {os.fspath(path)!r} does not exist")
+    for reader in (read_psz2, read_mcxc, read_spt):
+        try:
+            return reader(path)
+        except ValueError:
+            continue
+    raise ValueError(f"{os.fspath(path)!r} is not a PSZ2, MCXC or SPT catalogue (no table with their columns)")
+
+
+# catalogue -> (name column, RA, Dec, redshift, M500 column, what its mass is)
+_CATALOG_COLUMNS = {
+    "PSZ2": ("NAME", "RA", "DEC", "REDSHIFT", "MSZ", "M500c from the Y-M relation (hydrostatic, (1-b) ~ 0.8)"),
+    "MCXC": ("MCXC", "RAdeg", "DEdeg", "z", "M500", "M500c from the L-M relation (Arnaud+10, hydrostatic)"),
+    "SPT": ("SPT_ID", "RA", "DEC", "REDSHIFT", "M500", "M500c from the SZ significance (lensing-calibrated), h70 = 1"),
+}
+
+
+def find_clusters(position, catalogs, radius=5 * u.arcmin):
+    """Catalogue entries near a sky position, nearest first, from PSZ2, MCXC and SPT tables.
+
+    Parameters
+    ----------
+    position : `~astropy.coordinates.SkyCoord`
+        Scalar sky position.
+    catalogs : sequence of `~astropy.table.Table` or path
+        Tables from `read_psz2`, `read_mcxc`, `read_spt` (or `read_catalog`), or their paths.
+    radius : `~astropy.units.Quantity`
+        Search radius (angle).
+
+    Returns
+    -------
+    matches : `~astropy.table.QTable`
+        Columns ``catalog``, ``name``, ``separation`` (arcmin), ``z`` (NaN where unknown),
+        ``m500`` (Msun, NaN where unknown) and ``mass_definition``; empty when nothing is near.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> from massrecon.observations import find_clusters
+    >>> t = QTable({"MCXC": ["J0000.0+0000"], "RAdeg": [0.01] * u.deg, "DEdeg": [0.0] * u.deg,
+    ...             "z": [0.1], "M500": [3e14] * u.Msun}, meta={"catalog": "MCXC"})
+    >>> m = find_clusters(SkyCoord(0, 0, unit="deg"), [t])
+    >>> m["name"][0], round(float(m["separation"][0].value), 2)
+    ('J0000.0+0000', 0.6)
+    """
+    if not isinstance(position, SkyCoord) or not position.isscalar:
+        raise TypeError(f"position must be a scalar SkyCoord, got {position!r}")
+    if not isinstance(radius, u.Quantity) or not radius.unit.is_equivalent(u.deg):
+        raise u.UnitsError(f"radius must be an angle Quantity (e.g. 5 * u.arcmin), got {radius!r}")
+    if not (np.isfinite(radius.value) and radius.value > 0):
+        raise ValueError(f"radius must be finite and positive, got {radius}")
+    if isinstance(catalogs, (Table, str, os.PathLike)):
+        catalogs = [catalogs]
+    rows = []
+    for cat in catalogs:
+        table = read_catalog(cat) if isinstance(cat, (str, os.PathLike)) else cat
+        what = table.meta.get("catalog")
+        if what not in _CATALOG_COLUMNS:
+            raise ValueError(f"catalogs: a table must come from read_psz2/read_mcxc/read_spt (meta['catalog'] "
+                             f"in {sorted(_CATALOG_COLUMNS)}), got meta['catalog'] = {what!r}")
+        name, ra, dec, zcol, mcol, definition = _CATALOG_COLUMNS[what]
+        coords = SkyCoord(u.Quantity(table[ra], u.deg), u.Quantity(table[dec], u.deg))
+        sep = coords.separation(position).to(u.arcmin)
+        z = np.asarray(u.Quantity(table[zcol]).value, dtype=float)
+        m = u.Quantity(table[mcol]).to_value(u.Msun) if isinstance(table[mcol], u.Quantity) else \
+            np.asarray(table[mcol], dtype=float) * 1e14
+        for i in np.nonzero(sep <= radius)[0]:
+            rows.append((what, str(table[name][i]).strip(), sep[i].value, z[i] if z[i] > 0 else np.nan,
+                         m[i] if m[i] > 0 else np.nan, definition))
+    rows.sort(key=lambda r: r[2])
+    out = QTable(rows=rows or None, names=("catalog", "name", "separation", "z", "m500", "mass_definition"),
+                 dtype=(str, str, float, float, float, str))
+    out["separation"].unit = u.arcmin
+    out["m500"].unit = u.Msun
+    out["separation"] = u.Quantity(out["separation"])
+    out["m500"] = u.Quantity(out["m500"])
+    return out
 
 
 def _normalise(name):
@@ -251,5 +387,40 @@ def frame_from_mcxc(row_or_name, table=None, **frame_kwargs):
         raise ValueError(f"MCXC cluster {name!r} has no valid M500 ({m500:g} Msun)")
     center = SkyCoord(_get(row, "RAdeg", u.deg, 1.0, "MCXC"), _get(row, "DEdeg", u.deg, 1.0, "MCXC"),
                       unit="deg", frame="icrs")
+    frame_kwargs.setdefault("name", name)
+    return ClusterFrame(center, z, m500=m500 * u.Msun, **frame_kwargs)
+
+
+def frame_from_spt(row_or_name, table=None, **frame_kwargs):
+    """The `~massrecon.ClusterFrame` of an SPT cluster (SPT-SZ 2500d or SPTpol-ECS).
+
+    Parameters
+    ----------
+    row_or_name : `~astropy.table.Row` or str
+        A row of `read_spt`'s table, or an ``SPT_ID`` (``"SPT-CLJ0000-5748"``).
+    table : `~astropy.table.Table` or path, optional
+        The catalogue (or its path) in which to look up a name.
+    **frame_kwargs
+        Passed on to `~massrecon.ClusterFrame`.
+
+    Raises
+    ------
+    ValueError
+        A row without a positive redshift or M500, or a name not in the table.
+    """
+    if isinstance(row_or_name, str):
+        row = _find_row(row_or_name, table, read_spt, ("SPT_ID",), "SPT")
+    elif isinstance(row_or_name, Row):
+        row = row_or_name
+    else:
+        raise TypeError(f"row_or_name must be a table Row or a cluster name, got {type(row_or_name).__name__}")
+    name = _row_name(row, "SPT_ID")
+    z = _get(row, "REDSHIFT", u.one, 1.0, "SPT")
+    if not np.isfinite(z) or z <= 0:
+        raise ValueError(f"SPT cluster {name!r} has no redshift (REDSHIFT = {z:g}): cannot build its frame")
+    m500 = _get(row, "M500", u.Msun, 1e14, "SPT")
+    if not np.isfinite(m500) or m500 <= 0:
+        raise ValueError(f"SPT cluster {name!r} has no M500 ({m500:g} Msun): cannot build its frame")
+    center = SkyCoord(_get(row, "RA", u.deg, 1.0, "SPT"), _get(row, "DEC", u.deg, 1.0, "SPT"), unit="deg")
     frame_kwargs.setdefault("name", name)
     return ClusterFrame(center, z, m500=m500 * u.Msun, **frame_kwargs)

@@ -74,3 +74,9 @@ def test_keyboard_interrupt_is_one_line(monkeypatch, capsys):
 def test_debug_shows_the_traceback():
     with pytest.raises(ValueError):
         main(["--debug", "frame", "--example", "nowhere"])
+
+
+def test_lookup_missing_catalogue_is_one_line(tmp_path, capsys):
+    assert main(["lookup", "10", "20", "--catalog", str(tmp_path / "none.fits")]) == 2
+    err = capsys.readouterr().err
+    assert "none.fits" in err and err.count("\n") == 1

@@ -3,6 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 
 from massrecon import ClusterFrame
@@ -89,3 +90,49 @@ def test_real_mcxc_catalogue():
     assert abs(coma.center.ra.deg - 194.95) < 0.05 and abs(coma.center.dec.deg - 27.98) < 0.05
     a1835 = frame_from_mcxc("A1835", table=path, npix=32)
     assert a1835.npix == 32 and a1835.name == "A1835"
+
+
+def _all_catalogs():
+    from massrecon.observations import read_catalog
+
+    names = ("HFI_PCCS_SZ-union_R2.08.fits", "mcxc.fits", "SPT-SZ.fits", "SPT-ECS.fits")
+    return [read_catalog(shared_file("catalogs", n)) for n in names]
+
+
+def test_read_catalog_recognises_each_catalogue():
+    kinds = [t.meta["catalog"] for t in _all_catalogs()]
+    assert kinds == ["PSZ2", "MCXC", "SPT", "SPT"]
+
+
+def test_find_clusters_abell_907():
+    # Abell 907 = MCXC J0958.3-1103 = PSZ2 G249.38+33.26 (realclusters/README.txt), z = 0.1669
+    from massrecon.observations import find_clusters
+
+    m = find_clusters(SkyCoord("09h58m22s", "-11d03m50s"), _all_catalogs(), radius=3 * u.arcmin)
+    assert list(m["catalog"]) == ["MCXC", "PSZ2"]
+    assert m["name"][1] == "PSZ2 G249.38+33.26"
+    assert np.all(np.diff(m["separation"].value) >= 0)
+    np.testing.assert_allclose(m["z"], 0.1669, atol=1e-4)
+    assert m["m500"][1].to_value(u.Msun) == pytest.approx(5.41e14, rel=0.01)
+
+
+def test_frame_from_spt_units():
+    from massrecon.observations import frame_from_spt
+
+    spt = _all_catalogs()[2]
+    row = spt[spt["SPT_ID"] == "SPT-CLJ0000-5748"][0]
+    frame = frame_from_spt("SPT-CLJ0000-5748", spt)
+    # published M500 is in 1e14 h70^-1 Msun: 4.88 -> 4.88e14 Msun for h70 = 1
+    assert frame.m500.to_value(u.Msun) == pytest.approx(4.88087064e14, rel=1e-6)
+    assert frame.z == pytest.approx(float(row["REDSHIFT"]))
+
+
+def test_find_clusters_bad_arguments(tmp_path):
+    from massrecon.observations import find_clusters
+
+    with pytest.raises(u.UnitsError, match="radius"):
+        find_clusters(SkyCoord(0, 0, unit="deg"), [], radius=5)
+    with pytest.raises(TypeError, match="position"):
+        find_clusters((0, 0), [])
+    with pytest.raises(FileNotFoundError, match="nothing.fits"):
+        find_clusters(SkyCoord(0, 0, unit="deg"), [tmp_path / "nothing.fits"])
