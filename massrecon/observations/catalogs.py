@@ -234,10 +234,11 @@ def find_clusters(position, catalogs, radius=5 * u.arcmin):
     rows = []
     for cat in catalogs:
         table = read_catalog(cat) if isinstance(cat, (str, os.PathLike)) else cat
-        what = table.meta.get("catalog")
+        what = table.meta.get("catalog") or next(
+            (k for k, cols in _CATALOG_COLUMNS.items() if all(c in table.colnames for c in cols[:5])), None)
         if what not in _CATALOG_COLUMNS:
-            raise ValueError(f"catalogs: a table must come from read_psz2/read_mcxc/read_spt (meta['catalog'] "
-                             f"in {sorted(_CATALOG_COLUMNS)}), got meta['catalog'] = {what!r}")
+            raise ValueError("catalogs: a table must come from read_psz2/read_mcxc/read_spt or have the "
+                             f"columns of one of them ({ {k: v[:5] for k, v in _CATALOG_COLUMNS.items()} })")
         name, ra, dec, zcol, mcol, definition = _CATALOG_COLUMNS[what]
         coords = SkyCoord(u.Quantity(table[ra], u.deg), u.Quantity(table[dec], u.deg))
         sep = coords.separation(position).to(u.arcmin)
