@@ -220,7 +220,7 @@ def find_clusters(position, catalogs, radius=5 * u.arcmin):
     >>> t = QTable({"MCXC": ["J0000.0+0000"], "RAdeg": [0.01] * u.deg, "DEdeg": [0.0] * u.deg,
     ...             "z": [0.1], "M500": [3e14] * u.Msun}, meta={"catalog": "MCXC"})
     >>> m = find_clusters(SkyCoord(0, 0, unit="deg"), [t])
-    >>> m["name"][0], round(float(m["separation"][0].value), 2)
+    >>> str(m["name"][0]), round(float(m["separation"][0].value), 2)
     ('J0000.0+0000', 0.6)
     """
     if not isinstance(position, SkyCoord) or not position.isscalar:
