@@ -19,13 +19,13 @@ import warnings
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.nddata import CCDData, NDData, StdDevUncertainty
+from astropy.nddata import CCDData, NDData, StdDevUncertainty, ccddata
 from astropy.utils.decorators import sharedmethod
 from astropy.utils.exceptions import AstropyUserWarning
 
 from .analysis import compare, lensing, mapfit, masses, plotting
 from .analysis.profiles import ProjectedNFW
-from .apertures import aperture_weights, annulus_weights, region_weights
+from .apertures import annulus_weights, aperture_weights, region_weights
 from .contract import TARGET_UNIT
 
 __all__ = ["MassMap", "SIGMA_UNIT"]
@@ -89,7 +89,13 @@ def _arithmetic(name):
         first = _operand(first)
         if not isinstance(first, NDData):
             first = CCDData(first)
-        return MassMap._wrap(getattr(CCDData, name)(first, _operand(second), **kwargs))
+        try:
+            result = getattr(CCDData, name)(first, _operand(second), **kwargs)
+        finally:
+            # CCDData's arithmetic switches its unit check off and only back on when it succeeds:
+            # after a failed operation (a UnitsError) every later CCDData would accept no unit.
+            ccddata._config_ccd_requires_unit = True
+        return MassMap._wrap(result)
 
     method.__name__ = name
     method.__doc__ = (f"{name.capitalize()} like `astropy.nddata.CCDData.{name}`, keeping the metadata.\n\n"
@@ -374,12 +380,12 @@ class MassMap(CCDData):
         inner_radius : `~astropy.units.Quantity`, optional
             Inner radius of an annulus.
         error_model : str or False, optional
-            Test condition of the model term (`~massrecon.analysis.masses.ModelErrors.from_meta`;
+            Test condition of the model term (`~massrecon.analysis.ModelErrors.from_meta`;
             default from the map's meta); False for the pixel term only.
 
         Returns
         -------
-        mass : `~massrecon.analysis.masses.MassMeasurement`
+        mass : `~massrecon.analysis.MassMeasurement`
             ``mass``, ``error`` (total), ``pixel_error``, ``model_error``, ``coverage``.
             Apertures reaching beyond the map (or onto masked pixels) issue an
             `~massrecon.ApertureWarning`: the mass counts only the pixels inside.
@@ -423,7 +429,7 @@ class MassMap(CCDData):
 
         Returns
         -------
-        mass : `~massrecon.analysis.masses.MassMeasurement`
+        mass : `~massrecon.analysis.MassMeasurement`
         """
         import regions
 
@@ -457,7 +463,7 @@ class MassMap(CCDData):
 
         Returns
         -------
-        mass : `~massrecon.analysis.masses.MassMeasurement`
+        mass : `~massrecon.analysis.MassMeasurement`
             With ``radius`` :math:`R_{\\Delta c}`.
         """
         delta = float(delta)
@@ -497,7 +503,7 @@ class MassMap(CCDData):
 
         Returns
         -------
-        profile : `~massrecon.analysis.masses.ProfileMeasurement`
+        profile : `~massrecon.analysis.ProfileMeasurement`
         """
         return masses.map_profile(self, self._edges_pixels(edges), self._errors(error_model))
 
@@ -529,9 +535,10 @@ class MassMap(CCDData):
                 raise ValueError("fitting a halo needs the map's REDSHIFT (meta)")
             fit_kwargs = dict(fit_kwargs)
             m200 = fit_kwargs.pop("m200", float(self.meta.get("M200C", 1e14)) * u.Msun)
+            fixed = {"c200": bool(fit_kwargs.pop("fix_c200", False))}
             model = ProjectedNFW(log_m200=np.log10(m200.to_value(u.Msun)), c200=fit_kwargs.pop("c200", 4.0),
                                  redshift=float(redshift), cosmology=_cosmology(self.meta),
-                                 depth=fit_kwargs.pop("depth", 1), fixed={"c200": bool(fit_kwargs.pop("fix_c200", False))})
+                                 depth=fit_kwargs.pop("depth", 1), fixed=fixed)
             if fit_kwargs:
                 raise TypeError(f"unexpected keyword arguments {sorted(fit_kwargs)}")
         fit, _, pixel_cov = mapfit.fit_map_profile(self, model, self._edges_pixels(edges), self._errors(error_model))
@@ -613,18 +620,18 @@ class MassMap(CCDData):
 
         Returns
         -------
-        comparison : `~massrecon.analysis.compare.MapComparison`
+        comparison : `~massrecon.analysis.MapComparison`
             Pearson r, peak offset (kpc), the scaling and the residual map.
         """
         return compare.compare_maps(self, other, order=order)
 
     # --- plots --------------------------------------------------------------------------------
     def plot(self, ax=None, log=True, **kwargs):
-        """Show the map on its WCS with a colour bar and R500/R200 circles (`~massrecon.analysis.plotting.plot_map`)."""
+        """Show the map on its WCS with a colour bar and R500/R200 circles (`~massrecon.analysis.plot_map`)."""
         return plotting.plot_map(self, ax, log=log, **kwargs)
 
     def plot_contours(self, ax=None, **kwargs):
-        """Mass contours over any WCS image (`~massrecon.analysis.plotting.plot_contours`)."""
+        """Mass contours over any WCS image (`~massrecon.analysis.plot_contours`)."""
         return plotting.plot_contours(self, ax, **kwargs)
 
     def plot_profile(self, edges=None, ax=None, *, fit=False, error_model=None, **kwargs):

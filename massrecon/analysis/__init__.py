@@ -11,8 +11,8 @@
 * `massrecon.analysis.compare` and `massrecon.analysis.plotting`: comparison with other maps, figures.
 """
 
-from .lensing import ShearProfile, convergence, reduced_shear, sigma_crit, tangential_shear_profile
 from .compare import MapComparison
+from .lensing import ShearProfile, convergence, reduced_shear, sigma_crit, tangential_shear_profile
 from .masses import MassMeasurement, ModelErrors, ProfileMeasurement
 from .plotting import plot_contours, plot_map, plot_profile
 from .profiles import ProfileFit, ProjectedEinasto, ProjectedNFW, fit_nfw, fit_profile

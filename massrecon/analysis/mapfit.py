@@ -7,10 +7,9 @@ The mean of :math:`\\Sigma` over an annulus is not :math:`\\Sigma` at the annulu
 radii where the first best fit equals its own annulus mean.
 """
 
+import astropy.units as u
 import numpy as np
 from scipy import linalg
-
-import astropy.units as u
 
 from ..contract import TARGET_UNIT
 from ..halo import nfw_enclosed_mass_shape, nfw_radius_ratio, radius_from_mass
@@ -45,12 +44,12 @@ def fit_map_profile(mass_map, model, edges_pix, errors):
         Starting point; not modified.
     edges_pix : `~numpy.ndarray`
         Annulus edges in pixels.
-    errors : `~massrecon.analysis.masses.ModelErrors` or None
+    errors : `~massrecon.analysis.ModelErrors` or None
 
     Returns
     -------
     fit : `~massrecon.analysis.ProfileFit`
-    profile : `~massrecon.analysis.masses.ProfileMeasurement`
+    profile : `~massrecon.analysis.ProfileMeasurement`
     pixel_covariance : `~numpy.ndarray`
         Covariance of the free parameters from the pixel term alone.
     """
@@ -112,7 +111,7 @@ def spherical_mass(fit, pixel_covariance, delta):
 
     Returns
     -------
-    mass : `~massrecon.analysis.masses.MassMeasurement`
+    mass : `~massrecon.analysis.MassMeasurement`
     """
     if not isinstance(fit.model, ProjectedNFW):
         raise TypeError(f"spherical masses come from an NFW fit, got a {type(fit.model).__name__}")

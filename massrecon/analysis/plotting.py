@@ -136,13 +136,13 @@ def plot_contours(mass_map, ax=None, *, image=None, wcs=None, levels=None, **kwa
 
 
 def plot_profile(profile, ax=None, *, fit=None, **kwargs):
-    """Plot a `~massrecon.analysis.masses.ProfileMeasurement` with its error bands (log-log).
+    """Plot a `~massrecon.analysis.ProfileMeasurement` with its error bands (log-log).
 
     The dark band is the pixel term, the light band the total error (pixel and model terms).
 
     Parameters
     ----------
-    profile : `~massrecon.analysis.masses.ProfileMeasurement`
+    profile : `~massrecon.analysis.ProfileMeasurement`
     ax : `~matplotlib.axes.Axes`, optional
     fit : `~massrecon.analysis.ProfileFit`, optional
         A fit to draw over the points.
