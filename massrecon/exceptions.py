@@ -7,7 +7,7 @@ astropy's own.
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["MassreconWarning", "NotConvergedWarning", "OutOfDistributionWarning"]
+__all__ = ["MassreconWarning", "NotConvergedWarning", "OutOfDistributionWarning", "ApertureWarning"]
 
 
 class MassreconWarning(AstropyUserWarning):
@@ -20,3 +20,7 @@ class OutOfDistributionWarning(MassreconWarning):
 
 class NotConvergedWarning(MassreconWarning):
     """An iterative solution (e.g. the self-consistent R200) stopped before it converged."""
+
+
+class ApertureWarning(MassreconWarning):
+    """An aperture or region reaches beyond a map (or onto masked pixels): its mass is incomplete."""
