@@ -122,6 +122,12 @@ def _register_lookup(sub):
     p.set_defaults(func=_cmd_lookup)
 
 
+def _register_predict(sub):
+    from .cli_predict import register
+
+    register(sub)
+
+
 def _requested_command(argv):
     for token in argv:
         if not token.startswith("-"):
@@ -200,6 +206,7 @@ def _register_train(sub):
 _SUBCOMMANDS = {
     "frame": ("show the model's R200 frame of a bundled example cluster", _register_frame),
     "info": ("version, bundled weights and the ranges they were trained on", _register_info),
+    "predict": ("a mass map of a cluster from your own FITS/HEALPix/table files", _register_predict),
     "lookup": ("find catalogue clusters (PSZ2, MCXC, SPT) near a sky position", _register_lookup),
     "demo": ("run the whole path on the bundled example cluster", _register_demo),
     "simulate": ("simulate a mock-cluster dataset (HDF5)", _register_simulate),
@@ -210,6 +217,7 @@ _SUBCOMMANDS = {
 _RESUME_HINTS = {
     "simulate": "finished halos are kept: run the same command again to resume",
     "train": "the last checkpoint is kept: continue with massrecon train --resume RUN_DIR",
+    "predict": "no output was written",
 }
 
 

@@ -31,6 +31,15 @@ def _pixel_transform(ax, wcs):
     return ax.transData
 
 
+def _label_sky_axes(ax):
+    names = {"ra": "RA", "dec": "Dec", "glon": "Galactic longitude", "glat": "Galactic latitude"}
+    for coord in ax.coords:
+        kind = getattr(coord, "default_label", "") or coord.coord_type
+        label = next((v for k, v in names.items() if k in str(kind).lower()), None)
+        if label:
+            coord.set_axislabel(label)
+
+
 def plot_map(mass_map, ax=None, *, log=True, circles=True, colorbar=True, **kwargs):
     """Show :math:`\\Sigma` on the map's WCS, with a colour bar in Msun/kpc\\ :sup:`2`.
 
@@ -73,6 +82,8 @@ def plot_map(mass_map, ax=None, *, log=True, circles=True, colorbar=True, **kwar
         norm = Normalize(vmin=vmin, vmax=vmax)
     kwargs.setdefault("cmap", "viridis")
     image = ax.imshow(data, origin="lower", norm=norm, **kwargs)
+    if hasattr(ax, "coords"):  # WCSAxes labels sky axes with IVOA names (pos.eq.ra) by default
+        _label_sky_axes(ax)
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label=SIGMA_LABEL)
     if circles:

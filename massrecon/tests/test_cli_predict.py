@@ -1,0 +1,63 @@
+"""``massrecon predict`` end to end on the bundled example files, and its argument errors."""
+
+import astropy.units as u
+import pytest
+from astropy.table import QTable
+
+from massrecon.cli import main
+from massrecon.datasets import make_example_observations
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    return make_example_observations(tmp_path_factory.mktemp("example"))
+
+
+def _args(files, out):
+    return ["predict", "--ra", "180", "--dec", "20", "--z", "0.15", "--m500", "9.2e14",
+            "--y", files["y"], "--y-beam", "10",
+            "--counts", files["counts"], "--exposure", files["exposure"], "--background", files["background"],
+            "--xray-mask", files["mask"], "--ecf", "1e12", "--psf", "30",
+            "--members", files["members"], "--out", str(out)]
+
+
+def test_predict_writes_map_and_tables(example, tmp_path, capsys):
+    from massrecon import MassMap
+
+    assert main(_args(example, tmp_path) + ["--png"]) == 0
+    m = MassMap.read(tmp_path / "massmap.fits")
+    assert m.unit == u.Msun / u.kpc**2 and m.wcs.has_celestial
+    masses = QTable.read(tmp_path / "masses.ecsv")
+    truth = QTable.read(example["cluster"])["m500_true"][0]
+    row = masses[list(masses["quantity"]).index("spherical M500c")]
+    # one cluster: the spherical M500 lies within 3 of its own stated errors of the truth
+    assert abs(row["mass"] - truth) < 3 * row["error"]
+    assert row["error"] > row["pixel_error"]  # the correlated model term is in
+    prof = QTable.read(tmp_path / "profile.ecsv")
+    assert len(prof) == 10 and (prof["sigma"] > 0).all()
+    assert (tmp_path / "massmap.png").stat().st_size > 10_000
+    # a second run without --overwrite refuses, naming the file
+    assert main(_args(example, tmp_path)) == 2
+    assert "massmap.fits exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("drop, add, message", [
+    (("--y-beam", "10"), (), "--y-beam"),
+    (("--psf", "30"), (), "--psf"),
+    (("--ecf", "1e12"), (), "--ecf"),
+    (("--m500", "9.2e14"), (), "--m500"),
+    ((), ("--counts", "extra.fits"), "one --exposure per --counts"),
+])
+def test_predict_argument_errors(example, tmp_path, capsys, drop, add, message):
+    args = _args(example, tmp_path)
+    if drop:
+        i = args.index(drop[0])
+        del args[i:i + len(drop)]
+    assert main(args + list(add)) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_predict_needs_an_observation(tmp_path, capsys):
+    assert main(["predict", "--ra", "1", "--dec", "2", "--z", "0.1", "--m500", "5e14", "--out", str(tmp_path)]) == 2
+    assert "at least one observation" in capsys.readouterr().err
