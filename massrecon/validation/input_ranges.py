@@ -68,7 +68,7 @@ def measure_training_inputs(config, n_halos, beams_r200=(SUPPORTED_BEAM_R200[0],
     -------
     stats : dict
         ``{view: array of log10 amplitudes}`` and ``"log10_galaxy_mass"``: the largest member mass
-        (log10 Msun) above `MEMBER_MAP_MASS_LIMIT` of each map.
+        (log10 Msun) above `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` of each map.
 
     Examples
     --------
