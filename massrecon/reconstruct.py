@@ -17,6 +17,7 @@ import numpy as np
 from astropy.utils.data import get_pkg_data_path
 
 from .apertures import aperture_weights
+from .checks import INPUT_RANGES_KEY, check_member_masses, check_view, native_pixel_r200
 from .contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, SUPPORTED_BEAM_R200
 from .exceptions import NotConvergedWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
@@ -81,6 +82,49 @@ def projected_to_m200_ratio(c200, depth_r200=1.0):
     return np.interp(c200, cs, ratio)
 
 
+def fill_masked_by_ring(t, r, width=0.05):
+    """Fill the non-finite pixels of ``t`` with the median of the nearest observed ring.
+
+    Rings are ``width`` R200 wide (``r`` in R200).  A masked pixel (point source, chip gap) takes
+    the median of its own ring, which keeps the azimuthal profile the network relies on most; in a
+    ring without any observed pixel (a hole over the centre) it takes the median of the nearest
+    ring that has one (the inner one on a tie), not that of the whole map, which would put the
+    outskirts' level into the core.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.reconstruct import fill_masked_by_ring
+    >>> r = np.abs(np.arange(-5, 6))[None, :] * 0.05 * np.ones((3, 1))
+    >>> t = 10.0 - r * 20
+    >>> t[:, 4:7] = np.nan
+    >>> fill_masked_by_ring(t, r)[1, 5]
+    np.float64(8.0)
+    """
+    t = np.array(t, dtype=float)
+    bad = ~np.isfinite(t)
+    if not bad.any() or bad.all():
+        return t
+    rb = np.minimum((r / width).astype(int), int(round(2.0 / width)))
+    medians = {int(b): float(np.median(t[(rb == b) & ~bad])) for b in np.unique(rb[~bad])}
+    observed = np.array(sorted(medians))
+    for b in np.unique(rb[bad]):
+        near = observed[np.argmin(np.abs(observed - b) + 1e-3 * (observed > b))]
+        t[(rb == b) & bad] = medians[int(near)]
+    return t
+
+
+def _check_iteration_options(max_iter, rtol):
+    """Validate ``max_iter`` and ``rtol`` of the self-consistent R200; return them as int, float."""
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer (predictions of the self-consistent R200), got "
+                         f"{max_iter!r}")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating, np.integer)) \
+            or not (np.isfinite(rtol) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be a number in (0, 1) (relative tolerance on R200), got {rtol!r}")
+    return int(max_iter), float(rtol)
+
+
 class MassReconstructor:
     """Predict projected mass maps of clusters from their observations.
 
@@ -105,6 +149,12 @@ class MassReconstructor:
         frame = self.metadata.get("frame", {"npix": FRAME_NPIX, "size_r200": FRAME_SIZE_R200})
         self.npix = int(frame["npix"])
         self.size_r200 = float(frame["size_r200"])
+        #: where the weights came from, for messages
+        self.weights_label = str(self.metadata.get("file", "the weights"))
+        self.input_ranges = self.metadata.get(INPUT_RANGES_KEY)
+        if self.input_ranges is None:
+            log.info("the weights' metadata has no input_ranges (older weights): the amplitude of the views is "
+                     "not checked against the training range")
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -123,7 +173,9 @@ class MassReconstructor:
         from .models import load_generator
 
         model, meta = load_generator(weights, metadata)
-        return cls(model, meta)
+        rec = cls(model, meta)
+        rec.weights_label = f"{weights} (sha256 {str(meta.get('sha256'))[:12]}...)"
+        return rec
 
     # --- helpers ------------------------------------------------------------------------------
     def model_frame(self, frame):
@@ -170,14 +222,17 @@ class MassReconstructor:
             noise = None if pv.noise is None else (pv.noise * pv.unit).to_value(expected)
             prepared[view] = dataclasses.replace(pv, data=(pv.data * pv.unit).to_value(expected), noise=noise,
                                                  unit=expected)
-        sup = self.metadata.get("supported", {}).get("beam_fwhm_r200", SUPPORTED_BEAM_R200)
-        for view, pv in prepared.items():
-            beam = pv.beam_fwhm_r200
-            if beam > sup[1] * (1 + 1e-6):
-                raise ValueError(f"the {view} beam is {beam:.3g} R200 FWHM, coarser than the model supports "
-                                 f"(up to {sup[1]} R200); options: a larger frame (higher mass guess), a "
-                                 "finer map, or leave this view out")
+        self._check_inputs(observations, prepared, frame)
         return prepared
+
+    def _check_inputs(self, observations, prepared, frame):
+        """Per-view checks before the network runs (`massrecon.checks`): errors or warnings."""
+        sup = self.metadata.get("supported", {}).get("beam_fwhm_r200", SUPPORTED_BEAM_R200)
+        for obs in observations:
+            pv = prepared[obs.view]
+            check_view(pv, frame, self.input_ranges, pixel_r200=native_pixel_r200(obs, frame), beam_range=sup)
+            if obs.view == "stars":
+                check_member_masses(obs, frame, self.input_ranges)
 
     def _inputs(self, prepared, frame, r200_error):
         from .models.transforms import VIEW_UNITS, ViewTransform, encode_conditioning, xray_reference_noise
@@ -197,13 +252,7 @@ class MassReconstructor:
             t = tf.forward(np.where(mask | ~np.isfinite(data), np.nan, data))
             # Masked pixels (point sources, chip gaps): the median of the transformed map at the same
             # radius keeps the azimuthal profile, which is what the network relies on most.
-            if np.any(~np.isfinite(t)):
-                rb = np.minimum((r / 0.05).astype(int), 40)
-                for b in np.unique(rb[~np.isfinite(t)]):
-                    ring = (rb == b) & np.isfinite(t)
-                    fill = np.median(t[ring]) if np.any(ring) else np.nanmedian(t)
-                    t[(rb == b) & ~np.isfinite(t)] = fill
-            x[i] = t
+            x[i] = fill_masked_by_ring(t, r)
             present[i] = True
             beams[view] = max(beam, _MIN_BEAM_R200)
             if noise is None:
@@ -250,7 +299,12 @@ class MassReconstructor:
             t = self.model(xb, mb, cb)[:, 0]
         t = torch.stack([undo_dihedral(t[i * n:(i + 1) * n], k) for i, k in enumerate(ks)]).numpy()
         tf = TargetTransform(self.metadata["transforms"].get("target_reference"))
-        return tf.inverse(t.mean(axis=0))  # the mean of log10 Sigma over the symmetries
+        sigma = tf.inverse(t.mean(axis=0))  # the mean of log10 Sigma over the symmetries
+        bad = ~np.isfinite(sigma)
+        if bad.any():
+            raise RuntimeError(f"the generator returned {int(bad.sum())} non-finite pixels (of {bad.size}) from "
+                               f"finite inputs: the weights {self.weights_label} are broken (NaN/inf parameters?)")
+        return sigma
 
     def _calibrated_sigma(self, frame, views_used):
         """1-sigma uncertainty of log10 Sigma per pixel from the held-out calibration.
@@ -346,6 +400,8 @@ class MassReconstructor:
             Sigma in Msun/kpc^2 on the model's frame, with a calibrated `StdDevUncertainty`.
         """
         frame, r200_error = self._check_request(frame, r200_error, self_consistent)
+        if self_consistent:
+            max_iter, rtol = _check_iteration_options(max_iter, rtol)
         t0 = time.perf_counter()
         if self_consistent:
             frame, (sigma, prepared), history = self._solve_r200(observations, frame, r200_error, max_iter, rtol,

@@ -9,7 +9,8 @@
 #      annulus-mean profile loss and survey-depth X-ray noise; resume: massrecon train --resume WORK/run_ft),
 #   4. fine-tune once more with configs/bundled_weights_finetune2.toml (the same for 2,500 steps
 #      from the end of step 3, about 20 min; resume: massrecon train --resume WORK/run_ft2),
-#   5. export the generator and measure it on the held-out test halos (about 6 min).
+#   5. export the generator and measure it on the held-out test halos (about 6 min),
+#   6. calibrate the input ranges of the checks (massrecon.checks) on the training halos (a few minutes).
 # Finished stages are skipped, so rerunning the script after an interruption picks up where it
 # stopped.
 # Usage: bash tools/train_bundled_weights.sh [WORK_DIR]   (default runs/bundled)
@@ -34,3 +35,5 @@ stage "$work/config.toml" "$work/run" 10000
 stage "$work/finetune.toml" "$work/run_ft" 2500
 stage "$work/finetune2.toml" "$work/run_ft2" 2500
 python -m massrecon.validation "$work/run_ft2" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
+# 6. calibrate the input ranges of the checks on 1000 training halos (a few minutes; see docs/checks.rst)
+python -m massrecon.validation.input_ranges massrecon/models/weights/generator.json --n-halos 1000

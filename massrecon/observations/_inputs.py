@@ -1,6 +1,9 @@
 """Validation of what users pass to the observation classes: beams, angles, WCS, units."""
 
+import contextlib
+import os
 import warnings
+import zlib
 
 import astropy.units as u
 import numpy as np
@@ -65,6 +68,7 @@ def celestial_wcs(wcs, shape, owner):
         wcs = wcs_from_header(wcs)
     if not isinstance(wcs, WCS):
         raise TypeError(f"{owner}: wcs must be an astropy.wcs.WCS or a FITS header, got {type(wcs).__name__}")
+    _check_wcs_numbers(wcs, owner)
     if not wcs.has_celestial:
         raise ValueError(
             f"{owner}: wcs must be a celestial WCS (longitude/latitude axes such as RA/Dec or "
@@ -73,8 +77,73 @@ def celestial_wcs(wcs, shape, owner):
     cel = wcs.celestial.deepcopy()
     if cel.naxis != 2:
         raise ValueError(f"{owner}: wcs must have exactly two celestial axes, got {cel.naxis}")
+    _check_wcs_numbers(cel, owner)
     cel.pixel_shape = (shape[1], shape[0])
     return cel
+
+
+def _check_wcs_numbers(cel, owner):
+    """Raise a ValueError naming the keyword when a celestial WCS cannot map pixels to the sky."""
+    w = cel.wcs
+    for key, values in (("CRVAL", w.crval), ("CRPIX", w.crpix)):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{owner}: the WCS has a non-finite {key} {list(np.asarray(values))}: it cannot "
+                             "place the image on the sky")
+    if w.has_cd():
+        name, matrix = "CD", np.asarray(w.cd)
+    else:
+        cdelt = np.asarray(w.cdelt)
+        if not np.all(np.isfinite(cdelt)) or np.any(cdelt == 0):
+            raise ValueError(f"{owner}: the WCS has CDELT = {list(cdelt)}: pixel scales must be finite and "
+                             "non-zero")
+        name, matrix = "PC", np.asarray(w.get_pc())
+    det = np.linalg.det(matrix) if np.all(np.isfinite(matrix)) else np.nan
+    if not (np.isfinite(det) and det != 0):
+        raise ValueError(f"{owner}: the WCS's {name} matrix {matrix.tolist()} is singular or not finite: it "
+                         "cannot map pixels to the sky")
+    try:
+        cel.wcs.set()
+    except Exception as exc:  # wcslib's errors (e.g. an unknown projection) name the problem
+        raise ValueError(f"{owner}: the WCS is invalid: {exc}") from None
+
+
+def read_fits_hdus(filename, hdus, owner):
+    """The HDUs ``hdus`` (ints or names) of a FITS file, read into memory.
+
+    Errors name the file: a missing HDU (with the file's HDU count), and a file that is empty,
+    truncated (in the header, in the data, or a cut ``.gz``) or not FITS, where astropy's own
+    messages ("buffer is too small", "Empty or corrupt FITS file") do not say which file.
+    """
+    is_path = isinstance(filename, (str, os.PathLike))
+    label = os.fspath(filename) if is_path else repr(filename)
+    try:
+        # our own handle, closed here whatever fits.open does with a broken file
+        with open(filename, "rb") if is_path else contextlib.nullcontext(filename) as fh, \
+                warnings.catch_warnings():
+            # astropy only warns when the data are cut short: make it the error it is
+            warnings.filterwarnings("error", message="File may have been truncated")
+            with fits.open(fh, memmap=False) as hdul:
+                out = []
+                for hdu in hdus:
+                    try:
+                        h = hdul[hdu]
+                    except (IndexError, KeyError):
+                        names = [x.name for x in hdul]
+                        raise _MissingHDU(f"{owner}: {label} has {len(hdul)} HDU(s) {names}: there is no "
+                                          f"HDU {hdu!r}") from None
+                    _ = h.data  # read now, inside the error handling
+                    out.append(h)
+                return out
+    except _MissingHDU as exc:
+        raise ValueError(str(exc)) from None
+    except FileNotFoundError:
+        raise
+    except (OSError, TypeError, ValueError, EOFError, zlib.error, UserWarning) as exc:
+        raise OSError(f"{owner}: cannot read {label}: it is empty, truncated or not a FITS file ({exc})") from None
+
+
+class _MissingHDU(Exception):
+    """An HDU that the file does not have (kept apart from errors of the file itself)."""
 
 
 def wcs_from_header(header):

@@ -18,7 +18,6 @@ import dataclasses
 
 import astropy.units as u
 import numpy as np
-from astropy.io import fits
 from astropy.nddata import NDData, StdDevUncertainty
 from reproject import reproject_interp
 
@@ -26,7 +25,7 @@ from ..contract import SUPPORTED_BEAM_R200, VIEW_UNITS, VIEWS
 from ..frame import ClusterFrame
 from ..logger import log
 from ._attributes import BeamFWHM, bool_mask, mask_invalid_pixels, real_array, std_array
-from ._inputs import _BEAM_RTOL, angle_or_r200, celestial_wcs, unit_from_header, wcs_from_header
+from ._inputs import _BEAM_RTOL, angle_or_r200, celestial_wcs, read_fits_hdus, unit_from_header, wcs_from_header
 from ._regrid import (
     binning_factor,
     block_mean,
@@ -400,18 +399,19 @@ class Observation(NDData, ObservationBase):
         **kwargs
             Passed on to the class (``name``, ``mask_invalid``, ...).
         """
-        with fits.open(filename, memmap=True) as hdul:
-            header = hdul[hdu].header
-            data = hdul[hdu].data
-            if data is None:
-                raise ValueError(f"{cls.__name__}.read: HDU {hdu!r} of {filename} has no image data")
-            data = np.squeeze(data)
-            wcs = wcs_from_header(header)
-            unit = unit_from_header(header, unit, f"{cls.__name__}.read")
-            noise = None if noise_hdu is None else np.squeeze(hdul[noise_hdu].data)
-            mask = None if mask_hdu is None else np.squeeze(hdul[mask_hdu].data).astype(bool)
-            kwargs.setdefault("name", header.get("OBJECT") or None)
-            return cls(data, wcs=wcs, beam=beam, noise=noise, mask=mask, unit=unit, **kwargs)
+        wanted = {k: h for k, h in (("image", hdu), ("noise", noise_hdu), ("mask", mask_hdu)) if h is not None}
+        hdus = dict(zip(wanted, read_fits_hdus(filename, list(wanted.values()), f"{cls.__name__}.read")))
+        header = hdus["image"].header
+        data = hdus["image"].data
+        if data is None:
+            raise ValueError(f"{cls.__name__}.read: HDU {hdu!r} of {filename} has no image data")
+        data = np.squeeze(data)
+        wcs = wcs_from_header(header)
+        unit = unit_from_header(header, unit, f"{cls.__name__}.read")
+        noise = np.squeeze(hdus["noise"].data) if "noise" in hdus else None
+        mask = np.squeeze(hdus["mask"].data).astype(bool) if "mask" in hdus else None
+        kwargs.setdefault("name", header.get("OBJECT") or None)
+        return cls(data, wcs=wcs, beam=beam, noise=noise, mask=mask, unit=unit, **kwargs)
 
     # --- properties ----------------------------------------------------------------------
     @property

@@ -295,6 +295,10 @@ class GalaxyMembers(ObservationBase):
         # kept once: ICRS degrees for the frame's (ICRS TAN) projection, unit vectors for the
         # cone search that keeps a large catalogue's per-cluster work to the galaxies nearby
         self._ra_deg, self._dec_deg = icrs.ra.deg, icrs.dec.deg
+        lost = ~(np.isfinite(self._ra_deg) & np.isfinite(self._dec_deg))
+        if lost.any():
+            warnings.warn(f"{owner}: {int(lost.sum())} of {lost.size} galaxies have non-finite coordinates (NaN RA "
+                          "or Dec); they are left out of the stars view", MassreconWarning)
         self._xyz = np.ascontiguousarray(unit_vectors(icrs).T)
         self._tree = None
         self._mstar = self._read_masses(table, mass_column, default_mass, owner)

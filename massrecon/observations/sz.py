@@ -16,11 +16,13 @@ import os
 
 import astropy.units as u
 import numpy as np
+from astropy.coordinates import frame_transform_graph
 from astropy.io import fits
 from astropy_healpix import npix_to_nside
 
 from ..contract import VIEW_UNITS
 from ._attributes import bool_mask, mask_invalid_pixels, std_array
+from ._inputs import read_fits_hdus
 from ._regrid import healpix_onto
 from .base import Observation, ObservationBase, _check_frame, _prepare_on_frame
 
@@ -167,6 +169,9 @@ class HealpixComptonYMap(ObservationBase):
         if frame is None:
             frame = str(header.get("COORDSYS", "G")).strip().upper() or "G"
         self._coordsys = _COORDSYS.get(str(frame).strip().upper(), str(frame).strip().lower())
+        if frame_transform_graph.lookup_name(self._coordsys) is None:
+            raise ValueError(f"{owner}: frame={frame!r} is not a celestial frame: give an astropy frame name "
+                             f"('galactic', 'icrs', 'fk5', ...) or a HEALPix COORDSYS code (G, C, E)")
         self.beam = beam
         self.name = name
 
@@ -225,9 +230,8 @@ class HealpixComptonYMap(ObservationBase):
             return from_hdu(source)
         if isinstance(source, fits.HDUList):
             return from_hdu(source[hdu])
-        with fits.open(source, memmap=True) as hdul:
-            values, header, unit = from_hdu(hdul[hdu])
-            return np.array(values), header.copy(), unit
+        values, header, unit = from_hdu(read_fits_hdus(source, [hdu], owner)[0])
+        return np.array(values), header.copy(), unit
 
     @property
     def nside(self):

@@ -36,14 +36,16 @@ The temperature is given by the user or, by default, estimated from the frame's
 :math:`M_{500} = 3.02 \\times 10^{14} h^{-1} M_\\odot \\, (T / 5\\,\\mathrm{keV})^{1.53} E(z)^{-1}`.
 """
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 from astropy.cosmology import Planck18
-from astropy.io import fits
 from astropy.nddata import block_reduce
 from astropy.wcs.utils import proj_plane_pixel_area
 
 from ..contract import VIEW_UNITS
+from ..exceptions import MassreconWarning
 from ..logger import log
 from ._attributes import (
     EnergyBand,
@@ -56,7 +58,7 @@ from ._attributes import (
     quantity_value,
     real_array,
 )
-from ._inputs import celestial_wcs, unit_from_header, wcs_from_header
+from ._inputs import celestial_wcs, read_fits_hdus, unit_from_header, wcs_from_header
 from ._regrid import pixel_solid_angle, rebinned_wcs
 from .base import Observation
 
@@ -352,6 +354,7 @@ class XrayImage(Observation):
             np.array(np.broadcast_to(_count_values(background, "background", owner), counts.shape))
         user_mask = bool_mask(mask, counts.shape, owner, like="counts")
 
+        _check_exposure(expo, owner)
         observed = np.isfinite(expo) & (expo > 0)
         if not observed.any():
             raise ValueError(
@@ -410,22 +413,20 @@ class XrayImage(Observation):
             ``kT``, ``absorption_correction``, ``name``, ``meta``, ``mask``: see `from_counts`.
         """
         owner = f"{cls.__name__}.read_counts"
-        with fits.open(counts_file, memmap=True) as hdul:
-            counts = np.array(hdul[hdu].data, dtype=np.float64)
-            wcs = wcs_from_header(hdul[hdu].header)
-            kwargs.setdefault("name", hdul[hdu].header.get("OBJECT") or None)
-        with fits.open(exposure_file, memmap=True) as hdul:
-            unit = unit_from_header(hdul[exposure_hdu].header, exposure_unit, owner) or u.s
-            exposure = np.array(hdul[exposure_hdu].data, dtype=np.float64) * unit
+        (h,) = read_fits_hdus(counts_file, [hdu], owner)
+        counts = np.array(h.data, dtype=np.float64)
+        wcs = wcs_from_header(h.header)
+        kwargs.setdefault("name", h.header.get("OBJECT") or None)
+        (h,) = read_fits_hdus(exposure_file, [exposure_hdu], owner)
+        unit = unit_from_header(h.header, exposure_unit, owner) or u.s
+        exposure = np.array(h.data, dtype=np.float64) * unit
         background = None
         if background_file is not None:
-            with fits.open(background_file, memmap=True) as hdul:
-                background = np.array(hdul[0].data, dtype=np.float64)
+            background = np.array(read_fits_hdus(background_file, [0], owner)[0].data, dtype=np.float64)
         mask = kwargs.pop("mask", None)
         if mask_file is not None:
-            with fits.open(mask_file, memmap=True) as hdul:
-                m = np.asarray(hdul[0].data)
-                file_mask = (m == 0) if mask_is_good else (m != 0)
+            m = np.asarray(read_fits_hdus(mask_file, [0], owner)[0].data)
+            file_mask = (m == 0) if mask_is_good else (m != 0)
             if file_mask.shape != counts.shape:
                 raise ValueError(f"{owner}: the mask has shape {file_mask.shape}, counts {counts.shape}")
             mask = file_mask if mask is None else (np.asarray(mask, bool) | file_mask)
@@ -478,6 +479,26 @@ class XrayImage(Observation):
         view : `~massrecon.observations.PreparedView`
         """
         return super().prepare(frame, target_beam=target_beam, kT=kT)
+
+
+#: Median exposure (s) below which an exposure map is implausible for a cluster image: the
+#: shallowest X-ray survey, eRASS1, has ~150-250 s (vignetting-corrected ~100 s) per field.
+_MIN_PLAUSIBLE_EXPOSURE_S = 50.0
+
+
+def _check_exposure(expo, owner):
+    """Warn about negative exposures (masked) and implausibly short ones (a map in ks read as s)."""
+    negative = np.isfinite(expo) & (expo < 0)
+    if negative.any():
+        warnings.warn(f"{owner}: {int(negative.sum())} pixels of the exposure map are negative; they are masked "
+                      "(check the exposure map)", MassreconWarning)
+    good = np.isfinite(expo) & (expo > 0)
+    if good.any():
+        median = float(np.median(expo[good]))
+        if median < _MIN_PLAUSIBLE_EXPOSURE_S:
+            warnings.warn(f"{owner}: the median exposure is {median:.3g} s, implausibly short for an X-ray image "
+                          f"(expected >= {_MIN_PLAUSIBLE_EXPOSURE_S:g} s): is the exposure map in ks? Give it as a "
+                          "Quantity in its unit (e.g. exposure * u.ks) or exposure_unit=u.ks", MassreconWarning)
 
 
 def _count_values(value, name, owner):

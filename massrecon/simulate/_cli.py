@@ -1,5 +1,7 @@
 """``massrecon simulate`` and ``massrecon simulate merge``."""
 
+import sys
+
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200
 from .config import SimulationConfig
 from .physics_models import PHYSICS_MODELS
@@ -34,8 +36,13 @@ def _run(args):
     start, n = 0, args.n_halos
     if args.shard:
         start, n = _shard_range(args.n_halos, args.shard)
-    write_dataset(args.out, n, config, halo_start=start, overwrite=args.overwrite,
-                  workers=args.workers, progress=not args.quiet)
+    try:
+        write_dataset(args.out, n, config, halo_start=start, overwrite=args.overwrite,
+                      workers=args.workers, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"\nmassrecon simulate: interrupted; the halos finished so far are kept in {args.out}: run the same "
+              "command again (without --overwrite) to resume", file=sys.stderr)
+        return 130
     print(f"wrote {args.out}: halos {start}..{start + n - 1}, {n * config.projections} maps")
     return 0
 

@@ -36,6 +36,7 @@ seed and its id, the resumed file is identical to an uninterrupted run.
 
 import json
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 
 import astropy.units as u
@@ -158,6 +159,10 @@ def simulate_halo(halo_id, config, cosmology=None, projection_indices=None):
         "euler": np.tile(_euler_zyz(halo.rotation), (n, 1)),
     }
     return maps, meta, members
+
+
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _simulate_task(args):
@@ -323,7 +328,8 @@ def write_dataset(path, n_halos, config=None, *, halo_start=0, overwrite=False, 
                 results = (_simulate_task((i, cj)) for i in todo)
                 pool = None
             else:
-                pool = ProcessPoolExecutor(max_workers=workers)
+                # Ctrl-C reaches the main process only, which stops cleanly (the file stays resumable)
+                pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
                 results = pool.map(_simulate_task, [(i, cj) for i in todo], chunksize=1)
             for k, (_hid, (maps, meta, members)) in enumerate(results):
                 _append(f, maps, meta, members)

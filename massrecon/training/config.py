@@ -129,6 +129,18 @@ def _simulation_config(sim):
                                if k in _SIMULATE_FIELDS})
 
 
+def _patch_output_size(npix):
+    """Side of the patch map of `~massrecon.models.unet.PatchGANDiscriminator` for ``npix`` inputs:
+    4x4 convolutions with padding 1 and strides 2, 2, 2, 1, 1."""
+    n = npix
+    for stride in (2, 2, 2, 1, 1):
+        n = (n + 2 - 4) // stride + 1
+    return n
+
+
+_MIN_DISCRIMINATOR_NPIX = next(n for n in range(1, 256) if _patch_output_size(n) >= 1)
+
+
 @dataclasses.dataclass
 class TrainingConfig:
     """All settings of a training run.
@@ -262,6 +274,10 @@ class TrainingConfig:
             setattr(self, name, val)
         if self.l1_weight + self.mass_weight + self.profile_weight + self.gan_weight + self.ps_weight == 0:
             raise ValueError("at least one loss weight must be > 0")
+        if self.gan_weight > 0 and _patch_output_size(self.npix) < 1:
+            raise ValueError(f"npix = {self.npix} is too small for the discriminator (five 4x4 convolutions, three "
+                             f"of stride 2, need npix >= {_MIN_DISCRIMINATOR_NPIX}): use a larger npix, or "
+                             "gan_weight = 0 to train without it")
         for name in ("betas", "betas_discriminator"):
             val = tuple(float(b) for b in getattr(self, name))
             if len(val) != 2 or not all(0 <= b < 1 for b in val):
