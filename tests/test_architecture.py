@@ -106,3 +106,36 @@ def test_no_import_cycles(module_level_only):
         if m not in state:
             visit(m)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+#: Longest function allowed, in lines of code (docstring, comments and blank lines not counted).
+MAX_FUNCTION_LINES = 80
+
+
+def _code_lines(source_lines, node):
+    body = node.body
+    doc = None
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        doc = (body[0].lineno, body[0].end_lineno)
+    n = 0
+    for lineno in range(node.lineno, node.end_lineno + 1):
+        if doc and doc[0] <= lineno <= doc[1]:
+            continue
+        text = source_lines[lineno - 1].strip()
+        if text and not text.startswith("#"):
+            n += 1
+    return n
+
+
+def test_functions_are_short():
+    long = []
+    for path in _source_files():
+        source = path.read_text()
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = _code_lines(lines, node)
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{_module_name(path)}.{node.name} ({n} lines)")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines of code: {long}"
