@@ -347,7 +347,7 @@ class XrayImage(Observation):
     >>> img = XrayImage(sb, wcs=frame.with_npix(40, 3.0).wcs, beam=0.5 * u.arcmin, kT=5 * u.keV)
     >>> view = img.prepare(frame)
     >>> view.unit, f"{np.nanmean(view.data):.4e}"
-    (Unit("erg / (s kpc2)"), '1.6316e+35')
+    (Unit("erg / (s kpc2)"), '1.6792e+35')
     """
 
     view = "xray"
