@@ -9,8 +9,9 @@ files an astronomer holds for a real cluster:
 * ``xray_counts.fits``, ``xray_expmap.fits``, ``xray_bkg.fits``, ``xray_mask.fits``: an
   eROSITA-like 0.5-2 keV observation (8 arcsec pixels, 30 arcsec PSF FWHM, 2 ks vignetted
   exposure as in eFEDS, a flat particle+sky background with its expected counts map, Poisson
-  counts, a few point sources masked, and an energy conversion factor of 1e12 counts s^-1 per
-  erg s^-1 cm^-2);
+  counts, a few point sources masked, Galactic absorption by :math:`N_H = 2 \\times 10^{20}`
+  cm\\ :sup:`-2` (header keyword ``NH``), and the energy conversion factor of the eFEDS ARF for the
+  absorbed flux, 0.636e12 counts s^-1 per erg s^-1 cm^-2, header keyword ``ECF``);
 * ``members.ecsv``: an SDSS-like member catalogue (RA, Dec, stellar mass above 1e10 Msun,
   spectroscopic redshift);
 * ``cluster.ecsv``: the catalogue entry (position, redshift and an M500 off by ~15%, as a
@@ -49,7 +50,10 @@ EXAMPLE = dict(
     name="MOCK-J1200+2000", ra=180.0 * u.deg, dec=20.0 * u.deg, z=0.15, halo_id=3, seed=2024,
     log_m200=14.9, catalogue_mass_error=0.15, y_noise=1e-6, y_beam=10 * u.arcmin, y_pixel=1 * u.arcmin,
     xray_pixel=8 * u.arcsec, xray_psf=30 * u.arcsec, exposure=2000 * u.s,
-    ecf=1e12 * u.ct / u.s / (u.erg / u.s / u.cm**2), background=2e-3 * u.ct / u.s / u.arcmin**2,
+    # massrecon.physics.energy_conversion_factor of the eFEDS ARF (shared/data/efeds, PSF loss
+    # removed) for this cluster's spectrum (0.5-2 keV, kT = 7.7 keV, z = 0.15) and N_H, absorbed flux
+    ecf=0.636e12 * u.ct / u.s / (u.erg / u.s / u.cm**2), nh=2e20 * u.cm**-2,
+    background=2e-3 * u.ct / u.s / u.arcmin**2,
 )
 
 
@@ -142,7 +146,8 @@ def make_example_observations(directory, *, overwrite=False):
     kt = 5.0 * (frame.m500.to_value(u.Msun) * frame.cosmology.h * frame.cosmology.efunc(halo.z)
                 / 3.02e14) ** (1 / 1.53) * u.keV
     band = [0.5, 2.0] * u.keV
-    per_sx = rest_frame_emissivity(1.0 * u.erg / u.s / u.cm**2 / u.sr, halo.z, band, kt)
+    # the absorbed surface brightness: the observation's conversion, Galactic absorption included
+    per_sx = rest_frame_emissivity(1.0 * u.erg / u.s / u.cm**2 / u.sr, halo.z, band, kt, nh=ex["nh"])
     sx = maps_x["xray_soft"] * u.erg / u.s / u.kpc**2 / per_sx * (u.erg / u.s / u.cm**2 / u.sr)
     pix_sr = (pix.to(u.rad) ** 2).to(u.sr)
     ii = np.arange(npix_x) - (npix_x - 1) / 2
@@ -168,7 +173,8 @@ def make_example_observations(directory, *, overwrite=False):
     h["BUNIT"] = "count"
     h["EMIN"], h["EMAX"] = 0.5, 2.0
     h["PSFFWHM"] = (ex["xray_psf"].to_value(u.arcsec), "[arcsec] PSF FWHM")
-    h["ECF"] = (ex["ecf"].value, "counts/s per erg/s/cm2 in the band")
+    h["ECF"] = (ex["ecf"].value, "ct/s per erg/s/cm2, absorbed flux")
+    h["NH"] = (ex["nh"].to_value(u.cm**-2), "[cm-2] Galactic hydrogen column")
     h["BKGRATE"] = (ex["background"].value, "[ct/s/arcmin2] background")
     fits.PrimaryHDU(counts, header=h).writeto(files["counts"], overwrite=True)
     h = whdr.copy()
@@ -236,7 +242,7 @@ def read_example_observations(files):
     observations = {
         "sz": ComptonYMap.read(files["y"], beam=hy["BEAMFWHM"] * u.arcmin, noise_hdu="NOISE"),
         "xray": XrayImage.read_counts(files["counts"], files["exposure"], band=[hx["EMIN"], hx["EMAX"]] * u.keV,
-                                      ecf=hx["ECF"] * u.ct / u.s / (u.erg / u.s / u.cm**2),
+                                      ecf=hx["ECF"] * u.ct / u.s / (u.erg / u.s / u.cm**2), nh=hx["NH"] * u.cm**-2,
                                       beam=hx["PSFFWHM"] * u.arcsec, background_file=files["background"],
                                       mask_file=files["mask"]),
         "stars": GalaxyMembers(QTable.read(files["members"])),

@@ -69,6 +69,14 @@ def positive_float(value, name, owner=None):
     return out
 
 
+def column_density(value, name, owner=None):
+    """``value`` as a finite, non-negative scalar column density Quantity (cm^-2)."""
+    number = quantity_value(value, u.cm**-2, name, owner, "a Quantity in column-density units (e.g. u.cm**-2)")
+    if np.ndim(number) != 0 or not np.isfinite(number) or number < 0:
+        raise ValueError(f"{_prefix(owner)}{name} must be a finite scalar >= 0, got {value}")
+    return float(number) * u.cm**-2
+
+
 def quantity_value(value, units, name, owner, expected):
     """Values of a Quantity in the first of ``units`` it is equivalent to, or a `UnitsError`.
 
@@ -173,10 +181,25 @@ class EnergyBand(ObservationAttribute):
 
 
 class PositiveFloat(ObservationAttribute):
-    """A finite float > 0."""
+    """A finite float > 0; None when ``optional``."""
+
+    def __init__(self, doc="", optional=False):
+        super().__init__(doc)
+        self.optional = optional
 
     def validate(self, value, owner):
+        if value is None and self.optional:
+            return None
         return positive_float(value, self.name, owner)
+
+
+class ColumnDensity(ObservationAttribute):
+    """A hydrogen column density (finite, >= 0), stored in cm^-2; None allowed."""
+
+    def validate(self, value, owner):
+        if value is None:
+            return None
+        return column_density(value, self.name, owner)
 
 
 # --- arrays shaped like the data ---------------------------------------------------------------

@@ -40,6 +40,7 @@ from ..contract import (
 )
 from ..exceptions import MassreconWarning
 from ..logger import log
+from ..physics import galaxies
 from ._attributes import AngleOrR200Fraction, MassQuantity, msun_value
 from ._inputs import angle_or_r200
 from ._regrid import unit_vectors
@@ -62,30 +63,79 @@ _DEC_COLUMNS = ("dec", "dej2000", "decj2000", "dedeg", "dec_deg", "delta_j2000")
 
 
 #: Absolute magnitude of the Sun (AB) in SDSS bands (Willmer 2018, ApJS 236, 47, table 3).
-SUN_ABS_MAG_AB = {"g": 5.11, "r": 4.65, "i": 4.53, "z": 4.50}
+SUN_ABS_MAG_AB = {"g": 5.11, "r": galaxies.SUN_ABSOLUTE_MAGNITUDE_R, "i": 4.53, "z": 4.50}
 
-#: Colour-based mass-to-light relations log10(M/L) = a + b (g - r) of Bell et al. 2003 (ApJS 149,
-#: 289, table 7, diet Salpeter IMF), converted to a Chabrier IMF (-0.093 dex, as in Moster+13).
-BELL03_GR = {"g": (-0.499, 1.519), "r": (-0.306, 1.097), "i": (-0.222, 0.864), "z": (-0.223, 0.689)}
-_CHABRIER = -0.093
-#: Default g - r colour of red-sequence cluster members at low redshift (e.g. Hogg et al. 2004).
+#: Colour-based mass-to-light relations log10(M/L) = a + b (g - r)_rest of Bell et al. 2003 (ApJS
+#: 149, 289, table 7) for their "diet Salpeter" IMF; `stellar_mass_from_magnitude` adds the IMF offset.
+BELL03_GR = {"g": (-0.499, 1.519), "r": galaxies.BELL03_R_GR, "i": (-0.222, 0.864), "z": (-0.223, 0.689)}
+#: Default *rest-frame* g - r colour of red-sequence cluster members (e.g. Hogg et al. 2004).
 DEFAULT_GR = 0.75
 
 
-def stellar_mass_from_magnitude(mag, z, band="r", color_gr=None, cosmology=None):
-    r"""Stellar mass (Msun) of galaxies from apparent AB magnitudes.
+def _observed_gr_of_rest(z, gr_rest):
+    """Observed g - r whose K-corrected colour (`massrecon.physics.rest_frame_gr`) is ``gr_rest``.
 
-    :math:`\log_{10} M_* = \log_{10}(M/L) - 0.4 (M_{band} - M_{\odot,band})`, with the absolute
-    magnitude :math:`M = m - 5 \log_{10}(D_L / 10\,{\rm pc})` (no K-correction: for the low
-    redshifts of spectroscopic member catalogues it is below 0.1-0.2 mag in r) and the colour-based
-    mass-to-light ratio of Bell et al. 2003 (table 7) in a Chabrier IMF; without a colour the
-    red-sequence ``g - r = 0.75`` is assumed (M/L_r ~ 2.6).
+    Bisection over observed colours 0.3-2.2, where the rest-frame colour rises monotonically
+    through the red sequence at every redshift of the K-correction fits (z <= 0.5).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    lo, hi = np.full(z.shape, 0.3), np.full(z.shape, 2.2)
+    for _ in range(50):  # (2.2 - 0.3) / 2^50: far below any photometric error
+        mid = 0.5 * (lo + hi)
+        below = galaxies.rest_frame_gr(z, mid) < gr_rest
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def stellar_mass_from_magnitude(mag, z, band="r", color_gr=None, cosmology=None,
+                                imf_offset=galaxies.IMF_OFFSET_CHABRIER):
+    r"""Stellar mass (Msun) of galaxies from apparent AB magnitudes and the observed g - r colour.
+
+    :math:`\log_{10} M_* = \log_{10}(M/L) - 0.4 (M_{band} - M_{\odot,band})` with the absolute
+    magnitude :math:`M = m - 5 \log_{10}(D_L / 10\,{\rm pc}) - K` and the colour-based
+    mass-to-light ratio of Bell et al. (2003, table 7) of the *rest-frame* colour
+    :math:`(g-r)_{rest} = (g-r) - K_g + K_r`.  The K-corrections are those of Chilingarian &
+    Zolotukhin (2012) as functions of redshift and observed g - r
+    (`massrecon.physics.kcorrection_gr`, valid for z <= 0.5); for ``band="r"`` this is
+    `massrecon.physics.stellar_mass_from_gr`.  The i and z magnitudes have no K-correction here
+    (only g and r are tabulated): a warning says so, and only the colour is K-corrected.
+
+    Without a colour, every galaxy is given the red-sequence rest-frame ``g - r = 0.75``
+    (`DEFAULT_GR`; M/L_r ~ 2.1 for Chabrier), and the observed colour that K-corrects to it.
+
+    **IMF**: Bell et al. give :math:`M/L` for a "diet Salpeter" IMF.  The default ``imf_offset``
+    of -0.093 dex (`massrecon.physics.IMF_OFFSET_CHABRIER`) converts it to a Chabrier (2003) IMF,
+    the IMF of the stellar-mass-halo-mass relations of the simulator's training maps (e.g. Moster
+    et al. 2013); use 0 for diet Salpeter, or -0.15 dex for a Kroupa (2001) IMF as Bell et al.
+    (2003, sec. 2.4) state (`massrecon.physics.IMF_OFFSET_KROUPA`).
+
+    Parameters
+    ----------
+    mag : float, array-like or `~astropy.units.Quantity`
+        Apparent AB magnitudes in ``band`` (corrected for Galactic extinction).
+    z : float or array-like
+        Redshift, 0 < z <= 0.5: the cluster's, or each galaxy's.
+    band : {"r", "g", "i", "z"}, optional
+        SDSS band of ``mag``; default ``"r"``.
+    color_gr : float or array-like, optional
+        *Observed* g - r colours (AB); default the red sequence (see above).
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        For the luminosity distance; default `~astropy.cosmology.Planck18`.
+    imf_offset : float, optional
+        Added to :math:`\log_{10}(M/L)` (dex); default -0.093 (Chabrier).
+
+    Returns
+    -------
+    mstar : `~astropy.units.Quantity`
+        In Msun.
 
     Examples
     --------
     >>> from massrecon.observations.members import stellar_mass_from_magnitude
+    >>> f"{stellar_mass_from_magnitude(17.0, 0.1, color_gr=0.8).value:.2e}"
+    '6.03e+10'
     >>> f"{stellar_mass_from_magnitude(17.0, 0.05).value:.2e}"
-    '1.61e+10'
+    '1.68e+10'
     """
     from astropy.cosmology import Planck18
 
@@ -98,11 +148,22 @@ def stellar_mass_from_magnitude(mag, z, band="r", color_gr=None, cosmology=None)
         raise ValueError("mag must be finite")
     if not np.all(np.isfinite(z)) or np.any(z <= 0):
         raise ValueError("z must be finite and > 0")
-    gr = DEFAULT_GR if color_gr is None else np.asarray(color_gr, dtype=np.float64)
-    dl = cosmology.luminosity_distance(z).to_value(u.pc)
-    absmag = mag - 5 * np.log10(dl / 10.0)
+    if np.any(z > galaxies.KCORRECTION_MAX_REDSHIFT):
+        raise ValueError(f"z must be <= {galaxies.KCORRECTION_MAX_REDSHIFT} (range of the Chilingarian & "
+                         f"Zolotukhin 2012 K-corrections), got {z}")
+    gr = _observed_gr_of_rest(z, DEFAULT_GR) if color_gr is None else np.asarray(color_gr, dtype=np.float64)
+    if band == "r":
+        return galaxies.stellar_mass_from_gr(mag, gr, z, cosmology=cosmology, imf_offset=imf_offset)
+    if band == "g":
+        k = galaxies.kcorrection_gr("g", z, gr)
+    else:
+        warnings.warn(f"stellar_mass_from_magnitude: no K-correction of {band} magnitudes is available "
+                      "(Chilingarian & Zolotukhin g and r only): the magnitude is used as rest-frame, "
+                      "only the colour is K-corrected", MassreconWarning, stacklevel=2)
+        k = 0.0
+    absmag = mag - 5 * np.log10(cosmology.luminosity_distance(z).to_value(u.pc) / 10.0) - k
     a, b = BELL03_GR[band]
-    log_ml = a + b * gr + _CHABRIER
+    log_ml = a + b * galaxies.rest_frame_gr(z, gr) + float(imf_offset)
     return 10 ** (log_ml - 0.4 * (absmag - SUN_ABS_MAG_AB[band])) * u.Msun
 
 
@@ -408,10 +469,12 @@ class GalaxyMembers(ObservationBase):
 
     @classmethod
     def from_magnitudes(cls, coords, mag, z, band="r", color_gr=None, probability=None, cosmology=None,
-                        **kwargs):
+                        imf_offset=galaxies.IMF_OFFSET_CHABRIER, **kwargs):
         """Members from apparent AB magnitudes, with stellar masses from `stellar_mass_from_magnitude`.
 
-        ``z`` is the cluster redshift (or each galaxy's).
+        ``z`` is the cluster redshift (or each galaxy's), which sets the K-corrections;
+        ``color_gr`` the observed g - r colours; ``imf_offset`` the IMF (default Chabrier): see
+        `stellar_mass_from_magnitude`.
 
         Examples
         --------
@@ -421,7 +484,8 @@ class GalaxyMembers(ObservationBase):
         >>> len(m)
         2
         """
-        mstar = stellar_mass_from_magnitude(mag, z, band=band, color_gr=color_gr, cosmology=cosmology)
+        mstar = stellar_mass_from_magnitude(mag, z, band=band, color_gr=color_gr, cosmology=cosmology,
+                                            imf_offset=imf_offset)
         return cls.from_arrays(coords, mstar=mstar, probability=probability, **kwargs)
 
     def __len__(self):

@@ -9,27 +9,33 @@ From an observed surface brightness :math:`S_X` (energy flux per solid angle in 
 
 .. math::
 
-    \\frac{dL}{dA} = 4 \\pi (1+z)^4 \\, S_X \\, K(E_1, E_2, z, T),
+    \\frac{dL}{dA} = 4 \\pi (1+z)^4 \\, S_X \\, K(E_1, E_2, z, T) \\, C_{abs},
 
 since a solid angle :math:`\\Omega` covers a physical area :math:`D_A^2 \\Omega` and the flux is
 :math:`L / 4\\pi D_L^2` with :math:`D_L = (1+z)^2 D_A`.  The observed band samples the rest-frame
 band :math:`[E_1 (1+z), E_2 (1+z)]`; the band (K-) correction :math:`K` to the rest-frame
-0.5-2 keV band is computed for a thermal bremsstrahlung continuum, whose emissivity per unit
-energy is :math:`\\propto g(E, T) \\, T^{-1/2} e^{-E/kT}` (Rybicki & Lightman 1979, *Radiative
-Processes in Astrophysics*, eq. 5.14b).  With a constant Gaunt factor the energy emitted in
-:math:`[a, b]` is :math:`\\propto e^{-a/kT} - e^{-b/kT}`, so
+0.5-2 keV band is that of a thermal bremsstrahlung continuum with the Born Gaunt factor,
+`massrecon.physics.band_kcorrection` (Rybicki & Lightman 1979, *Radiative Processes in
+Astrophysics*, eqs. 5.14a and 5.15):
 
 .. math::
 
-    K = \\frac{e^{-0.5\\,\\mathrm{keV}/kT} - e^{-2\\,\\mathrm{keV}/kT}}
-             {e^{-E_1 (1+z)/kT} - e^{-E_2 (1+z)/kT}}.
+    K = \\frac{\\int_{0.5\\,\\mathrm{keV}}^{2\\,\\mathrm{keV}} \\bar g_{ff}(E, T) e^{-E/kT} dE}
+             {\\int_{E_1(1+z)}^{E_2(1+z)} \\bar g_{ff}(E, T) e^{-E/kT} dE}.
 
-This is an approximation: line emission (important below ~2 keV for kT of ~1-2 keV, Fe-L
-complex) is assumed to share the continuum's band fraction, the Gaunt factor's energy dependence
-is neglected, and Galactic absorption is ignored unless the user supplies a correction factor
-(``absorption_correction``, the ratio of unabsorbed to absorbed flux in the band, from their own
-spectral model).  For kT >= 2 keV and z <= 1 the continuum approximation is good to a few per
-cent in the soft band.
+The simulator's 0.5-2 keV maps use the same spectrum (`massrecon.physics.band_energy_fraction`
+in `massrecon.simulate.emission.cooling_function_soft`).  Line emission (important below ~2 keV
+for kT of ~1-2 keV, Fe-L complex) is assumed to share the continuum's band fraction; for
+kT >= 2 keV and z <= 1 the continuum is good to a few per cent in the soft band.
+
+:math:`C_{abs}` is the Galactic absorption correction, the ratio of unabsorbed to absorbed energy
+flux in the observed band: computed from a hydrogen column ``nh`` with the cross-sections of
+Morrison & McCammon (1983, ApJ 270, 119) for the same spectrum
+(`massrecon.physics.absorption_correction`), or given as ``absorption_correction``; 1 when
+neither is given.  Whether it is needed depends on the energy conversion factor (ECF) that made
+:math:`S_X` from counts: an ECF for the *absorbed* flux leaves the absorption in :math:`S_X`
+(give ``nh``); an ECF for the *unabsorbed* flux has already removed it (give neither).  See
+`XrayImage.from_counts` and `massrecon.physics.energy_conversion_factor`.
 
 The temperature is given by the user or, by default, estimated from the frame's
 :math:`M_{500c}` with the M-T relation of Vikhlinin et al. (2009, ApJ 692, 1033, Table 3):
@@ -47,11 +53,15 @@ from astropy.wcs.utils import proj_plane_pixel_area
 from ..contract import VIEW_UNITS
 from ..exceptions import MassreconWarning
 from ..logger import log
+from ..physics import absorption as _absorption
+from ..physics import bremsstrahlung as _bremsstrahlung
 from ._attributes import (
+    ColumnDensity,
     EnergyBand,
     EnergyQuantity,
     PositiveFloat,
     bool_mask,
+    column_density,
     energy,
     energy_band,
     positive_float,
@@ -70,8 +80,8 @@ __all__ = [
     "temperature_from_m500",
 ]
 
-#: The model's rest-frame X-ray band.
-REST_BAND = (0.5, 2.0) * u.keV
+#: The model's rest-frame X-ray band (`massrecon.physics.REST_BAND`).
+REST_BAND = _bremsstrahlung.REST_BAND
 
 _SB_UNIT = u.erg / (u.s * u.cm**2 * u.sr)
 _ECF_UNIT = u.ct * u.cm**2 / u.erg
@@ -90,18 +100,21 @@ def _redshift(z):
     return z
 
 
-def band_conversion_factor(e1, e2, z, kT):
+def band_conversion_factor(e1, e2, z, kT, gaunt="born"):
     """Band (K-) correction from an observed band to the rest-frame 0.5-2 keV band.
 
-    Ratio of the bremsstrahlung continuum's energy fractions,
+    Ratio of the energy a bremsstrahlung continuum emits in the rest-frame 0.5-2 keV band to that
+    it emits in the rest-frame band :math:`[E_1(1+z), E_2(1+z)]` seen through the observed band,
 
     .. math::
 
-        K = \\frac{e^{-0.5\\,\\mathrm{keV}/kT} - e^{-2\\,\\mathrm{keV}/kT}}
-                 {e^{-E_1 (1+z)/kT} - e^{-E_2 (1+z)/kT}},
+        K = \\frac{\\int_{0.5\\,\\mathrm{keV}}^{2\\,\\mathrm{keV}} \\bar g_{ff} e^{-E/kT} dE}
+                 {\\int_{E_1(1+z)}^{E_2(1+z)} \\bar g_{ff} e^{-E/kT} dE},
 
-    so that :math:`L_{0.5-2,\\mathrm{rest}} = K \\, L_{[E_1(1+z), E_2(1+z)]}`.  An approximation:
-    constant Gaunt factor, lines following the continuum (see the module documentation).
+    so that :math:`L_{0.5-2,\\mathrm{rest}} = K \\, 4 \\pi D_L^2 F_{[E_1, E_2]}`; the Born Gaunt
+    factor :math:`\\bar g_{ff}(E, T)` (Rybicki & Lightman 1979, eqs. 5.14a and 5.15).  This is
+    `massrecon.physics.band_kcorrection`; lines are assumed to follow the continuum (see the
+    module documentation).
 
     Parameters
     ----------
@@ -111,6 +124,9 @@ def band_conversion_factor(e1, e2, z, kT):
         Redshift (>= 0).
     kT : `~astropy.units.Quantity`
         Gas temperature (energy, or kelvin).
+    gaunt : {"born", "constant"}, optional
+        Gaunt factor: Born approximation (default) or 1, the pure exponential of massrecon before
+        0.1.0 (for comparisons).
 
     Returns
     -------
@@ -122,25 +138,77 @@ def band_conversion_factor(e1, e2, z, kT):
     >>> from massrecon.observations import band_conversion_factor
     >>> band_conversion_factor(0.5 * u.keV, 2 * u.keV, 0.0, 5 * u.keV)
     1.0
-    >>> round(band_conversion_factor(0.5 * u.keV, 2 * u.keV, 0.5, 5 * u.keV), 4)
-    0.7519
+    >>> round(band_conversion_factor(0.5 * u.keV, 2 * u.keV, 0.33, 5 * u.keV), 3)
+    0.888
     """
     e1 = energy(e1, "e1")
     e2 = energy(e2, "e2")
     if not e1 < e2:
         raise ValueError(f"e1 must be below e2, got {e1} and {e2}")
-    kt = energy(kT, "kT").to_value(u.keV)
+    kt = energy(kT, "kT")
     z = _redshift(z)
-    lo, hi = REST_BAND.to_value(u.keV)
-    rest = np.exp(-lo / kt) - np.exp(-hi / kt)
-    a, b = e1.to_value(u.keV) * (1 + z), e2.to_value(u.keV) * (1 + z)
-    obs = np.exp(-a / kt) - np.exp(-b / kt)
-    if not obs > 0:
-        raise ValueError(
-            f"the band [{e1}, {e2}] at z = {z} carries no bremsstrahlung flux at kT = {kt} keV "
-            "(numerically zero band fraction)"
-        )
-    return float(rest / obs)
+    return float(_bremsstrahlung.band_kcorrection(z, kt, band=u.Quantity([e1, e2]), rest_band=REST_BAND,
+                                                  gaunt=gaunt))
+
+
+def _absorption_factor(band, z, kT, nh=None, absorption_correction=None, owner=None):
+    """The absorption correction applied to an observed surface brightness: from ``nh``, explicit, or 1.
+
+    Parameters
+    ----------
+    band : `~astropy.units.Quantity`
+        Observed band ``(E1, E2)``, within 0.03-10 keV when ``nh`` is given.
+    z : float
+        Redshift of the source (the spectrum's shape in the observed band).
+    kT : `~astropy.units.Quantity`
+        Gas temperature.
+    nh : `~astropy.units.Quantity`, optional
+        Galactic hydrogen column; the correction is `massrecon.physics.absorption_correction`
+        (Morrison & McCammon 1983) of a bremsstrahlung spectrum of ``kT`` at ``z``.
+    absorption_correction : float, optional
+        An explicit unabsorbed-to-absorbed flux ratio (> 0) instead of ``nh``.
+    owner : str, optional
+        Prefix of error messages.
+
+    Returns
+    -------
+    factor : float
+        1 when neither ``nh`` nor ``absorption_correction`` is given.
+
+    Raises
+    ------
+    ValueError
+        If both ``nh`` and ``absorption_correction`` are given.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from massrecon.observations.xray import _absorption_factor
+    >>> round(_absorption_factor([0.5, 2] * u.keV, 0.33, 5 * u.keV, nh=3e20 * u.cm**-2), 3)
+    1.086
+    """
+    prefix = f"{owner}: " if owner else ""
+    if nh is not None and absorption_correction is not None:
+        raise ValueError(f"{prefix}give either nh or absorption_correction, not both "
+                         f"(got nh={nh}, absorption_correction={absorption_correction})")
+    if absorption_correction is not None:
+        return positive_float(absorption_correction, "absorption_correction", owner)
+    if nh is None:
+        return 1.0
+    nh = column_density(nh, "nh", owner)
+    if nh.value == 0:
+        return 1.0
+    band = energy_band(band, owner=owner)
+    _check_absorption_band(band, owner)
+    return float(_absorption.absorption_correction(band, nh, energy(kT, "kT", owner), z=_redshift(z)))
+
+
+def _check_absorption_band(band, owner):
+    lo, hi = _absorption.MORRISON_MCCAMMON_RANGE
+    if band[0] < lo or band[1] > hi:
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(f"{prefix}nh needs a band within the {lo.value:g}-{hi:g} range of the Morrison & "
+                         f"McCammon (1983) cross-sections, got {band}")
 
 
 def temperature_from_m500(m500, z, cosmology=None):
@@ -183,11 +251,12 @@ def temperature_from_m500(m500, z, cosmology=None):
     return (_MT_T0 * ratio ** (1.0 / _MT_ALPHA)).to(u.keV)
 
 
-def rest_frame_emissivity(sx, z, band, kT, absorption_correction=1.0):
+def rest_frame_emissivity(sx, z, band, kT, absorption_correction=None, *, nh=None):
     """Rest-frame 0.5-2 keV luminosity per unit projected area from an observed surface brightness.
 
     :math:`dL/dA = 4\\pi (1+z)^4 \\, S_X \\, K(E_1, E_2, z, kT) \\, C_{abs}` with the band
-    correction `band_conversion_factor` and the absorption correction :math:`C_{abs}`.
+    correction `band_conversion_factor` and the absorption correction :math:`C_{abs}` (see the
+    module documentation).
 
     Parameters
     ----------
@@ -200,12 +269,22 @@ def rest_frame_emissivity(sx, z, band, kT, absorption_correction=1.0):
     kT : `~astropy.units.Quantity`
         Gas temperature.
     absorption_correction : float, optional
-        Unabsorbed-to-absorbed flux ratio in the band (>= 1); 1 (default) ignores absorption.
+        Unabsorbed-to-absorbed flux ratio in the band (> 0), from your own spectral model.
+    nh : `~astropy.units.Quantity`, optional
+        Galactic hydrogen column (e.g. ``3e20 * u.cm**-2``): the correction is computed with
+        `massrecon.physics.absorption_correction` for the band, ``kT`` and ``z``.  Give ``nh`` or
+        ``absorption_correction`` only if ``sx`` is the *absorbed* flux (an ECF for the absorbed
+        flux); with neither, absorption is ignored (``sx`` is unabsorbed).
 
     Returns
     -------
     emissivity : `~astropy.units.Quantity`
         In erg s-1 kpc-2.
+
+    Raises
+    ------
+    ValueError
+        If both ``nh`` and ``absorption_correction`` are given.
 
     Examples
     --------
@@ -214,6 +293,8 @@ def rest_frame_emissivity(sx, z, band, kT, absorption_correction=1.0):
     >>> sx = 1e-15 * u.erg / u.s / u.cm**2 / u.arcmin**2
     >>> print(f"{rest_frame_emissivity(sx, 0.0, [0.5, 2] * u.keV, 5 * u.keV):.4e}")
     1.4140e+36 erg / (s kpc2)
+    >>> print(f"{rest_frame_emissivity(sx, 0.0, [0.5, 2] * u.keV, 5 * u.keV, nh=3e20 * u.cm**-2):.4e}")
+    1.5327e+36 erg / (s kpc2)
     """
     if not isinstance(sx, u.Quantity) or not sx.unit.is_equivalent(_SB_UNIT):
         raise u.UnitsError(
@@ -222,7 +303,7 @@ def rest_frame_emissivity(sx, z, band, kT, absorption_correction=1.0):
     band = energy_band(band)
     z = _redshift(z)
     k = band_conversion_factor(band[0], band[1], z, kT)
-    corr = positive_float(absorption_correction, "absorption_correction")
+    corr = _absorption_factor(band, z, kT, nh=nh, absorption_correction=absorption_correction)
     return (4 * np.pi * u.sr * (1 + z) ** 4 * k * corr * sx).to(VIEW_UNITS["xray"])
 
 
@@ -247,9 +328,15 @@ class XrayImage(Observation):
     noise, mask, unit, meta, name, mask_invalid
         See `~massrecon.observations.Observation`.
     kT : `~astropy.units.Quantity`, optional
-        Gas temperature for the band correction; default from the M-T relation at `prepare`.
+        Gas temperature for the band and absorption corrections; default from the M-T relation at
+        `prepare`.
+    nh : `~astropy.units.Quantity`, optional
+        Galactic hydrogen column (e.g. ``3e20 * u.cm**-2``) when ``data`` is the *absorbed*
+        surface brightness: `prepare` corrects it with `massrecon.physics.absorption_correction`
+        for the band, the temperature and the frame's redshift.
     absorption_correction : float, optional
-        Unabsorbed-to-absorbed flux ratio in the band; default 1 (absorption ignored).
+        An explicit unabsorbed-to-absorbed flux ratio in the band instead of ``nh`` (giving both is
+        an error).  With neither, ``data`` is taken as the unabsorbed surface brightness.
 
     Examples
     --------
@@ -262,7 +349,7 @@ class XrayImage(Observation):
     >>> img = XrayImage(sb, wcs=frame.with_npix(40, 3.0).wcs, beam=0.5 * u.arcmin, kT=5 * u.keV)
     >>> view = img.prepare(frame)
     >>> view.unit, f"{np.nanmean(view.data):.4e}"
-    (Unit("erg / (s kpc2)"), '1.6316e+35')
+    (Unit("erg / (s kpc2)"), '1.6792e+35')
     """
 
     view = "xray"
@@ -270,15 +357,23 @@ class XrayImage(Observation):
 
     band = EnergyBand("Observed energy band ``(E1, E2)`` (keV).")
     kT = EnergyQuantity("Gas temperature given at construction (keV), or None.", optional=True)
-    absorption_correction = PositiveFloat("Unabsorbed-to-absorbed flux ratio applied at `prepare`.")
+    nh = ColumnDensity("Galactic hydrogen column (cm-2) of the absorption correction, or None.")
+    absorption_correction = PositiveFloat("Explicit unabsorbed-to-absorbed flux ratio, or None.", optional=True)
 
-    def __init__(self, data, *, wcs=None, beam=None, band=REST_BAND, noise=None, mask=None, kT=None,
-                 absorption_correction=1.0, unit=None, meta=None, name=None, mask_invalid=False):
+    def __init__(self, data, *, wcs=None, beam=None, band=REST_BAND, noise=None, mask=None, kT=None, nh=None,
+                 absorption_correction=None, unit=None, meta=None, name=None, mask_invalid=False):
         super().__init__(data, wcs=wcs, beam=beam, noise=noise, mask=mask, unit=unit, meta=meta, name=name,
                          mask_invalid=mask_invalid)
+        owner = type(self).__name__
         self.band = band
         self.kT = kT
+        self.nh = nh
         self.absorption_correction = absorption_correction
+        if nh is not None and absorption_correction is not None:
+            raise ValueError(f"{owner}: give either nh or absorption_correction, not both "
+                             f"(got nh={nh}, absorption_correction={absorption_correction})")
+        if nh is not None:
+            _check_absorption_band(self.band, owner)
         self._counts = None
 
     @classmethod
@@ -301,19 +396,41 @@ class XrayImage(Observation):
         than the image's, counts and exposure are summed over blocks before reprojection, so no
         photon is lost.
 
+        **The ECF and the exposure map** must be normalised together: :math:`C / t` is a count
+        rate, and the ECF the count rate of one erg s\\ :sup:`-1` cm\\ :sup:`-2` for the
+        effective area that :math:`t` refers to.  Compute it from the instrument's ancillary
+        response (ARF) with `massrecon.physics.energy_conversion_factor` for the band, the
+        cluster's kT and z and the Galactic :math:`N_H`.  With eROSITA (eSASS) data the exposure
+        maps are in seconds and the ARF's effective area includes the vignetting at the source
+        (see `massrecon.physics.response`); read it with ``read_arf(..., remove_psf_loss=True)``,
+        since an image loses no photons outside an extraction circle.  Exposure maps in
+        cm\\ :sup:`2` s (CIAO ``fluximage``) already contain the effective area: divide them by
+        the on-axis area of the ARF first.
+
+        **Absorbed or unabsorbed flux**: an ECF for the *absorbed* flux
+        (``flux="absorbed"``, nearly independent of :math:`N_H`) gives the absorbed
+        :math:`S_X`; then pass ``nh=`` (or ``absorption_correction=``) so that `prepare` corrects
+        it.  An ECF for the *unabsorbed* flux (the default of
+        `~massrecon.physics.energy_conversion_factor`) already includes the correction: then give
+        neither, or the absorption would be corrected twice.  For the eFEDS ARF of the
+        ``shared/data/efeds`` example (0.5-2 keV, kT = 5 keV, z = 0.33, :math:`N_H = 3.5 \\times
+        10^{20}` cm\\ :sup:`-2`, PSF loss removed) the ECF is 0.642e12 ct cm\\ :sup:`2` erg\\ :sup:`-1`
+        for the absorbed and 0.583e12 for the unabsorbed flux.
+
         Parameters
         ----------
         counts : array-like or `~astropy.units.Quantity`
             2-D counts image (dimensionless or ``u.ct``), >= 0.
         exposure : `~astropy.units.Quantity`
-            2-D exposure map (time units), same shape; vignetting-corrected for extended emission.
+            2-D exposure map (time units), same shape; vignetted (the exposure the ECF's effective
+            area refers to, see above).
         wcs : `~astropy.wcs.WCS`
             Celestial WCS of the images.
         band : `~astropy.units.Quantity`, optional
             Observed band ``(E1, E2)`` of the images; default 0.5-2 keV.
         ecf : `~astropy.units.Quantity`
             Energy conversion factor, count rate per energy flux in ``band``
-            (e.g. ``1.07e12 * u.ct * u.cm**2 / u.erg``).  Required.
+            (e.g. ``0.642e12 * u.ct * u.cm**2 / u.erg``, see above).  Required.
         background : array-like or float, optional
             Expected background counts per pixel (a model, subtracted without adding noise).
         mask : array-like of bool, optional
@@ -321,27 +438,32 @@ class XrayImage(Observation):
         beam : `~astropy.units.Quantity`
             PSF FWHM (angle).  Required.
         **kwargs
-            ``kT``, ``absorption_correction``, ``name``, ``meta``: see `XrayImage`.
+            ``kT``, ``nh``, ``absorption_correction``, ``name``, ``meta``: see `XrayImage`.
 
         Raises
         ------
         ValueError
-            Exposure zero everywhere, negative counts or background, shapes that disagree.
+            Exposure zero everywhere, negative counts or background, shapes that disagree, both
+            ``nh`` and ``absorption_correction``.
         astropy.units.UnitsError
             Exposure without time units, an ECF without count-rate-per-flux units.
 
         Examples
         --------
+        Four counts per 4" pixel in 2 ks, with the absorbed-flux ECF of the eFEDS ARF quoted above
+        and the Galactic column of the eFEDS field (3.5e20 cm-2, as the mbproj2d eFEDS example):
+
         >>> import numpy as np, astropy.units as u
         >>> from astropy.wcs import WCS
         >>> from massrecon.observations import XrayImage
         >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
         >>> w.wcs.crval = [150, 2]; w.wcs.cdelt = [-4 / 3600, 4 / 3600]; w.wcs.crpix = [5, 5]
         >>> img = XrayImage.from_counts(np.full((10, 10), 4), np.full((10, 10), 2000.) * u.s, wcs=w,
-        ...                             ecf=1e12 * u.ct * u.cm**2 / u.erg, beam=0.5 * u.arcmin)
+        ...                             ecf=0.642e12 * u.ct * u.cm**2 / u.erg, nh=3.5e20 * u.cm**-2,
+        ...                             beam=0.5 * u.arcmin)
         >>> sb = img.quantity[5, 5].to(u.erg / u.s / u.cm**2 / u.arcmin**2)
         >>> print(f"{sb:.4g}")
-        4.5e-13 erg / (s arcmin2 cm2)
+        7.009e-13 erg / (s arcmin2 cm2)
         """
         owner = f"{cls.__name__}.from_counts"
         counts = real_array(_count_values(counts, "counts", owner), owner, "counts")
@@ -410,7 +532,7 @@ class XrayImage(Observation):
             True (default; eSASS/eROSITA convention) if non-zero mask pixels are the ones to keep,
             False if non-zero marks bad pixels.
         **kwargs
-            ``kT``, ``absorption_correction``, ``name``, ``meta``, ``mask``: see `from_counts`.
+            ``kT``, ``nh``, ``absorption_correction``, ``name``, ``meta``, ``mask``: see `from_counts`.
         """
         owner = f"{cls.__name__}.read_counts"
         (h,) = read_fits_hdus(counts_file, [hdu], owner)
@@ -458,8 +580,8 @@ class XrayImage(Observation):
             log.debug(f"{type(self).__name__}: kT = {kT:.3g} from the Vikhlinin+09 M-T relation at "
                      f"M500 = {frame.m500:.3g}")
         kT = energy(kT, "kT")
-        return float(rest_frame_emissivity(1.0 * self.unit, frame.z, self.band, kT,
-                                           self.absorption_correction).value)
+        return float(rest_frame_emissivity(1.0 * self.unit, frame.z, self.band, kT, self.absorption_correction,
+                                           nh=self.nh).value)
 
     def prepare(self, frame, target_beam=None, kT=None):
         """Put the image on ``frame`` as rest-frame 0.5-2 keV emissivity (erg s-1 kpc-2).
@@ -471,8 +593,8 @@ class XrayImage(Observation):
         target_beam : `~astropy.units.Quantity` or float, optional
             See `~massrecon.observations.Observation.prepare`.
         kT : `~astropy.units.Quantity`, optional
-            Gas temperature for the band correction; default the one given at construction, else
-            `temperature_from_m500` of the frame's :math:`M_{500c}`.
+            Gas temperature for the band (and absorption) correction; default the one given at
+            construction, else `temperature_from_m500` of the frame's :math:`M_{500c}`.
 
         Returns
         -------
@@ -512,7 +634,7 @@ def _ecf_value(ecf, owner):
     """The energy conversion factor in ct cm2 / erg (a count rate per energy flux; "ct" optional)."""
     if ecf is None:
         raise ValueError(f"{owner}: ecf is required: the count rate per unit energy flux in the band "
-                         "(e.g. 1e12 * u.ct * u.cm**2 / u.erg)")
+                         "(e.g. 0.64e12 * u.ct * u.cm**2 / u.erg; see massrecon.physics.energy_conversion_factor)")
     value = quantity_value(ecf, (_ECF_UNIT, _ECF_UNIT / u.ct), "ecf", owner,
                            "a Quantity in count rate per energy flux (e.g. u.ct * u.cm**2 / u.erg)")
     if not ecf.isscalar or not np.isfinite(value) or value <= 0:

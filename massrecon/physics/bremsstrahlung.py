@@ -28,7 +28,7 @@ is the frequency-averaged Gaunt factor :math:`g_B` of the bolometric emissivity 
 Lightman eq. 5.15 quote 1.1-1.5; exact quantum values, e.g. van Hoof et al. 2014, MNRAS 444,
 420, are a few per cent higher at keV temperatures).  ``gaunt="constant"`` sets
 :math:`\\bar g_{ff} = 1`, the pure exponential that ``massrecon.observations.xray`` and
-``massrecon.simulate.emission`` use at present (for comparisons).
+``massrecon.simulate.emission`` used before issue 16 (for comparisons).
 
 Band K-correction
 -----------------
@@ -42,8 +42,9 @@ rest-frame band (default 0.5-2 keV) to that emitted in the redshifted observed b
              {\\int_{E_1(1+z)}^{E_2(1+z)} \\bar g_{ff}(E, T) e^{-E/kT} dE},
 
 so that :math:`L_{[R_1, R_2]} = K \\, 4\\pi D_L^2 F_{[E_1, E_2]}`.  This is the direction of
-``massrecon.observations.band_conversion_factor(e1, e2, z, kT)``, which equals
-``band_kcorrection(z, kT, [e1, e2], gaunt="constant")``.
+``massrecon.observations.band_conversion_factor(e1, e2, z, kT)``, which calls
+``band_kcorrection(z, kT, [e1, e2])``; ``massrecon.simulate.emission`` takes the simulator's
+rest-frame 0.5-2 keV share of the continuum from `band_energy_fraction`.
 
 Cooling function
 ----------------

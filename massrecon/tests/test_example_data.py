@@ -25,7 +25,8 @@ def test_files_are_realistic_and_readable(files):
     assert counts.dtype.kind == "i" and counts.min() >= 0
     bkg = EXAMPLE["background"] * EXAMPLE["xray_pixel"] ** 2 * EXAMPLE["exposure"]
     x = XrayImage.read_counts(files["counts"], files["exposure"], band=[0.5, 2] * u.keV,
-                              ecf=EXAMPLE["ecf"], beam=EXAMPLE["xray_psf"], mask_file=files["mask"])
+                              ecf=EXAMPLE["ecf"], nh=EXAMPLE["nh"], beam=EXAMPLE["xray_psf"],
+                              mask_file=files["mask"])
     px = x.prepare(frame)
     assert np.isfinite(px.data).mean() > 0.9
     assert bkg.to_value(u.ct) < 1  # survey depth: well under one background count per pixel
@@ -43,3 +44,24 @@ def test_no_silent_overwrite(files):
 
     with pytest.raises(FileExistsError, match="overwrite"):
         make_example_observations(os.path.dirname(files["y"]))
+
+
+
+def test_example_ecf_is_the_efeds_arf_value(files):
+    # the mock's ECF is the eFEDS ARF's (PSF loss removed) for the example cluster's spectrum (kT
+    # from the Vikhlinin+09 M-T relation at the true M500), the band and N_H, for the absorbed flux
+    from pathlib import Path
+
+    import massrecon
+    from massrecon.observations import temperature_from_m500
+    from massrecon.physics import energy_conversion_factor, read_arf
+
+    arf = Path(massrecon.__file__).parents[2] / "shared" / "data" / "efeds" / "spec_020_ARF_00001.fits"
+    if not arf.exists():
+        pytest.skip(f"real test data not available: {arf}")
+    row = QTable.read(files["cluster"])[0]
+    kt = temperature_from_m500(row["m500_true"], float(row["z"]))
+    ecf = energy_conversion_factor(read_arf(arf, remove_psf_loss=True), [0.5, 2] * u.keV, kt, z=float(row["z"]),
+                                   nh=EXAMPLE["nh"], flux="absorbed")
+    assert ecf.to_value(EXAMPLE["ecf"].unit) == pytest.approx(EXAMPLE["ecf"].value, rel=2e-3)
+    assert fits.getheader(files["counts"])["NH"] == pytest.approx(EXAMPLE["nh"].to_value(u.cm**-2))

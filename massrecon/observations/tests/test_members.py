@@ -171,27 +171,67 @@ def test_stellar_mass_image_units(frame):
 
 
 def test_stellar_mass_from_magnitude_hand_calculation():
+    import warnings
+
     import astropy.units as u
     import numpy as np
     import pytest
     from astropy.coordinates import SkyCoord
     from astropy.cosmology import Planck18
 
+    from massrecon.exceptions import MassreconWarning
     from massrecon.observations import GalaxyMembers, stellar_mass_from_magnitude
 
-    z, mag, gr = 0.08, 16.0, 0.7
+    # Issue 16 audit: r = 17, z = 0.1, observed g - r = 0.8 -> 6.0e10 Msun (Chabrier).  K-corrections
+    # of Chilingarian & Zolotukhin (2012, kcor.sai.msu.ru) K = sum a_xy z^x (g-r)^y, the published
+    # coefficients a_xy (x = 1..5 rows, y = 0..3 columns) typed here for z = 0.1, g - r = 0.8.
+    z, mag, gr = 0.1, 17.0, 0.8
+    a_r = [[1.83285, -2.71446, 4.97336, -3.66864], [-19.7595, 10.5033, 18.8196, 6.07785],
+           [33.6059, -120.713, -49.299, 0], [144.371, 216.453, 0, 0], [-295.39, 0, 0, 0]]
+    a_g = [[-2.45204, 4.10188, 10.5258, -13.5889], [56.7969, -140.913, 144.572, 57.2155],
+           [-466.949, 222.789, -917.46, -78.0591], [2906.77, 1500.8, 1689.97, 30.889],
+           [-10453.7, -4419.56, -1011.01, 0], [17568, 3236.68, 0, 0], [-10820.7, 0, 0, 0]]
+    k_r = sum(a * z ** (x + 1) * gr**y for x, row in enumerate(a_r) for y, a in enumerate(row))
+    k_g = sum(a * z ** (x + 1) * gr**y for x, row in enumerate(a_g) for y, a in enumerate(row))
+    assert k_r == pytest.approx(0.069, abs=1e-3)  # K_r ~ 0.07 mag at z = 0.1 for a red galaxy
     dl_pc = ((1 + z) * Planck18.comoving_distance(z)).to_value(u.pc)
-    absmag = mag - 5 * np.log10(dl_pc / 10)
-    log_ml = -0.306 + 1.097 * gr - 0.093  # Bell+03 table 7 (r, g-r), Chabrier
+    absmag = mag - 5 * np.log10(dl_pc / 10) - k_r
+    log_ml = -0.306 + 1.097 * (gr - k_g + k_r) - 0.093  # Bell+03 table 7 (r, g-r), Chabrier
     expected = 10 ** (log_ml - 0.4 * (absmag - 4.65))
     got = stellar_mass_from_magnitude(mag, z, band="r", color_gr=gr)
     assert got.to_value(u.Msun) == pytest.approx(expected, rel=1e-9)
+    assert got.to_value(u.Msun) == pytest.approx(6.0e10, rel=0.10)
     m = GalaxyMembers.from_magnitudes(SkyCoord([10.0], [5.0], unit="deg"), [mag], z, color_gr=[gr])
     assert m.mstar[0].to_value(u.Msun) == pytest.approx(expected, rel=1e-9)
+    # IMF: diet Salpeter (0) and Kroupa (-0.15 dex, Bell+03 sec. 2.4) instead of Chabrier
+    salpeter = stellar_mass_from_magnitude(mag, z, color_gr=gr, imf_offset=0.0)
+    assert (got / salpeter).value == pytest.approx(10**-0.093)
+    # g band: the g K-correction and the Bell+03 g-band M/L of the same rest-frame colour
+    g = stellar_mass_from_magnitude(mag + gr, z, band="g", color_gr=gr)
+    absmag_g = mag + gr - 5 * np.log10(dl_pc / 10) - k_g
+    expected_g = 10 ** (-0.499 + 1.519 * (gr - k_g + k_r) - 0.093 - 0.4 * (absmag_g - 5.11))
+    assert g.to_value(u.Msun) == pytest.approx(expected_g, rel=1e-9)
+    # without a colour: the observed colour of the rest-frame red sequence (g - r = 0.75)
+    from massrecon.physics import rest_frame_gr
+
+    default = stellar_mass_from_magnitude([mag, mag], [0.05, 0.4])
+    for zz, mass in zip([0.05, 0.4], default):
+        lo, hi = 0.3, 2.2
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if rest_frame_gr(zz, mid) < 0.75 else (lo, mid)
+        assert mass.value == pytest.approx(stellar_mass_from_magnitude(mag, zz, color_gr=mid).value, rel=1e-9)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stellar_mass_from_magnitude(16.0, 0.1, band="i", color_gr=gr)
+    assert any(issubclass(w.category, MassreconWarning) and "no K-correction of i" in str(w.message)
+               for w in caught)
     with pytest.raises(ValueError, match="band"):
         stellar_mass_from_magnitude(16.0, 0.1, band="u")
     with pytest.raises(ValueError, match="mag must be finite"):
         stellar_mass_from_magnitude(np.nan, 0.1)
+    with pytest.raises(ValueError, match="z must be <= 0.5"):
+        stellar_mass_from_magnitude(16.0, 0.6)
 
 
 @pytest.mark.parametrize("tree", [False, True])

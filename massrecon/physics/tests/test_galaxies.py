@@ -43,11 +43,14 @@ def test_member_mass_audit_value():
     assert got.value == pytest.approx(6.0e10, rel=0.10)
 
 
-def test_without_kcorrection_matches_members_module():
+def test_members_module_uses_it():
     cosmo = FlatLambdaCDM(H0=70, Om0=0.3)
-    old = stellar_mass_from_magnitude(17.0, 0.1, color_gr=0.8, cosmology=cosmo)
-    new = stellar_mass_from_gr(17.0, 0.8, 0.1, cosmology=cosmo, kcorrect=False)
-    assert new.value == pytest.approx(old.value, rel=1e-10)
+    members = stellar_mass_from_magnitude(17.0, 0.1, color_gr=0.8, cosmology=cosmo)
+    new = stellar_mass_from_gr(17.0, 0.8, 0.1, cosmology=cosmo)
+    assert new.value == pytest.approx(members.value, rel=1e-12)
+    # the K-corrections lower this red galaxy's mass by 23% (before issue 16 they were left out)
+    uncorrected = stellar_mass_from_gr(17.0, 0.8, 0.1, cosmology=cosmo, kcorrect=False)
+    assert (new / uncorrected).value == pytest.approx(0.77, abs=0.01)
     # the Kroupa offset lowers the mass by 0.15 dex relative to diet Salpeter
     salpeter = stellar_mass_from_gr(17.0, 0.8, 0.1, imf_offset=0.0)
     kroupa = stellar_mass_from_gr(17.0, 0.8, 0.1, imf_offset=-0.15)
