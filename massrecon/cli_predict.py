@@ -19,7 +19,7 @@ import os
 __all__ = ["register"]
 
 _EXAMPLE = ("example: massrecon predict --ra 149.593 --dec -11.064 --z 0.1669 --m500 5e14 "
-            "--counts img.fits --exposure expmap.fits --ecf 6.1e11 --psf 30 --members members.ecsv "
+            "--counts img.fits --exposure expmap.fits --ecf 6.1e11 --nh 4e20 --psf 30 --members members.ecsv "
             "--out a907")
 
 
@@ -54,10 +54,12 @@ def register(sub):
     g.add_argument("--xray-mask", help="mask image (non-zero = good, eSASS convention)")
     g.add_argument("--band", type=float, nargs=2, default=[0.5, 2.0], metavar=("EMIN", "EMAX"),
                    help="observed energy band in keV of the summed counts (default 0.5 2)")
-    g.add_argument("--ecf", type=float, help="energy conversion factor, counts/s per erg/s/cm2 in the band")
-    g.add_argument("--arf", help="ARF file to compute the ECF from (with --kt and --nh)")
+    g.add_argument("--ecf", type=float,
+                   help="energy conversion factor, counts/s per erg/s/cm2 of ABSORBED flux in the band")
+    g.add_argument("--arf", help="ARF file to compute the (absorbed-flux) ECF from, with --kt and --nh")
     g.add_argument("--kt", type=float, help="gas temperature in keV for the ECF and K-correction")
-    g.add_argument("--nh", type=float, default=0.0, help="Galactic NH in cm^-2 for the ECF (default 0)")
+    g.add_argument("--nh", type=float, default=0.0,
+                   help="Galactic NH in cm^-2: the absorption correction of the flux (default 0)")
     g.add_argument("--psf", type=float, help="X-ray PSF FWHM in arcsec")
     g = p.add_argument_group("member galaxies")
     g.add_argument("--members", help="member table (ECSV, FITS, CSV) with RA, Dec and stellar masses")
@@ -159,7 +161,7 @@ def _xray(args, frame):
         mask = np.asarray(fits.getdata(args.xray_mask)) == 0
     return XrayImage.from_counts(counts * u.ct, exposure * u.s, wcs=WCS(fits.getheader(args.counts[0])).celestial,
                                  band=band, ecf=ecf, background=None if background is None else background * u.ct,
-                                 mask=mask, beam=args.psf * u.arcsec,
+                                 mask=mask, beam=args.psf * u.arcsec, nh=args.nh * u.cm**-2,
                                  **({"kT": args.kt * u.keV} if args.kt else {}))
 
 
@@ -175,8 +177,9 @@ def _ecf(args, frame, band):
 
     if args.kt is None:
         raise ValueError("--kt (gas temperature in keV) is required to compute the ECF from --arf")
+    # an ECF of the absorbed flux, nearly independent of NH; the flux is then corrected for NH
     return energy_conversion_factor(read_arf(args.arf), band, args.kt * u.keV, z=frame.z,
-                                    nh=args.nh * u.cm**-2, flux="unabsorbed").to(unit)
+                                    nh=args.nh * u.cm**-2, flux="absorbed").to(unit)
 
 
 def _members(args):

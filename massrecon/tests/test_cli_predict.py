@@ -17,7 +17,7 @@ def _args(files, out):
     return ["predict", "--ra", "180", "--dec", "20", "--z", "0.15", "--m500", "9.2e14",
             "--y", files["y"], "--y-beam", "10",
             "--counts", files["counts"], "--exposure", files["exposure"], "--background", files["background"],
-            "--xray-mask", files["mask"], "--ecf", "1e12", "--psf", "30",
+            "--xray-mask", files["mask"], "--ecf", "6.36e11", "--nh", "2e20", "--psf", "30",
             "--members", files["members"], "--out", str(out)]
 
 
@@ -44,7 +44,7 @@ def test_predict_writes_map_and_tables(example, tmp_path, capsys):
 @pytest.mark.parametrize("drop, add, message", [
     (("--y-beam", "10"), (), "--y-beam"),
     (("--psf", "30"), (), "--psf"),
-    (("--ecf", "1e12"), (), "--ecf"),
+    (("--ecf", "6.36e11"), (), "--ecf"),
     (("--m500", "9.2e14"), (), "--m500"),
     ((), ("--counts", "extra.fits"), "one --exposure per --counts"),
 ])
