@@ -473,7 +473,10 @@ def _companion_maps(model, basis, grid, depth, obs_depth, los_nodes):
     gscale = np.maximum(gas_c.max(axis=0), 1e-300)
     lnr, w32 = columns_through(basis @ (h.comp_pos + h.comp_gas_offset))
     tab = np.ascontiguousarray((gas_c / gscale).T.astype(np.float32))
-    gas = grid.image((_interp_lin(tab, lnrc0, dlc, lnr) @ w32) * gscale[:, None])
+    # over the slab, only the gas's surface density if the observables come from the whole column
+    fields = 1 if obs_depth > depth else 4
+    gas = np.zeros((4, grid.npix, grid.npix))
+    gas[:fields] = grid.image((_interp_lin(tab[:fields], lnrc0, dlc, lnr) @ w32) * gscale[:fields, None])
     if obs_depth > depth:
         # the observables over the whole column, from the tables that reach the model's extent
         gas_c = np.stack(comp["gas_full"][1:4], axis=1)
