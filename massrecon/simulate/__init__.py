@@ -10,6 +10,7 @@ from .population import HaloProperties, projection_bases, sample_halo
 from .projection import (
     MAP_NAMES,
     MAP_UNITS,
+    MODEL_EXTENT_R200,
     HaloModel,
     members_map,
     project_halo,
@@ -25,6 +26,7 @@ __all__ = [
     "projection_bases",
     "MAP_NAMES",
     "MAP_UNITS",
+    "MODEL_EXTENT_R200",
     "HaloModel",
     "project_halo",
     "members_map",

@@ -5,6 +5,7 @@ import sys
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200
 from .config import SimulationConfig
 from .physics_models import PHYSICS_MODELS
+from .projection import MODEL_EXTENT_R200
 
 
 def _shard_range(n_halos, shard):
@@ -28,7 +29,8 @@ def _run(args):
         physics=args.physics, seed=args.seed, projections=args.projections,
         log_m200_range=(args.log_m_min, args.log_m_max), z_range=(args.z_min, args.z_max),
         mass_sampling=args.mass_sampling, npix=args.npix, size_r200=args.size_r200,
-        depth_r200=args.depth_r200, smoothing_r200=args.smoothing_r200,
+        depth_r200=args.depth_r200, observable_depth_r200=args.observable_depth_r200,
+        smoothing_r200=args.smoothing_r200,
         maps=tuple(args.maps.split(",")) if args.maps else (), los_neighbours=args.los_neighbours,
     )
     if args.out is None:
@@ -72,7 +74,11 @@ def register(sub):
     p.add_argument("--npix", type=int, default=FRAME_NPIX, help=f"pixels across a map (default {FRAME_NPIX})")
     p.add_argument("--size-r200", type=float, default=FRAME_SIZE_R200,
                    help=f"map width in R200 (default {FRAME_SIZE_R200:g})")
-    p.add_argument("--depth-r200", type=float, default=1.0, help="slab half-depth in R200 (default 1)")
+    p.add_argument("--depth-r200", type=float, default=1.0,
+                   help="half-depth in R200 of the slab of the target surface densities (default 1)")
+    p.add_argument("--observable-depth-r200", type=float, default=MODEL_EXTENT_R200,
+                   help="half-depth in R200 of the column of the observables: y, X-ray, members "
+                        f"(default {MODEL_EXTENT_R200:g}, the whole mock halo)")
     p.add_argument("--smoothing-r200", type=float, default=0.01, help="smoothing FWHM in R200 (0.01)")
     p.add_argument("--log-m-min", type=float, default=13.5, help="log10 M200c min [Msun/h] (13.5)")
     p.add_argument("--log-m-max", type=float, default=15.5, help="log10 M200c max [Msun/h] (15.5)")
@@ -82,7 +88,7 @@ def register(sub):
     p.add_argument("--maps", help="comma-separated maps to store (default: all), e.g. "
                                   "sigma_total,compton_y,xray_soft,sigma_stars")
     p.add_argument("--los-neighbours", type=float, default=0.0,
-                   help="mean number of unrelated halos along each line of sight beyond the slab, added to "
+                   help="mean number of unrelated halos along each line of sight beyond the halo, added to "
                         "the y and X-ray maps only (default 0: off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)

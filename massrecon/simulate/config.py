@@ -3,7 +3,8 @@
 A configuration is stored as JSON (`SimulationConfig.to_json`) in the ``config`` attribute of every
 data set (see `massrecon.simulate.dataset`) and as the ``simulate`` table of training
 configurations.  Fields renamed since a configuration was stored (`RENAMED_KEYS`) are read under
-their new names, so old files keep loading.
+their new names, so old files keep loading; fields added since (`ADDED_KEYS`) take, in a stored
+configuration without them, the value that reproduces what that configuration made.
 
 Examples
 --------
@@ -12,6 +13,8 @@ Examples
 >>> cfg = SimulationConfig.from_json(old)
 >>> cfg.seed, cfg.catalogue_mass_limit, cfg.npix
 (3, 1000000000.0, 80)
+>>> cfg.observable_depth_r200  # stored before the field: observables over the slab
+1.0
 """
 
 import dataclasses
@@ -23,25 +26,43 @@ import astropy.units as u
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, MEMBER_CATALOGUE_MASS_LIMIT
 from ..halo import CM_RELATIONS
 from .physics_models import get_physics
-from .projection import MAP_NAMES
+from .projection import MAP_NAMES, MODEL_EXTENT_R200
 
-__all__ = ["SimulationConfig", "RENAMED_KEYS", "upgrade_stored_config", "canonical_config_json"]
+__all__ = ["SimulationConfig", "RENAMED_KEYS", "ADDED_KEYS", "upgrade_stored_config", "canonical_config_json"]
 
 #: Fields of `SimulationConfig` renamed since configurations were first stored: old -> new name.
 #: ``member_mass_limit`` was the member *catalogue* cut (1e9 Msun), easily confused with the
 #: member *map* cut `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` (1e10 Msun).
 RENAMED_KEYS = {"member_mass_limit": "catalogue_mass_limit"}
 
+
+
+def _slab_observables(d):
+    """Before ``observable_depth_r200``, the observables were integrated over the target's slab."""
+    return d.get("depth_r200", 1.0)
+
+
+#: Fields of `SimulationConfig` added since configurations were first stored: name -> function of
+#: the stored mapping giving the value that reproduces what a configuration stored without the
+#: field made.  ``observable_depth_r200`` (the observables' whole column) was the slab's
+#: ``depth_r200``.
+ADDED_KEYS = {"observable_depth_r200": _slab_observables}
+
 _TUPLE_FIELDS = ("log_m200_range", "z_range", "maps")
 
 
-def upgrade_stored_config(d):
+def upgrade_stored_config(d, *, complete=False):
     """A stored configuration mapping with renamed keys (`RENAMED_KEYS`) under their new names.
 
     Parameters
     ----------
     d : dict
         A configuration as stored (JSON or TOML table); not modified.
+    complete : bool
+        Whether ``d`` was written with every field, as `SimulationConfig.to_json` writes the
+        configurations of data sets: then a field it lacks was added since (`ADDED_KEYS`) and
+        takes the value that reproduces what the stored configuration made.  Otherwise (a
+        hand-written table) a missing field takes its default.
 
     Returns
     -------
@@ -58,6 +79,8 @@ def upgrade_stored_config(d):
     >>> from massrecon.simulate.config import upgrade_stored_config
     >>> upgrade_stored_config({"member_mass_limit": 1e9, "seed": 1})
     {'seed': 1, 'catalogue_mass_limit': 1000000000.0}
+    >>> upgrade_stored_config({"seed": 1, "depth_r200": 1.0}, complete=True)
+    {'seed': 1, 'depth_r200': 1.0, 'observable_depth_r200': 1.0}
     """
     out = dict(d)
     for old, new in RENAMED_KEYS.items():
@@ -65,6 +88,10 @@ def upgrade_stored_config(d):
             if new in out:
                 raise ValueError(f"the configuration gives both {old!r} and its new name {new!r}; keep {new!r}")
             out[new] = out.pop(old)
+    if complete:
+        for name, old_value in ADDED_KEYS.items():
+            if name not in out:
+                out[name] = old_value(out)
     return out
 
 
@@ -72,7 +99,7 @@ def canonical_config_json(text):
     """Stored configuration JSON in the form `SimulationConfig.to_json` writes today.
 
     Two stored configurations describe the same simulation if their canonical forms are equal,
-    whichever massrecon version wrote them (e.g. before a field was renamed).
+    whichever massrecon version wrote them (e.g. before a field was renamed or added).
 
     Examples
     --------
@@ -84,7 +111,7 @@ def canonical_config_json(text):
     """
     if isinstance(text, bytes):
         text = text.decode()
-    return json.dumps(upgrade_stored_config(json.loads(text)), sort_keys=True)
+    return json.dumps(upgrade_stored_config(json.loads(text), complete=True), sort_keys=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +120,11 @@ class SimulationConfig:
 
     Masses are :math:`M_{200c}` in :math:`h^{-1} M_\\odot` as in de Andres et al. 2024.  The frame
     (``npix``, ``size_r200``) defaults to the model's (`~massrecon.contract.FRAME_NPIX` pixels over
-    `~massrecon.contract.FRAME_SIZE_R200` R200).
+    `~massrecon.contract.FRAME_SIZE_R200` R200).  The target (surface densities) is the mass in the
+    slab of half-depth ``depth_r200`` R200 (the paper's :math:`\\pm R_{200}`); the observables
+    (Compton-y, X-ray, member galaxies) hold the column of half-depth ``observable_depth_r200``
+    R200, by default the whole mock halo (`~massrecon.simulate.MODEL_EXTENT_R200`), as
+    real maps do.
 
     Examples
     --------
@@ -112,6 +143,9 @@ class SimulationConfig:
     npix: int = FRAME_NPIX
     size_r200: float = FRAME_SIZE_R200
     depth_r200: float = 1.0
+    #: half-depth (R200) of the column of the observables; >= ``depth_r200``; configurations
+    #: stored without it meant ``depth_r200`` (`ADDED_KEYS`)
+    observable_depth_r200: float = MODEL_EXTENT_R200
     smoothing_r200: float = 0.01
     cm_relation: str = "diemer19"
     cm_scatter_dex: float = 0.12
@@ -123,7 +157,7 @@ class SimulationConfig:
     #: maps to store (a subset of `~massrecon.simulate.MAP_NAMES`); all by default
     maps: tuple = ()
     #: mean number of unrelated halos (M200 > 10^13 h^-1 Msun) along each line of sight beyond the
-    #: slab; they add to the observables (y, X-ray) but not to the target (see `add_los_neighbours`)
+    #: halo; they add to the observables (y, X-ray) but not to the target (see `add_los_neighbours`)
     los_neighbours: float = 0.0
 
     def __post_init__(self):
@@ -145,10 +179,13 @@ class SimulationConfig:
             raise ValueError(f"npix must be an integer >= 8, got {self.npix}")
         if int(self.projections) != self.projections or self.projections < 1:
             raise ValueError(f"projections must be a positive integer, got {self.projections}")
-        for name in ("size_r200", "depth_r200"):
+        for name in ("size_r200", "depth_r200", "observable_depth_r200"):
             val = getattr(self, name)
             if not (math.isfinite(val) and val > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {val}")
+        if self.observable_depth_r200 < self.depth_r200:
+            raise ValueError(f"observable_depth_r200 ({self.observable_depth_r200}) must be >= depth_r200 "
+                             f"({self.depth_r200}): the observables' column holds the target's slab")
         if not (math.isfinite(self.smoothing_r200) and self.smoothing_r200 >= 0):
             raise ValueError(f"smoothing_r200 must be finite and >= 0, got {self.smoothing_r200}")
         if self.cm_relation not in CM_RELATIONS:
@@ -172,10 +209,10 @@ class SimulationConfig:
     @classmethod
     def from_json(cls, text):
         """Inverse of `to_json`; also reads configurations stored under old key names
-        (`RENAMED_KEYS`)."""
+        (`RENAMED_KEYS`) or without fields added since (`ADDED_KEYS`)."""
         if isinstance(text, bytes):
             text = text.decode()
-        d = upgrade_stored_config(json.loads(text))
+        d = upgrade_stored_config(json.loads(text), complete=True)
         d.pop("physics_model", None)
         for key in _TUPLE_FIELDS:
             if key in d:

@@ -8,7 +8,9 @@ path                        content
 ``/`` attrs                 ``layout_version`` ("1"), ``massrecon_version``, ``config`` (JSON of
                             `~massrecon.simulate.SimulationConfig`; files written before
                             ``catalogue_mass_limit`` was renamed call it
-                            ``member_mass_limit``, and are read alike), ``n_halos`` (planned),
+                            ``member_mass_limit``, and are read alike; files written before
+                            ``observable_depth_r200`` made the observables over the slab and
+                            are read so), ``n_halos`` (planned),
                             ``halo_start`` (first halo id), ``n_halos_done`` (complete halos),
                             ``n_maps_done``, ``split_fractions``
 ``/maps/<name>``            float32 ``(N, npix, npix)``, one per name in ``config.maps`` (by
@@ -98,6 +100,13 @@ def _euler_zyz(rot):
     return np.array([alpha, beta, gamma])
 
 
+def _neighbour_column(config):
+    """Half-depth (own R200) of the neighbours' columns: their whole model, except for
+    configurations whose observables stop at the slab (those stored before
+    ``observable_depth_r200``), which projected neighbours over 3 R200."""
+    return None if config.observable_depth_r200 > config.depth_r200 else 3.0
+
+
 def simulate_halo(halo_id, config, cosmology=None, projection_indices=None):
     """All projections of one halo: maps (float32, storage units), metadata rows and members.
 
@@ -136,12 +145,14 @@ def simulate_halo(halo_id, config, cosmology=None, projection_indices=None):
     scale = {k: float(MAP_UNITS[k].to(STORAGE_UNITS[k])) for k in config.maps}
     for j, p in enumerate(which.tolist()):
         m, mem = project_halo(model, bases[p], npix=config.npix, size_r200=config.size_r200,
-                              depth_r200=config.depth_r200, smoothing_r200=config.smoothing_r200,
-                              los_nodes=config.los_nodes, catalogue_mass_limit=config.catalogue_mass_limit)
+                              depth_r200=config.depth_r200, observable_depth_r200=config.observable_depth_r200,
+                              smoothing_r200=config.smoothing_r200, los_nodes=config.los_nodes,
+                              catalogue_mass_limit=config.catalogue_mass_limit)
         if config.los_neighbours > 0:
             rng = np.random.default_rng(np.random.SeedSequence([int(config.seed), int(halo_id), p, 31]))
             add_los_neighbours(m, halo, config.los_neighbours, rng, npix=config.npix,
-                               size_r200=config.size_r200, physics=config.physics, cosmology=cosmology)
+                               size_r200=config.size_r200, physics=config.physics, cosmology=cosmology,
+                               column_r200=_neighbour_column(config))
         for k in config.maps:
             maps[k][j] = m[k] * scale[k]
         members.append(mem)

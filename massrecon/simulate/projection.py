@@ -1,13 +1,31 @@
 """Projection of a mock halo onto the cluster frame.
 
+Two line-of-sight depths are used, because the model's target and its inputs are different
+quantities:
+
+* **the target** -- the surface densities ``sigma_total`` and its components ``sigma_dm``,
+  ``sigma_gas``, ``sigma_stars`` -- is the mass in the slab :math:`|l| \\le` ``depth_r200`` R200
+  (:math:`\\pm R_{200}` by default, the convention of de Andres et al. 2024);
+* **the observables** -- ``compton_y``, ``xray_soft``, ``xray_bol``, ``sigma_members`` and the
+  member catalogue -- hold the whole column through the halo model, :math:`|l| \\le`
+  ``observable_depth_r200`` R200 (by default the model's extent, `MODEL_EXTENT_R200`), as a real
+  SZ or X-ray map does, and as a spectroscopic member catalogue does, whose members are selected
+  by velocity, not by their distance along the line of sight.  The gas of the host and of a
+  merging companion ends where the model's radial tables end (``rmax_r200``, 6 R200 by
+  default: about 9 R500, beyond the few R500 to which Arnaud et al. 2010 fitted their pressure
+  profile; the extrapolated pressure beyond 6 R200 would add less than 4e-4 to a column at R200
+  and 1e-5 to the central one).  Unrelated halos further along the line of sight
+  (`add_los_neighbours`) add to the observables only.
+
 Smooth components (triaxial dark matter and gas, intracluster light) are integrated along the
 line of sight on a grid of columns, one per pixel centre plus a 4x4 super-sampled block over the
 central pixels where the profiles are cuspy; the line-of-sight quadrature uses nodes
 :math:`l = l_0 \\sinh u` (dense near the mid-plane, where the integrand of a central column
-peaks) over the slab :math:`|l| \\le` ``depth_r200`` R200 (the paper's :math:`\\pm R_{200}` by
-default).  Ellipsoidally stratified profiles are point-symmetric, so only :math:`l \\ge 0` is
-computed and the other half is the image rotated by 180 degrees.  Compact components (subhalos,
-galaxies, the BCG) are painted in two dimensions with their analytic projected profiles.
+peaks) over the slab, and Gauss-Legendre nodes in :math:`\\ln l` from the slab's edge to the end
+of the observables' column (the integrands fall there as power laws of :math:`l`).
+Ellipsoidally stratified profiles are point-symmetric, so only :math:`l \\ge 0` is computed and
+the other half is the image rotated by 180 degrees.  Compact components (subhalos, galaxies, the
+BCG) are painted in two dimensions with their analytic projected profiles.
 
 Maps (``MAP_NAMES``): total, dark-matter, gas and stellar surface densities, Compton-y, rest-frame
 0.5-2 keV and bolometric X-ray surface emissivities, and the stellar-mass surface density of the
@@ -54,7 +72,7 @@ from .gas import (
 from .physics_models import get_physics
 from .stars import hernquist_projected_mass
 
-__all__ = ["MAP_NAMES", "MAP_UNITS", "HaloModel",
+__all__ = ["MAP_NAMES", "MAP_UNITS", "MODEL_EXTENT_R200", "HaloModel",
            "project_halo", "members_map", "add_los_neighbours"]
 
 #: Maps made for every projection.  ``sigma_total`` is the model's target.
@@ -65,6 +83,10 @@ MAP_NAMES = ("sigma_total", "sigma_dm", "sigma_gas", "sigma_stars", "compton_y",
 # ``sigma_members`` and of the member catalogue: the model's contract (`massrecon.contract`) owns them.
 _MAP_MASS_LIMIT_MSUN = float(MEMBER_MAP_MASS_LIMIT.to_value(u.Msun))
 _CATALOGUE_MASS_LIMIT_MSUN = float(MEMBER_CATALOGUE_MASS_LIMIT.to_value(u.Msun))
+
+#: Outer radius (R200) of a `HaloModel`'s radial tables by default: the extent of the mock halo,
+#: and the default line-of-sight half-depth of the observables.
+MODEL_EXTENT_R200 = 6.0
 
 #: Physical unit of each map.
 MAP_UNITS = {
@@ -83,6 +105,8 @@ _M_P_MSUN = const.m_p.to_value(u.Msun)
 _KPC_CM = (1 * u.kpc).to_value(u.cm)
 _NTAB = 640
 _NFINE = 4096
+#: Points of the companion's gas tables over its whole extent (the spacing of its slab tables).
+_NCOMP = 2200
 _ORIGIN = np.zeros(3)
 #: Slope of the gas core radius with M500 (see `gas_tables`).
 CORE_MASS_SLOPE = -0.5
@@ -107,15 +131,17 @@ class HaloModel:
     physics : str or `~massrecon.simulate.PhysicsModel`
     cosmology : `~astropy.cosmology.Cosmology`, optional
     rmax_r200 : float
-        Outer radius of the tables in units of R200.
+        Outer radius of the tables in units of R200: the host's gas (and, in units of its own
+        R200, the companion's) ends there.
     include : set of str, optional
         Components to include (``"dm"``, ``"gas"``, ``"stars"``, ``"subhalos"``,
         ``"companion"``); all by default.  ``{"dm"}`` gives a pure NFW halo (used in tests
         against the analytic projection).
     """
 
-    def __init__(self, halo, physics="fiducial", cosmology=None, rmax_r200=6.0, include=None):
+    def __init__(self, halo, physics="fiducial", cosmology=None, rmax_r200=MODEL_EXTENT_R200, include=None):
         self.halo = halo
+        self.rmax_r200 = float(rmax_r200)
         self.physics = get_physics(physics)
         self.cosmology = Planck18 if cosmology is None else cosmology
         self.include = (set(include) if include is not None
@@ -185,6 +211,11 @@ class HaloModel:
             xc = rc / rsc
             rho_dmc = rho_sc / (xc * (1 + xc) ** 2) * np.exp(-((rc / (2 * r200c)) ** 4))
             self.companion = dict(lnr=np.log(rc), rho_dm=rho_dmc, gas=cg, r200=r200c)
+            # The tables above end at 3 R200c (those of the slab, kept as they were); the
+            # observables' column needs the companion's gas out to the model's extent.
+            rcf = np.exp(np.linspace(np.log(1e-4 * r200c), np.log(max(rmax_r200, 3.0) * r200c), _NCOMP))
+            cgf = gas_tables(rcf, m500c, r500c, r200c, zc, self.cosmology, False, fg, 1.0, self.physics)
+            self.companion.update(lnr_full=np.log(rcf), gas_full=cgf)
 
     # -------------------------------------------------------------------------------------
     def _smooth_tables(self):
@@ -260,13 +291,32 @@ def _los_nodes(depth, l0, n):
     return l0 * np.sinh(uu), 0.5 * umax * w * l0 * np.cosh(uu)
 
 
-def _interp_lin(table, lnr0, dlnr, lnr):
+def _los_outer_nodes(inner, outer, n):
+    """Gauss-Legendre nodes in ``ln l`` over ``inner <= l <= outer`` and their weights in ``l``.
+
+    Beyond a few hundred kpc the integrands (pressure, emissivity) fall as power laws of ``l``,
+    which are smooth functions of ``ln l``.
+    """
+    x, w = np.polynomial.legendre.leggauss(n)
+    half = 0.5 * np.log(outer / inner)
+    ll = inner * np.exp(half * (x + 1))
+    return ll, half * w * ll
+
+
+def _outer_nodes(los_nodes):
+    """Nodes of the observables' column beyond the slab, for ``los_nodes`` over the slab."""
+    return max(8, los_nodes // 3)
+
+
+def _interp_lin(table, lnr0, dlnr, lnr, zero_beyond=False):
     """Linear interpolation of ``table`` (fields, n) at ``lnr`` (any shape) -> (fields, ...).
 
     One ``np.take`` per field on contiguous rows with a precomputed table of differences:
-    several times faster than fancy-indexing a (n, fields) table.
+    several times faster than fancy-indexing a (n, fields) table.  Beyond the table's end the
+    last value is repeated, or, with ``zero_beyond``, zero is returned: the component ends there.
     """
     pos = (lnr - np.float32(lnr0)) * np.float32(1.0 / dlnr)
+    beyond = pos > table.shape[1] - 1 if zero_beyond else None
     np.clip(pos, 0.0, table.shape[1] - 1.001, out=pos)
     i0 = pos.astype(np.int32)
     t = pos - i0
@@ -274,6 +324,8 @@ def _interp_lin(table, lnr0, dlnr, lnr):
     out = np.empty((table.shape[0],) + lnr.shape, dtype=np.float32)
     for f in range(table.shape[0]):
         out[f] = np.take(table[f], i0) + np.take(diff[f], i0) * t
+    if zero_beyond:
+        out[:, beyond] = 0.0
     return out
 
 
@@ -367,8 +419,9 @@ class _SmoothMaps(NamedTuple):
     xray_bol: np.ndarray
 
 
-def _host_smooth_maps(model, basis, grid, depth, los_nodes):
-    """The host's triaxial dark matter and gas over the slab :math:`|l| \\le` ``depth``."""
+def _host_smooth_maps(model, basis, grid, depth, obs_depth, los_nodes):
+    """The host's triaxial dark matter and gas: surface densities over the slab :math:`|l| \\le`
+    ``depth``, the observables' integrals over :math:`|l| \\le` ``obs_depth`` (>= ``depth``)."""
     h = model.halo
     # observer -> halo frame: p_world = B^T p_obs; p_halo = R^T p_world
     a_mat = h.rotation.T @ basis.T  # (3, 3): p_halo = a_mat @ p_obs
@@ -382,22 +435,29 @@ def _host_smooth_maps(model, basis, grid, depth, los_nodes):
     if gas_tab is not None:
         vals = _interp_lin(gas_tab, lnr0, dlnr, grid.ellipsoidal_lnr(model.scale_gas, ll, a_mat))
         out[1:] = (vals @ wl32) * model._gas_scale[:, None]
+        if obs_depth > depth:
+            # the observables' column beyond the slab; the gas ends with the tables
+            lo, wo = _los_outer_nodes(depth, obs_depth, _outer_nodes(los_nodes))
+            lnr = grid.ellipsoidal_lnr(model.scale_gas, lo, a_mat)
+            vals = _interp_lin(gas_tab[1:], lnr0, dlnr, lnr, zero_beyond=True)
+            out[2:] += (vals @ wo.astype(np.float32)) * model._gas_scale[1:, None]
     img = grid.image(out)
     img = img + img[:, ::-1, ::-1]  # the l < 0 half: point symmetry
     return _SmoothMaps(*img)
 
 
-def _companion_maps(model, basis, grid, depth, los_nodes):
-    """The merging companion's dark matter and gas (both halves of the slab): images
-    (npix, npix) and (4, npix, npix) of `_SmoothMaps` fields after the first."""
+def _companion_maps(model, basis, grid, depth, obs_depth, los_nodes):
+    """The merging companion's dark matter and gas: images (npix, npix) and (4, npix, npix) of
+    `_SmoothMaps` fields after the first, surface densities over the slab :math:`|l| \\le`
+    ``depth``, the observables over :math:`|l| \\le` ``obs_depth``."""
     h, comp = model.halo, model.companion
     lnrc0 = comp["lnr"][0]
     dlc = comp["lnr"][1] - comp["lnr"][0]
 
-    def columns_through(centre):
+    def columns_through(centre, depth=depth, n=los_nodes):
         lc = np.clip(centre[2], -depth, depth)
-        lp, wp = _los_nodes(depth - lc, 0.01 * comp["r200"], los_nodes)
-        lm, wm = _los_nodes(depth + lc, 0.01 * comp["r200"], los_nodes)
+        lp, wp = _los_nodes(depth - lc, 0.01 * comp["r200"], n)
+        lm, wm = _los_nodes(depth + lc, 0.01 * comp["r200"], n)
         nodes = np.concatenate([lc + lp, lc - lm])
         weights = np.concatenate([wp, wm])
         # spherical: the observer frame will do
@@ -413,7 +473,20 @@ def _companion_maps(model, basis, grid, depth, los_nodes):
     gscale = np.maximum(gas_c.max(axis=0), 1e-300)
     lnr, w32 = columns_through(basis @ (h.comp_pos + h.comp_gas_offset))
     tab = np.ascontiguousarray((gas_c / gscale).T.astype(np.float32))
-    gas = grid.image((_interp_lin(tab, lnrc0, dlc, lnr) @ w32) * gscale[:, None])
+    # over the slab, only the gas's surface density if the observables come from the whole column
+    fields = 1 if obs_depth > depth else 4
+    gas = np.zeros((4, grid.npix, grid.npix))
+    gas[:fields] = grid.image((_interp_lin(tab[:fields], lnrc0, dlc, lnr) @ w32) * gscale[:fields, None])
+    if obs_depth > depth:
+        # the observables over the whole column, from the tables that reach the model's extent
+        gas_c = np.stack(comp["gas_full"][1:4], axis=1)
+        gscale = np.maximum(gas_c.max(axis=0), 1e-300)
+        lnr, w32 = columns_through(basis @ (h.comp_pos + h.comp_gas_offset), obs_depth,
+                                   los_nodes + _outer_nodes(los_nodes))
+        tab = np.ascontiguousarray((gas_c / gscale).T.astype(np.float32))
+        lnr0, dl = comp["lnr_full"][0], comp["lnr_full"][1] - comp["lnr_full"][0]
+        vals = _interp_lin(tab, lnr0, dl, lnr, zero_beyond=True)
+        gas[1:] = grid.image((vals @ w32) * gscale[:, None])
     return dm, gas
 
 
@@ -441,7 +514,8 @@ def _smooth_stars(model, basis, grid):
 
 class _SubhaloMaps(NamedTuple):
     """Subhalos and satellites in the slab: painted subhalo mass, satellite stars, the stars of
-    surviving subhalos (part of the painted mass), all in Msun/kpc^2, and the member catalogue."""
+    surviving subhalos (part of the painted mass), all in Msun/kpc^2; and the member catalogue of
+    the satellites in the observables' column."""
 
     mass: np.ndarray
     stars: np.ndarray
@@ -468,12 +542,14 @@ def _subhalo_mass_map(h, pos, in_slab, pix, npix):
     return img
 
 
-def _subhalo_maps(model, basis, grid, depth, catalogue_mass_limit):
+def _subhalo_maps(model, basis, grid, depth, obs_depth, catalogue_mass_limit):
     h = model.halo
     pix, npix = grid.pix, grid.npix
     pos = h.sub_pos @ basis.T
     vel = h.sub_vel @ basis.T
     in_slab = np.abs(pos[:, 2]) <= depth
+    # a spectroscopic catalogue selects members by velocity, whatever their depth in the halo
+    in_column = np.abs(pos[:, 2]) <= obs_depth
     mass = _subhalo_mass_map(h, pos, in_slab, pix, npix)
     stars = np.zeros((npix, npix))
     bound_stars = np.zeros((npix, npix))
@@ -481,7 +557,7 @@ def _subhalo_maps(model, basis, grid, depth, catalogue_mass_limit):
     if "stars" in model.include:
         ms = h.sub_mstar
         _cic(stars, pos[in_slab, 0], pos[in_slab, 1], ms[in_slab] / pix**2, pix)
-        sel = in_slab & (ms >= catalogue_mass_limit)
+        sel = in_column & (ms >= catalogue_mass_limit)
         members = _member_catalogue(pos[sel, 0], pos[sel, 1], ms[sel], vel[sel, 2])
         # stars of surviving subhalos are part of their painted mass: not dark matter
         bound = in_slab & ~h.sub_orphan
@@ -496,7 +572,8 @@ def _gaussian_smooth(maps, fwhm_pix):
 
 
 def project_halo(model, basis, *, npix=FRAME_NPIX, size_r200=FRAME_SIZE_R200, depth_r200=1.0,
-                 smoothing_r200=0.01, los_nodes=24, catalogue_mass_limit=_CATALOGUE_MASS_LIMIT_MSUN):
+                 observable_depth_r200=None, smoothing_r200=0.01, los_nodes=24,
+                 catalogue_mass_limit=_CATALOGUE_MASS_LIMIT_MSUN):
     """Project a `HaloModel` along one viewing basis.
 
     Parameters
@@ -508,7 +585,14 @@ def project_halo(model, basis, *, npix=FRAME_NPIX, size_r200=FRAME_SIZE_R200, de
         The frame: ``npix`` pixels over ``size_r200`` R200 (default: the model's frame,
         `~massrecon.contract.FRAME_NPIX` and `~massrecon.contract.FRAME_SIZE_R200`).
     depth_r200 : float
-        Half-depth of the projected slab in R200.
+        Half-depth in R200 of the slab whose mass makes the surface densities (the target
+        ``sigma_total`` and its components).
+    observable_depth_r200 : float, optional
+        Half-depth in R200 of the column that makes the observables (``compton_y``,
+        ``xray_soft``, ``xray_bol``, ``sigma_members`` and the member catalogue); at least
+        ``depth_r200``.  Default: the whole model, ``max(depth_r200, model.rmax_r200)``.  Equal
+        to ``depth_r200``, the observables are those of the slab (before massrecon's whole-column
+        observables, stored configurations meant that).
     smoothing_r200 : float
         FWHM of the Gaussian smoothing in R200 (0: none).
     los_nodes : int
@@ -532,15 +616,28 @@ def project_halo(model, basis, *, npix=FRAME_NPIX, size_r200=FRAME_SIZE_R200, de
     >>> maps, members = project_halo(model, np.eye(3), npix=16)
     >>> maps["sigma_total"].shape, sorted(members)
     ((16, 16), ['mstar', 'v_los', 'x', 'y'])
+
+    The gas beyond the slab adds to the Compton-y map, not to the target:
+
+    >>> slab, _ = project_halo(model, np.eye(3), npix=16, observable_depth_r200=1.0)
+    >>> bool(np.all(maps["compton_y"] > slab["compton_y"]))
+    True
+    >>> bool(np.array_equal(maps["sigma_total"], slab["sigma_total"]))
+    True
     """
     h = model.halo
     basis = np.asarray(basis)
     width = size_r200 * h.r200
     grid = _ColumnGrid.make(npix, width)
     depth = depth_r200 * h.r200
-    sig_dm, sig_gas, ype, soft, bol = _host_smooth_maps(model, basis, grid, depth, los_nodes)
+    if observable_depth_r200 is None:
+        observable_depth_r200 = max(depth_r200, model.rmax_r200)
+    if not observable_depth_r200 >= depth_r200:
+        raise ValueError(f"observable_depth_r200 ({observable_depth_r200}) must be >= depth_r200 ({depth_r200})")
+    obs_depth = observable_depth_r200 * h.r200
+    sig_dm, sig_gas, ype, soft, bol = _host_smooth_maps(model, basis, grid, depth, obs_depth, los_nodes)
     if model.companion is not None:
-        dm_c, gas_c = _companion_maps(model, basis, grid, depth, los_nodes)
+        dm_c, gas_c = _companion_maps(model, basis, grid, depth, obs_depth, los_nodes)
         sig_dm = sig_dm + dm_c
         sig_gas, ype, soft, bol = sig_gas + gas_c[0], ype + gas_c[1], soft + gas_c[2], bol + gas_c[3]
 
@@ -550,7 +647,7 @@ def project_halo(model, basis, *, npix=FRAME_NPIX, size_r200=FRAME_SIZE_R200, de
         sig_stars, bcg = _smooth_stars(model, basis, grid)
         members.append(bcg)
     if "subhalos" in model.include and len(h.sub_mass):
-        subs = _subhalo_maps(model, basis, grid, depth, catalogue_mass_limit)
+        subs = _subhalo_maps(model, basis, grid, depth, obs_depth, catalogue_mass_limit)
         sig_stars += subs.stars
         members.append(subs.members)
         sig_dm = sig_dm + subs.mass - subs.bound_stars
@@ -650,20 +747,25 @@ def _paint_tnfw_many(img, x, y, mass, rs, tau, pix, table):
 
 
 #: Maps to which matter beyond the slab contributes: observables integrate the whole line of
-#: sight, the target (the slab's surface densities) does not.
+#: sight, the target (the slab's surface densities) does not.  (The member catalogue and
+#: ``sigma_members`` hold the halo's whole column too; unrelated halos add no members.)
 LOS_OBSERVABLES = ("compton_y", "xray_soft", "xray_bol")
 
 
 def add_los_neighbours(maps, host, rate, rng, *, npix, size_r200, physics="fiducial", cosmology=None,
-                       max_distance_r200=10.0):
-    r"""Add unrelated halos along the line of sight, beyond the slab, to the observable maps.
+                       max_distance_r200=10.0, column_r200=None):
+    r"""Add unrelated halos along the line of sight, beyond the host, to the observable maps.
 
     A Poisson number (mean ``rate``) of spherical halos with :math:`M_{200}` from a power law
     :math:`dN/d\ln M \propto M^{-0.9}` (the slope of the halo mass function at group masses,
     e.g. Tinker et al. 2008) between :math:`10^{13} h^{-1} M_\odot` and half the host's mass, at
-    line-of-sight distances between the slab's edge and ``max_distance_r200`` R200 (the same
-    redshift to within ~0.005), uniformly over the frame.  Their Compton-y and X-ray emission
-    (whole column) is added in place; surface densities (the target) are untouched.
+    line-of-sight distances out to ``max_distance_r200`` R200 (the same redshift to within
+    ~0.005), uniformly over the frame.  Their Compton-y and X-ray emission is added in place;
+    surface densities (the target) are untouched.
+
+    ``column_r200`` is the half-depth, in the neighbour's own R200, of the column of each
+    neighbour that is projected: by default its whole model (8 R200).  Data sets stored before
+    the observables held the whole column used 3.
 
     Returns
     -------
@@ -696,8 +798,9 @@ def add_los_neighbours(maps, host, rate, rng, *, npix, size_r200, physics="fiduc
             sub_rs=np.zeros(0), sub_mstar=np.zeros(0), sub_vel=np.zeros((0, 3)), sub_orphan=np.zeros(0, bool))
         model = HaloModel(nb, phys, cosmology, include={"dm", "gas"}, rmax_r200=8.0)
         # the neighbour's own frame, with the host's pixels, then pasted at its position
-        nmaps, _ = project_halo(model, np.eye(3), npix=npix, size_r200=npix * pix / r200, depth_r200=3.0,
-                                smoothing_r200=0.0)
+        column = model.rmax_r200 if column_r200 is None else column_r200
+        nmaps, _ = project_halo(model, np.eye(3), npix=npix, size_r200=npix * pix / r200,
+                                depth_r200=min(3.0, column), observable_depth_r200=column, smoothing_r200=0.0)
         dx, dy = (int(round(v)) for v in rng.uniform(-npix / 2, npix / 2, size=2))
         src = (slice(max(0, -dy), npix - max(0, dy)), slice(max(0, -dx), npix - max(0, dx)))
         dst = (slice(max(0, dy), npix - max(0, -dy)), slice(max(0, dx), npix - max(0, -dx)))

@@ -82,22 +82,119 @@ def _arnaud_pressure(r, m500, r500, z, cosmo, params):
     return p500 * px * (m500 / 3e14 * h70) ** (0.12 + app)
 
 
+_ARNAUD_PARAMS = {True: (3.249, 1.128, 0.7736, 1.2223, 5.4905),  # Arnaud+10 cool cores
+                  False: (3.202, 1.083, 0.3798, 1.4063, 5.4905)}  # and morphologically disturbed
+_SIGMA_T_OVER_MEC2 = 6.6524587e-25 / 510.99895  # cm^2 / keV
+_KPC_CM = 3.0856776e21
+
+
+@pytest.mark.parametrize("column", ["slab", "whole"])
 @pytest.mark.parametrize("cool_core", [False, True])
-def test_compton_y_of_spherical_arnaud_cluster(cool_core):
+def test_compton_y_of_spherical_arnaud_cluster(cool_core, column):
     h = _spherical_halo(cool_core=cool_core, pressure_factor=1.0)
     model = HaloModel(h, include={"gas"})
-    maps, _ = project_halo(model, projection_bases(1)[0], npix=40, depth_r200=1.0, smoothing_r200=0.0)
-    params = (3.249, 1.128, 0.7736, 1.2223, 5.4905) if cool_core else (3.202, 1.083, 0.3798, 1.4063, 5.4905)
-    sigma_t_over_mec2 = 6.6524587e-25 / 510.99895  # cm^2 / keV
-    kpc = 3.0856776e21
+    obs_depth = 1.0 if column == "slab" else None
+    maps, _ = project_halo(model, projection_bases(1)[0], npix=40, depth_r200=1.0, observable_depth_r200=obs_depth,
+                           smoothing_r200=0.0)
     r = _radius_grid(40, 2.0, h.r200)
-    for j, i in [(20, 22), (20, 28), (10, 30), (2, 5)]:
+    for j, i in [(20, 22), (20, 28), (10, 30), (2, 5), (0, 20)]:
         rp = r[j, i]
+        # the slab |l| <= R200, or the whole column through the model's gas, which ends at 6 R200
+        lmax = h.r200 if column == "slab" else np.sqrt((6 * h.r200) ** 2 - rp**2)
         integral = 2 * quad(lambda l_, rp=rp: _arnaud_pressure(np.hypot(rp, l_), h.m500, h.r500, h.z,
-                                                              Planck18, params),
-                            0, h.r200, points=[rp], limit=200)[0]
-        y_expected = sigma_t_over_mec2 * integral * kpc
+                                                              Planck18, _ARNAUD_PARAMS[cool_core]),
+                            0, lmax, points=[rp], limit=200)[0]
+        y_expected = _SIGMA_T_OVER_MEC2 * integral * _KPC_CM
         assert abs(maps["compton_y"][j, i] / y_expected - 1) < 0.005
+
+
+def test_cylindrical_y500_holds_the_whole_column():
+    """Y_cyl(R500) = sigma_T/(m_e c^2) times the pressure integrated over the cylinder R < R500
+    through the whole halo (spherical, ending at 6 R200):
+    int_0^rmax 4 pi r^2 P(r) w(r) dr with w = 1 inside R500 and 1 - sqrt(1 - R500^2/r^2) outside."""
+    from massrecon.apertures import aperture_weights
+
+    h = _spherical_halo(cool_core=False, pressure_factor=1.0)
+    model = HaloModel(h, include={"gas"})
+    npix, size = 80, 2.0
+    maps, _ = project_halo(model, projection_bases(1)[0], npix=npix, size_r200=size, smoothing_r200=0.0)
+    pix = size * h.r200 / npix
+    y_map = float(np.sum(maps["compton_y"] * aperture_weights(npix, h.r500 / pix))) * pix**2  # kpc^2
+
+    def shell(r):
+        w = 1.0 if r <= h.r500 else 1.0 - np.sqrt(1.0 - (h.r500 / r) ** 2)
+        return 4 * np.pi * r**2 * w * _arnaud_pressure(r, h.m500, h.r500, h.z, Planck18, _ARNAUD_PARAMS[False])
+
+    rmax = 6 * h.r200
+    pressure_volume = sum(quad(shell, a, b, limit=400)[0] for a, b in [(0, h.r500), (h.r500, 2 * h.r500),
+                                                                        (2 * h.r500, rmax)])
+    y_expected = _SIGMA_T_OVER_MEC2 * pressure_volume * _KPC_CM  # kpc^2
+    assert abs(y_map / y_expected - 1) < 0.01
+    # the slab |l| <= R200 misses a few per cent of it (the matter beyond R200 along the sight line)
+    slab, _ = project_halo(model, projection_bases(1)[0], npix=npix, size_r200=size, observable_depth_r200=1.0,
+                           smoothing_r200=0.0)
+    y_slab = float(np.sum(slab["compton_y"] * aperture_weights(npix, h.r500 / pix))) * pix**2
+    assert 0.01 < 1 - y_slab / y_expected < 0.08
+
+
+def _merger_with_satellites(cfg=CFG):
+    hid = next(i for i in range(100) if sample_halo(i, cfg).merger and sample_halo(i, cfg).sub_mass.size > 50)
+    return sample_halo(hid, cfg)
+
+
+def test_target_is_the_slab_whatever_the_observables_column():
+    h = _merger_with_satellites()
+    model = HaloModel(h)
+    basis = projection_bases(5)[2]
+    whole, members = project_halo(model, basis, npix=32)
+    slab, members_slab = project_halo(model, basis, npix=32, observable_depth_r200=1.0)
+    deeper, _ = project_halo(model, basis, npix=32, observable_depth_r200=10.0)
+    for k in ("sigma_total", "sigma_dm", "sigma_gas", "sigma_stars"):
+        assert np.array_equal(whole[k], slab[k]), k
+        assert np.array_equal(whole[k], deeper[k]), k
+    for k in ("compton_y", "xray_soft", "xray_bol"):
+        assert np.all(whole[k] > slab[k]), k
+        # the model ends at 6 R200: a deeper column adds nothing but quadrature noise
+        np.testing.assert_allclose(deeper[k], whole[k], rtol=2e-3, err_msg=k)
+    # members: every satellite of the model along the sight line (a velocity-selected catalogue)
+    pos = h.sub_pos @ np.asarray(basis).T
+    beyond = np.abs(pos[:, 2]) > h.r200
+    assert len(members["x"]) >= len(members_slab["x"])
+    in_frame = np.all(np.abs(pos[:, :2]) <= h.r200, axis=1) & (h.sub_mstar >= CFG.catalogue_mass_limit)
+    assert len(members["x"]) - len(members_slab["x"]) == np.count_nonzero(beyond & in_frame)
+    with pytest.raises(ValueError, match="observable_depth_r200"):
+        project_halo(model, basis, npix=16, depth_r200=2.0, observable_depth_r200=1.0)
+
+
+def test_config_stored_before_observable_depth_keeps_the_slab():
+    """A data-set configuration stored without ``observable_depth_r200`` made its observables
+    over the slab: it is read so, and makes those maps again (its neighbours over 3 R200)."""
+    import json
+
+    from massrecon.simulate.config import canonical_config_json
+    from massrecon.simulate.dataset import simulate_halo
+
+    new = SimulationConfig(seed=3, projections=1, npix=24, los_neighbours=1.5)
+    assert new.observable_depth_r200 == 6.0
+    stored = json.loads(new.to_json())
+    del stored["observable_depth_r200"]
+    old = SimulationConfig.from_json(json.dumps(stored))
+    assert old.observable_depth_r200 == old.depth_r200 == 1.0
+    assert canonical_config_json(json.dumps(stored)) == old.to_json() != new.to_json()
+    h = _merger_with_satellites(old)
+    m_old, _, mem_old = simulate_halo(h.halo_id, old)
+    m_new, _, mem_new = simulate_halo(h.halo_id, new)
+    assert np.array_equal(m_old["sigma_total"], m_new["sigma_total"])
+    assert np.all(m_new["compton_y"] > m_old["compton_y"])
+    slab, members = project_halo(HaloModel(h), projection_bases(1)[0], npix=24, observable_depth_r200=1.0)
+    assert np.array_equal(m_old["sigma_members"][0], slab["sigma_members"].astype(np.float32))
+    assert np.array_equal(mem_old[0]["x"], members["x"])
+    # a hand-written table (training's simulate table) without the field takes the default
+    from massrecon.simulate.config import upgrade_stored_config
+
+    assert "observable_depth_r200" not in upgrade_stored_config(stored)
+    with pytest.raises(ValueError, match="observable_depth_r200"):
+        SimulationConfig(depth_r200=2.0, observable_depth_r200=1.5)
 
 
 def test_mass_budget_and_components():
