@@ -24,6 +24,7 @@ readers, as a user would read real files.
 """
 
 import os
+import typing
 
 import astropy.units as u
 import numpy as np
@@ -100,7 +101,6 @@ def make_example_observations(directory, *, overwrite=False):
     >>> sorted(files)
     ['background', 'cluster', 'counts', 'exposure', 'mask', 'members', 'truth', 'y']
     """
-    from ..observations.xray import rest_frame_emissivity
     from ..simulate import HaloModel, SimulationConfig, projection_bases, sample_halo
 
     ex = EXAMPLE
@@ -115,17 +115,39 @@ def make_example_observations(directory, *, overwrite=False):
     cfg = SimulationConfig(seed=ex["seed"], z_range=(ex["z"], ex["z"]),
                            log_m200_range=(ex["log_m200"] - 1e-6, ex["log_m200"] + 1e-6))
     halo = sample_halo(ex["halo_id"], cfg)
-    model = HaloModel(halo, cfg.physics)
-    basis = projection_bases(29)[0]
-    center = SkyCoord(ex["ra"], ex["dec"])
-    frame = ClusterFrame(center, halo.z, m200=halo.m200 * u.Msun, name=ex["name"])
-    da = frame.angular_diameter_distance.to(u.kpc)
+    mock = _Mock(halo, HaloModel(halo, cfg.physics), projection_bases(29)[0],
+                 ClusterFrame(SkyCoord(ex["ra"], ex["dec"]), halo.z, m200=halo.m200 * u.Msun, name=ex["name"]))
+    # the random draws happen in this order (y noise, then X-ray sources and counts): keep it
+    _write_y(mock, rng, files)
+    _write_xray(mock, rng, files)
+    _write_members(mock, files)
+    _write_catalogue_and_truth(mock, files)
+    return files
 
-    # --- Compton-y: Planck-like -----------------------------------------------------------------
+
+class _Mock(typing.NamedTuple):
+    """The example cluster: its simulated halo and model, the line of sight and the true frame."""
+
+    halo: object
+    model: object
+    basis: np.ndarray
+    frame: ClusterFrame
+
+    @property
+    def da_kpc(self):
+        return self.frame.angular_diameter_distance.to_value(u.kpc)
+
+    def project(self, npix, size_r200):
+        return _project(self.halo, self.model, self.basis, npix, size_r200)
+
+
+def _write_y(mock, rng, files):
+    """The Planck-like Compton-y image with its noise map."""
+    ex, halo, center = EXAMPLE, mock.halo, mock.frame.center
     pix = ex["y_pixel"]
-    pix_kpc = (pix.to_value(u.rad) * da).to_value(u.kpc)
+    pix_kpc = pix.to_value(u.rad) * mock.da_kpc
     npix_y = int(np.ceil(6 * halo.r200 / pix_kpc / 2) * 2)
-    maps, _ = _project(halo, model, basis, npix_y, npix_y * pix_kpc / halo.r200)
+    maps, _ = mock.project(npix_y, npix_y * pix_kpc / halo.r200)
     sigma_pix = (ex["y_beam"] / pix).decompose().value * gaussian_fwhm_to_sigma
     y = gaussian_filter(maps["compton_y"], sigma_pix, mode="nearest")
     y = y + rng.normal(scale=ex["y_noise"], size=y.shape)
@@ -138,11 +160,14 @@ def make_example_observations(directory, *, overwrite=False):
     noise.header["COMMENT"] = "white noise rms per pixel"
     fits.HDUList([fits.PrimaryHDU(y.astype(np.float32), header=hdr), noise]).writeto(files["y"], overwrite=True)
 
-    # --- X-ray: eROSITA-like counts --------------------------------------------------------------
-    pix = ex["xray_pixel"]
-    pix_kpc = (pix.to_value(u.rad) * da).to_value(u.kpc)
-    npix_x = int(np.ceil(3 * halo.r200 / pix_kpc / 2) * 2)
-    maps_x, _ = _project(halo, model, basis, npix_x, npix_x * pix_kpc / halo.r200)
+
+def _xray_rate(mock, npix_x, pix):
+    """Expected source count rate per pixel (ct/s) of the absorbed, PSF-smoothed cluster."""
+    from ..observations.xray import rest_frame_emissivity
+
+    ex, halo, frame = EXAMPLE, mock.halo, mock.frame
+    maps_x, _ = mock.project(npix_x, npix_x * pix.to_value(u.rad) * mock.da_kpc / halo.r200)
+    # Vikhlinin et al. 2009 M-T relation for the spectrum's temperature
     kt = 5.0 * (frame.m500.to_value(u.Msun) * frame.cosmology.h * frame.cosmology.efunc(halo.z)
                 / 3.02e14) ** (1 / 1.53) * u.keV
     band = [0.5, 2.0] * u.keV
@@ -150,25 +175,31 @@ def make_example_observations(directory, *, overwrite=False):
     per_sx = rest_frame_emissivity(1.0 * u.erg / u.s / u.cm**2 / u.sr, halo.z, band, kt, nh=ex["nh"])
     sx = maps_x["xray_soft"] * u.erg / u.s / u.kpc**2 / per_sx * (u.erg / u.s / u.cm**2 / u.sr)
     pix_sr = (pix.to(u.rad) ** 2).to(u.sr)
+    rate = (sx.to(u.erg / u.s / u.cm**2 / u.sr) * pix_sr * ex["ecf"]).to_value(u.ct / u.s)
+    return gaussian_filter(rate, (ex["xray_psf"] / pix).decompose().value * gaussian_fwhm_to_sigma)
+
+
+def _write_xray(mock, rng, files):
+    """eROSITA-like counts, exposure, background and point-source mask."""
+    ex, halo = EXAMPLE, mock.halo
+    pix = ex["xray_pixel"]
+    npix_x = int(np.ceil(3 * halo.r200 / (pix.to_value(u.rad) * mock.da_kpc) / 2) * 2)
+    rate = _xray_rate(mock, npix_x, pix)
+    psf_sigma = (ex["xray_psf"] / pix).decompose().value * gaussian_fwhm_to_sigma  # pixels
     ii = np.arange(npix_x) - (npix_x - 1) / 2
     rr = np.hypot(*np.meshgrid(ii, ii)) * pix.to_value(u.arcmin)
     # vignetting: a gentle fall-off across the field (eROSITA survey exposure varies slowly)
     expmap = ex["exposure"].to_value(u.s) * (1 - 0.15 * (rr / rr.max()) ** 2)
-    rate = (sx.to(u.erg / u.s / u.cm**2 / u.sr) * pix_sr * ex["ecf"]).to_value(u.ct / u.s)
-    psf_sigma = (ex["xray_psf"] / pix).decompose().value * gaussian_fwhm_to_sigma  # pixels
-    rate = gaussian_filter(rate, psf_sigma)
     bkg = (ex["background"] * (pix.to(u.arcmin)) ** 2).to_value(u.ct / u.s)
     mask = np.ones((npix_x, npix_x), dtype=np.int16)
-    src = []
     for _ in range(6):  # unrelated point sources (AGN), masked as a survey pipeline would
         cx, cy = rng.uniform(0.15, 0.85, size=2) * npix_x
         flux = 10 ** rng.uniform(-2.5, -1.5)
-        src.append((cx, cy))
         d2 = (np.arange(npix_x)[None, :] - cx) ** 2 + (np.arange(npix_x)[:, None] - cy) ** 2
         rate = rate + flux * np.exp(-d2 / (2 * psf_sigma**2)) / (2 * np.pi * psf_sigma**2)
         mask[d2 < 8**2] = 0
     counts = rng.poisson((rate + bkg) * expmap).astype(np.int32)
-    whdr = _tan_wcs(center, npix_x, pix).to_header()
+    whdr = _tan_wcs(mock.frame.center, npix_x, pix).to_header()
     h = whdr.copy()
     h["BUNIT"] = "count"
     h["EMIN"], h["EMAX"] = 0.5, 2.0
@@ -189,11 +220,14 @@ def make_example_observations(directory, *, overwrite=False):
     h["COMMENT"] = "1 = good, 0 = masked point source"
     fits.PrimaryHDU(mask, header=h).writeto(files["mask"], overwrite=True)
 
-    # --- members: SDSS-like ----------------------------------------------------------------------
-    _, members = _project(halo, model, basis, FRAME_NPIX, 4.0)
+
+def _write_members(mock, files):
+    """The SDSS-like member catalogue: galaxies above the stars view's limit, spectroscopic z."""
+    halo, center, da = mock.halo, mock.frame.center, mock.da_kpc
+    _, members = mock.project(FRAME_NPIX, 4.0)
     sel = members["mstar"] >= MEMBER_MAP_MASS_LIMIT.to_value(u.Msun)
-    offs_x = members["x"][sel] / da.value * u.rad
-    offs_y = members["y"][sel] / da.value * u.rad
+    offs_x = members["x"][sel] / da * u.rad
+    offs_y = members["y"][sel] / da * u.rad
     # image x grows to the west on the sky (east left): RA decreases with x
     coords = center.spherical_offsets_by(-offs_x.to(u.deg), offs_y.to(u.deg))
     zspec = halo.z + members["v_los"][sel] / speed_of_light.to_value(u.km / u.s) * (1 + halo.z)
@@ -205,17 +239,20 @@ def make_example_observations(directory, *, overwrite=False):
     tab.meta["comments"] = ["massrecon example: SDSS-like member catalogue of a mock cluster"]
     tab.write(files["members"], format="ascii.ecsv", overwrite=True)
 
-    # --- catalogue entry and truth -------------------------------------------------------------
+
+def _write_catalogue_and_truth(mock, files):
+    """The catalogue entry (a mass off by ``catalogue_mass_error``) and the true mass map."""
+    ex, halo, frame = EXAMPLE, mock.halo, mock.frame
+    center = frame.center
     m500_cat = frame.m500 * (1 + ex["catalogue_mass_error"])
     cat = QTable(dict(name=[ex["name"]], ra=[center.ra.deg] * u.deg, dec=[center.dec.deg] * u.deg,
                       z=[halo.z], m500=[m500_cat.to_value(u.Msun)] * u.Msun,
                       m500_true=[frame.m500.to_value(u.Msun)] * u.Msun))
     cat.write(files["cluster"], format="ascii.ecsv", overwrite=True)
-    truth_maps, _ = _project(halo, model, basis, frame.npix, frame.size_r200)
+    truth_maps, _ = mock.project(frame.npix, frame.size_r200)
     truth = MassMap.from_frame(truth_maps["sigma_total"] * u.Msun / u.kpc**2, frame,
                                meta={"MODEL": "truth", "COMMENT": "true projected mass, slab +-R200"})
     truth.write(files["truth"], overwrite=True)
-    return files
 
 
 def read_example_observations(files):
