@@ -382,7 +382,8 @@ class MassReconstructor:
     def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta):
         """Find the frame whose M200 equals the M200 implied by the map predicted on it.
 
-        ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``:
+        ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``, the
+        implied M200 being the map's mass inside R200 over the ratio `_m200_ratio`:
         the implied mass grows roughly as the projected mass within the aperture (``s^0.5-1``),
         the frame's as ``s^3``, so ``h`` falls through a single root.  The root is bracketed
         by steps of 15% in R200 and refined by Brent's method in ``ln s``
