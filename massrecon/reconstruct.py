@@ -27,7 +27,8 @@ from .massmap import SIGMA_UNIT, MassMap
 from .solvers import solve_log_scale
 from .symmetry import N_DIHEDRAL, dihedral, undo_dihedral
 
-__all__ = ["MassReconstructor", "projected_to_m200_ratio"]
+__all__ = ["MassReconstructor", "projected_to_m200_ratio", "PROJECTED_RATIO_FORM", "PROJECTED_RATIO_TERMS",
+           "projected_ratio_regressors"]
 
 _MIN_BEAM_R200 = 0.01
 
@@ -66,20 +67,104 @@ def _ratio_table(depth_r200=1.0):
     return c, mcyl / m200
 
 
-def projected_to_m200_ratio(c200, depth_r200=1.0):
+#: Form of the calibrated ratio stored under the key ``"projected_ratio"`` of the weights'
+#: metadata (written by `massrecon.validation.projected_ratio`); coefficients left out are zero.
+PROJECTED_RATIO_FORM = ("ln(M_cyl(<R200) / M200) = ln(nfw_ratio(c200)) + a + b log10(c200 / 4) "
+                        "+ d (log10(M200 / Msun) - 14.5) + e z")
+
+#: The coefficients of `PROJECTED_RATIO_FORM`, in the order of `projected_ratio_regressors`.
+PROJECTED_RATIO_TERMS = ("a", "b", "d", "e")
+
+
+def projected_ratio_regressors(c200, m200, z):
+    """The regressors of `PROJECTED_RATIO_FORM`: one column per `PROJECTED_RATIO_TERMS`.
+
+    Parameters
+    ----------
+    c200 : float or array-like
+        Concentration; at inference the frame's (its concentration-mass relation).
+    m200 : `~astropy.units.Quantity`
+        :math:`M_{200c}`.
+    z : float or array-like
+        Redshift.
+
+    Returns
+    -------
+    x : `~numpy.ndarray` of shape ``(n, 4)``
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from massrecon.reconstruct import projected_ratio_regressors
+    >>> projected_ratio_regressors(4.0, 10**14.5 * u.Msun, 0.2).round(3).tolist()
+    [[1.0, 0.0, 0.0, 0.2]]
+    """
+    c, lm, zz = np.broadcast_arrays(np.atleast_1d(np.asarray(c200, dtype=float)),
+                                    np.log10(np.atleast_1d(m200.to_value(u.Msun))),
+                                    np.atleast_1d(np.asarray(z, dtype=float)))
+    return np.stack([np.ones_like(c), np.log10(c / 4.0), lm - 14.5, zz], axis=-1)
+
+
+def _check_ratio_calibration(cal):
+    """The metadata entry ``"projected_ratio"`` if well formed; ValueError otherwise."""
+    if not isinstance(cal, dict) or cal.get("form") != PROJECTED_RATIO_FORM:
+        raise ValueError(f"the weights' projected_ratio calibration must be a dict with form "
+                         f"{PROJECTED_RATIO_FORM!r}; got {cal!r:.200}")
+    coef = cal.get("coefficients")
+    if (not isinstance(coef, dict) or not set(coef) <= set(PROJECTED_RATIO_TERMS)
+            or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in coef.values())):
+        raise ValueError(f"the weights' projected_ratio coefficients must map names from "
+                         f"{PROJECTED_RATIO_TERMS} to finite numbers, got {coef!r}")
+    if float(cal.get("depth_r200", 1.0)) != 1.0:
+        raise ValueError("the weights' projected_ratio calibration must be for a slab of +-1 R200 "
+                         f"(the model's target), got depth_r200={cal.get('depth_r200')}")
+    return cal
+
+
+def projected_to_m200_ratio(c200, depth_r200=1.0, *, m200=None, z=None, calibration=None):
     """:math:`M_{cyl}(<R_{200}) / M_{200}` of an NFW halo in a slab of half-depth ``depth_r200`` R200.
 
     The projected mass inside the cylinder of radius R200 and depth :math:`\\pm R_{200}` (the
     model's target) exceeds the spherical :math:`M_{200}` by the mass in the cylinder's corners.
+    With a ``calibration`` (the ``"projected_ratio"`` entry of the weights' metadata, measured on
+    the training halos by `massrecon.validation.projected_ratio`) the NFW value is multiplied
+    by the fitted correction of `PROJECTED_RATIO_FORM`, which needs ``m200`` and ``z``.
+
+    Parameters
+    ----------
+    c200 : float or array-like
+        Concentration.
+    depth_r200 : float
+        Half-depth of the slab in R200 (1 with a ``calibration``).
+    m200 : `~astropy.units.Quantity`, optional
+        :math:`M_{200c}`, for a ``calibration``.
+    z : float or array-like, optional
+        Redshift, for a ``calibration``.
+    calibration : dict, optional
+        The metadata entry; None: the pure NFW ratio.
 
     Examples
     --------
-    >>> from massrecon.reconstruct import projected_to_m200_ratio
+    >>> import astropy.units as u
+    >>> from massrecon.reconstruct import PROJECTED_RATIO_FORM, projected_to_m200_ratio
     >>> round(float(projected_to_m200_ratio(4.0)), 3)
     1.098
+    >>> cal = {"form": PROJECTED_RATIO_FORM, "coefficients": {"a": -0.04}}
+    >>> round(float(projected_to_m200_ratio(4.0, m200=1e14 * u.Msun, z=0.1, calibration=cal)), 3)
+    1.055
     """
     cs, ratio = _ratio_table(float(depth_r200))
-    return np.interp(c200, cs, ratio)
+    nfw = np.interp(c200, cs, ratio)
+    if calibration is None:
+        return nfw
+    _check_ratio_calibration(calibration)
+    if float(depth_r200) != 1.0:
+        raise ValueError("a calibrated ratio is for the model's slab of +-1 R200: leave depth_r200 at 1")
+    if m200 is None or z is None:
+        raise ValueError("a calibrated ratio needs m200 and z")
+    coef = np.array([float(calibration["coefficients"].get(k, 0.0)) for k in PROJECTED_RATIO_TERMS])
+    corr = np.exp(projected_ratio_regressors(c200, m200, z) @ coef)
+    return nfw * (corr if np.ndim(nfw) or corr.size > 1 else corr[0])
 
 
 def fill_masked_by_ring(t, r, width=0.05):
@@ -155,6 +240,9 @@ class MassReconstructor:
         if self.input_ranges is None:
             log.info("the weights' metadata has no input_ranges (older weights): the amplitude of the views is "
                      "not checked against the training range")
+        ratio = self.metadata.get("projected_ratio")
+        self._ratio_calibration = None if ratio is None else _check_ratio_calibration(ratio)
+        self._ratio_note_logged = False
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -332,10 +420,24 @@ class MassReconstructor:
         x, mask, cond = self._inputs(prepared, frame, r200_error)
         return self._run(x, mask, cond, tta=tta), prepared
 
+    def _m200_ratio(self, frame):
+        """:math:`M_{cyl}(<R_{200})/M_{200}` of the frame: the weights' calibration of the training
+        halos (``metadata["projected_ratio"]``), or the pure NFW ratio for weights without one."""
+        if self._ratio_calibration is None:
+            if not self._ratio_note_logged:
+                log.info("these weights carry no projected_ratio calibration: the self-consistent R200 uses "
+                         "the NFW ratio of the projected to the spherical mass (M200 about 4% low on the "
+                         "simulator's triaxial halos)")
+                self._ratio_note_logged = True
+            return float(projected_to_m200_ratio(frame.c200))
+        return float(projected_to_m200_ratio(frame.c200, m200=frame.m200, z=frame.z,
+                                             calibration=self._ratio_calibration))
+
     def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta):
         """Find the frame whose M200 equals the M200 implied by the map predicted on it.
 
-        ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``:
+        ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``, the
+        implied M200 being the map's mass inside R200 over the ratio `_m200_ratio`:
         the implied mass grows roughly as the projected mass within the aperture (``s^0.5-1``),
         the frame's as ``s^3``, so ``h`` falls through a single root.  The root is bracketed
         by steps of 15% in R200 and refined by Brent's method in ``ln s``
@@ -350,7 +452,7 @@ class MassReconstructor:
             history.append(float(fr.r200.to_value(u.kpc)))
             m_cyl = float((sigma * aperture_weights(self.npix, self.npix / self.size_r200)).sum()
                           * fr.pixel_area.to_value(u.kpc**2))
-            val = float(np.log(m_cyl / float(projected_to_m200_ratio(fr.c200)) / fr.m200.to_value(u.Msun)))
+            val = float(np.log(m_cyl / self._m200_ratio(fr) / fr.m200.to_value(u.Msun)))
             evals[log_s] = (val, fr, sigma, prepared)
             log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
             return val

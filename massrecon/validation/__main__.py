@@ -4,8 +4,10 @@ Usage::
 
     python -m massrecon.validation RUN_DIR --data DATA.h5 --out-dir OUT [--n-test 600]
 
-writes ``OUT/generator.pt`` and ``OUT/generator.json`` (with the metrics and the uncertainty
-calibration) and ``OUT/metrics.md`` (a table for the documentation).
+writes ``OUT/generator.pt`` and ``OUT/generator.json`` (with the metrics, the uncertainty
+calibration and the calibration of :math:`M_{cyl}(<R_{200})/M_{200}` on the training halos of
+``DATA.h5``, `massrecon.validation.projected_ratio`) and ``OUT/metrics.md`` (a table for the
+documentation).
 """
 
 import argparse
@@ -87,6 +89,8 @@ def main(argv=None):
                    help="training maps to fit the baselines on (default 400)")
     p.add_argument("--n-self-consistent", type=int, default=200,
                    help="test maps solved for a self-consistent R200 (default 200; 0: none)")
+    p.add_argument("--n-ratio", type=int, default=400,
+                   help="training halos (one projection each) to calibrate M_cyl(<R200)/M200 on (default 400)")
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
@@ -94,12 +98,16 @@ def main(argv=None):
     from ..models import load_generator
     from ..training import export_weights
     from .evaluate import evaluate
+    from .projected_ratio import calibrate
 
     out = Path(args.out_dir)
     export_weights(args.run, out, overwrite=args.overwrite)
     model, meta = load_generator(out / "generator.pt")
+    # first, as the self-consistent solve measured below uses it as the reconstructor will
+    meta["projected_ratio"] = calibrate(data=args.data, split="train", n=args.n_ratio)
     results = evaluate(model, args.data, n_test=args.n_test, n_train_baseline=args.n_train_baseline,
-                       baselines=not args.no_baselines, n_self_consistent=args.n_self_consistent)
+                       baselines=not args.no_baselines, n_self_consistent=args.n_self_consistent,
+                       projected_ratio=meta["projected_ratio"])
     meta["calibration"] = results["calibration"]
     meta["metrics"] = {k: v for k, v in results.items() if k != "calibration"}
     (out / "generator.json").write_text(json.dumps(meta, indent=1, sort_keys=True))

@@ -132,11 +132,13 @@ def _calibration(pred, true, edges):
 
 
 def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, baselines=True, progress=True,
-             n_self_consistent=200):
+             n_self_consistent=200, projected_ratio=None):
     """Metrics of ``model`` on the test split, per view set and instrument, plus baselines.
 
     ``n_self_consistent`` test maps (0: none) are also solved for their self-consistent R200
-    from a starting R200 up to 30% off (`massrecon.validation.self_consistent`).
+    from a starting R200 up to 30% off (`massrecon.validation.self_consistent`), with the
+    calibration ``projected_ratio`` of :math:`M_{cyl}(<R_{200})/M_{200}` (the weights' metadata
+    entry, `massrecon.validation.projected_ratio`; None: pure NFW).
 
     Returns
     -------
@@ -191,7 +193,8 @@ def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, base
                                                         np.concatenate([true, true]))
     if n_self_consistent:
         sc = {k: v[:n_self_consistent] if isinstance(v, np.ndarray) and v.ndim else v for k, v in test.items()}
-        results["self_consistent"] = {inst: self_consistent_masses(model, sc, subsets, instrument=inst, seed=seed)
+        results["self_consistent"] = {inst: self_consistent_masses(model, sc, subsets, instrument=inst, seed=seed,
+                                                                projected_ratio=projected_ratio)
                                       for inst in INSTRUMENTS}
         if progress:
             print("self-consistent R200: done")

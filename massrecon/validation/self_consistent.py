@@ -74,7 +74,7 @@ class _Noise:
 
 
 def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_error=0.3, max_iter=10,
-                           rtol=0.01, seed=0, npix=FRAME_NPIX):
+                           rtol=0.01, seed=0, npix=FRAME_NPIX, projected_ratio=None):
     """Solve for the self-consistent R200 of each test map from a wrong starting R200.
 
     Parameters
@@ -91,6 +91,10 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
         (0.3: masses off by up to a factor 2.2), capped at 1.3 R200 by the stored field.
     max_iter, rtol : int, float
         As in `MassReconstructor.predict`.
+    projected_ratio : dict, optional
+        The weights' calibration of :math:`M_{cyl}(<R_{200})/M_{200}` (metadata key
+        ``"projected_ratio"``, `massrecon.validation.projected_ratio`), as the reconstructor
+        uses it; None: the pure NFW ratio.
 
     Returns
     -------
@@ -140,7 +144,8 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
                 m_frame = m200 * f**3  # M200 of a frame of R200 = f R200_true (same z and cosmology)
                 c = float(concentration_200c(m_frame * u.Msun, z))
                 m_cyl = float((sigma * disc).sum()) * (FRAME_SIZE_R200 * f * r200 / npix) ** 2
-                val = float(np.log(m_cyl / float(projected_to_m200_ratio(c)) / m_frame))
+                ratio = projected_to_m200_ratio(c, m200=m_frame * u.Msun, z=z, calibration=projected_ratio)
+                val = float(np.log(m_cyl / float(np.squeeze(ratio)) / m_frame))
                 evals[log_s] = (val, f, sigma)
                 return val
 
