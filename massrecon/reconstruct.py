@@ -238,8 +238,10 @@ class MassReconstructor:
         self.weights_label = str(self.metadata.get("file", "the weights"))
         self.input_ranges = self.metadata.get(INPUT_RANGES_KEY)
         if self.input_ranges is None:
-            log.info("the weights' metadata has no input_ranges (older weights): the amplitude of the views is "
-                     "not checked against the training range")
+            # freshly exported weights lack them too: the calibration is a separate step
+            log.info("the weights' metadata has no input_ranges (calibrate them with python -m "
+                     "massrecon.validation.input_ranges generator.json): the amplitude of the views is not "
+                     "checked against the training range")
         ratio = self.metadata.get("projected_ratio")
         self._ratio_calibration = None if ratio is None else _check_ratio_calibration(ratio)
         self._ratio_note_logged = False
