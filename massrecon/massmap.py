@@ -612,18 +612,19 @@ class MassMap(CCDData):
         return lensing.tangential_shear_profile(self, edges=edges_kpc, z_source=z_source, cosmology=cosmology,
                                                 weights=weights)
 
-    def compare_to(self, other, order="bilinear"):
+    def compare_to(self, other, order="bilinear", peak_smoothing=compare.PEAK_SMOOTHING_PIXELS):
         """Compare with another map of the cluster (`~massrecon.analysis.compare.compare_maps`).
 
         ``other`` (a lensing convergence or mass map, an X-ray or SZ image: any NDData with a
-        celestial WCS, FITS HDU or (data, wcs)) is reprojected onto this map's grid.
+        celestial WCS, FITS HDU or (data, wcs)) is reprojected onto this map's grid; the peaks are
+        located on both maps smoothed by ``peak_smoothing`` pixels (Gaussian sigma).
 
         Returns
         -------
         comparison : `~massrecon.analysis.MapComparison`
             Pearson r, peak offset (kpc), the scaling and the residual map.
         """
-        return compare.compare_maps(self, other, order=order)
+        return compare.compare_maps(self, other, order=order, peak_smoothing=peak_smoothing)
 
     # --- plots --------------------------------------------------------------------------------
     def plot(self, ax=None, log=True, **kwargs):

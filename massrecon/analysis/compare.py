@@ -64,8 +64,26 @@ def _as_input(other):
                     f"tuple, got {type(other).__name__}")
 
 
-def _peak(data, good):
-    """Zero-based (x, y) of the maximum, refined by a parabola through it and its neighbours on each axis."""
+def _smoothed(data, good, sigma_pixels):
+    """Gaussian smoothing that ignores bad pixels (normalised convolution)."""
+    from scipy.ndimage import gaussian_filter
+
+    if sigma_pixels <= 0:
+        return data
+    w = gaussian_filter(good.astype(float), sigma_pixels, mode="constant")
+    v = gaussian_filter(np.where(good, data, 0.0), sigma_pixels, mode="constant")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(w > 0.2, v / w, np.nan)
+
+
+def _peak(data, good, sigma_pixels=0.0):
+    """Zero-based (x, y) of the maximum of the smoothed map, refined by a parabola on each axis.
+
+    A single bright pixel (a cusp, a subhalo, a noise spike) is not the main mass peak: the map is
+    smoothed first, as peaks of lensing maps are found on smoothed maps.
+    """
+    data = _smoothed(data, good, sigma_pixels)
+    good = good & np.isfinite(data)
     filled = np.where(good, data, -np.inf)
     y, x = np.unravel_index(int(np.argmax(filled)), data.shape)
     out = []
@@ -80,7 +98,11 @@ def _peak(data, good):
     return out[0], out[1]
 
 
-def compare_maps(mass_map, other, order="bilinear"):
+#: Default Gaussian smoothing (sigma, pixels) of both maps before their peaks are located.
+PEAK_SMOOTHING_PIXELS = 2.0
+
+
+def compare_maps(mass_map, other, order="bilinear", peak_smoothing=PEAK_SMOOTHING_PIXELS):
     """Reproject ``other`` onto ``mass_map``'s grid and compare them (see `MapComparison`).
 
     Parameters
@@ -90,6 +112,9 @@ def compare_maps(mass_map, other, order="bilinear"):
         Any celestial image of the cluster.
     order : str
         Interpolation order of `reproject.reproject_interp`.
+    peak_smoothing : float
+        Gaussian sigma (pixels of the mass map) applied to both maps before their peaks are
+        located (default `PEAK_SMOOTHING_PIXELS`; 0 for the raw maxima).
 
     Returns
     -------
@@ -112,7 +137,9 @@ def compare_maps(mass_map, other, order="bilinear"):
         a, b = np.polyfit(values[good], sigma[good], 1)
         a_unit = TARGET_UNIT / (unit if unit is not None else u.dimensionless_unscaled)
     r = float(np.corrcoef(values[good], sigma[good])[0, 1])
-    p_self, p_other = _peak(sigma, good), _peak(values, good)
+    if not (np.isfinite(peak_smoothing) and peak_smoothing >= 0):
+        raise ValueError(f"peak_smoothing must be finite and >= 0 (pixels), got {peak_smoothing}")
+    p_self, p_other = _peak(sigma, good, peak_smoothing), _peak(values, good, peak_smoothing)
     offset = float(np.hypot(p_self[0] - p_other[0], p_self[1] - p_other[1])) * mass_map.pixel_kpc
     residual = np.where(good, sigma - (a * values + b), np.nan)
     res_map = type(mass_map)(residual * TARGET_UNIT, wcs=mass_map.wcs, meta=dict(mass_map.meta))
