@@ -301,6 +301,28 @@ def _row_name(row, col):
     return str(row[col]).strip() if col in row.colnames else None
 
 
+def _resolve_row(row_or_name, table, reader, name_columns, what):
+    if isinstance(row_or_name, str):
+        return _find_row(row_or_name, table, reader, name_columns, what)
+    if isinstance(row_or_name, Row):
+        return row_or_name
+    raise TypeError(f"row_or_name must be a table Row or a cluster name, got {type(row_or_name).__name__}")
+
+
+def _frame_m500(row, what, name, columns, frame_kwargs):
+    """The frame of a catalogue row with an M500: ``columns`` = (RA, Dec, redshift, M500) names."""
+    ra, dec, zcol, mcol = columns
+    z = _get(row, zcol, u.one, 1.0, what)
+    if not np.isfinite(z) or z <= 0:
+        raise ValueError(f"{what} cluster {name!r} has no valid redshift ({zcol} = {z:g}): cannot build its frame")
+    m500 = _get(row, mcol, u.Msun, 1e14, what)
+    if not np.isfinite(m500) or m500 <= 0:
+        raise ValueError(f"{what} cluster {name!r} has no valid M500 ({m500:g} Msun): cannot build its frame")
+    center = SkyCoord(_get(row, ra, u.deg, 1.0, what), _get(row, dec, u.deg, 1.0, what), unit="deg", frame="icrs")
+    frame_kwargs.setdefault("name", name)
+    return ClusterFrame(center, z, m500=m500 * u.Msun, **frame_kwargs)
+
+
 def frame_from_psz2(row_or_name, table=None, *, bias=0.0, **frame_kwargs):
     """The `~massrecon.ClusterFrame` of a Planck PSZ2 cluster.
 
@@ -324,14 +346,7 @@ def frame_from_psz2(row_or_name, table=None, *, bias=0.0, **frame_kwargs):
         A cluster without redshift (``REDSHIFT`` = -1) or with ``MSZ`` <= 0, or a name not in
         the table.
     """
-    if isinstance(row_or_name, str):
-        row = _find_row(row_or_name, table, read_psz2, ("NAME",), "PSZ2")
-    elif isinstance(row_or_name, Row):
-        row = row_or_name
-    else:
-        raise TypeError(
-            f"row_or_name must be a table Row or a cluster name, got {type(row_or_name).__name__}"
-        )
+    row = _resolve_row(row_or_name, table, read_psz2, ("NAME",), "PSZ2")
     name = _row_name(row, "NAME")
     z = _get(row, "REDSHIFT", u.one, 1.0, "PSZ2")
     if not np.isfinite(z) or z <= 0:
@@ -371,25 +386,9 @@ def frame_from_mcxc(row_or_name, table=None, **frame_kwargs):
     ValueError
         A row without a positive redshift or M500, or a name not in the table.
     """
-    if isinstance(row_or_name, str):
-        row = _find_row(row_or_name, table, read_mcxc, ("MCXC", "OName", "AName"), "MCXC")
-    elif isinstance(row_or_name, Row):
-        row = row_or_name
-    else:
-        raise TypeError(
-            f"row_or_name must be a table Row or a cluster name, got {type(row_or_name).__name__}"
-        )
+    row = _resolve_row(row_or_name, table, read_mcxc, ("MCXC", "OName", "AName"), "MCXC")
     name = _row_name(row, "AName") or _row_name(row, "OName") or _row_name(row, "MCXC")
-    z = _get(row, "z", u.one, 1.0, "MCXC")
-    if not np.isfinite(z) or z <= 0:
-        raise ValueError(f"MCXC cluster {name!r} has no valid redshift (z = {z:g})")
-    m500 = _get(row, "M500", u.Msun, 1e14, "MCXC")
-    if not np.isfinite(m500) or m500 <= 0:
-        raise ValueError(f"MCXC cluster {name!r} has no valid M500 ({m500:g} Msun)")
-    center = SkyCoord(_get(row, "RAdeg", u.deg, 1.0, "MCXC"), _get(row, "DEdeg", u.deg, 1.0, "MCXC"),
-                      unit="deg", frame="icrs")
-    frame_kwargs.setdefault("name", name)
-    return ClusterFrame(center, z, m500=m500 * u.Msun, **frame_kwargs)
+    return _frame_m500(row, "MCXC", name, ("RAdeg", "DEdeg", "z", "M500"), frame_kwargs)
 
 
 def frame_from_spt(row_or_name, table=None, **frame_kwargs):
@@ -409,19 +408,5 @@ def frame_from_spt(row_or_name, table=None, **frame_kwargs):
     ValueError
         A row without a positive redshift or M500, or a name not in the table.
     """
-    if isinstance(row_or_name, str):
-        row = _find_row(row_or_name, table, read_spt, ("SPT_ID",), "SPT")
-    elif isinstance(row_or_name, Row):
-        row = row_or_name
-    else:
-        raise TypeError(f"row_or_name must be a table Row or a cluster name, got {type(row_or_name).__name__}")
-    name = _row_name(row, "SPT_ID")
-    z = _get(row, "REDSHIFT", u.one, 1.0, "SPT")
-    if not np.isfinite(z) or z <= 0:
-        raise ValueError(f"SPT cluster {name!r} has no redshift (REDSHIFT = {z:g}): cannot build its frame")
-    m500 = _get(row, "M500", u.Msun, 1e14, "SPT")
-    if not np.isfinite(m500) or m500 <= 0:
-        raise ValueError(f"SPT cluster {name!r} has no M500 ({m500:g} Msun): cannot build its frame")
-    center = SkyCoord(_get(row, "RA", u.deg, 1.0, "SPT"), _get(row, "DEC", u.deg, 1.0, "SPT"), unit="deg")
-    frame_kwargs.setdefault("name", name)
-    return ClusterFrame(center, z, m500=m500 * u.Msun, **frame_kwargs)
+    row = _resolve_row(row_or_name, table, read_spt, ("SPT_ID",), "SPT")
+    return _frame_m500(row, "SPT", _row_name(row, "SPT_ID"), ("RA", "DEC", "REDSHIFT", "M500"), frame_kwargs)
