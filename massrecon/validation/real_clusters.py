@@ -139,6 +139,13 @@ def _mean_photon_energy(band, kT, z, nh):
     return (np.trapezoid((e * n).value, e.value) / np.trapezoid(n.value, e.value)) * u.keV
 
 
+def _wcs(header):
+    with warnings.catch_warnings():
+        # deprecated keywords (RADECSYS, MJDREF dates) of the archives' headers, fixed by astropy
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        return WCS(header).celestial
+
+
 def _tan_wcs(center, npix, pixel):
     w = WCS(naxis=2)
     w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
@@ -167,7 +174,7 @@ def load_efeds(data_dir=DATA_DIR):
     d = Path(data_dir) / "efeds"
     band, kT = [0.6, 2.2] * u.keV, 3 * u.keV
     with fits.open(d / f"img_{EFEDS_BANDS[0]}.fits.gz") as h:
-        wcs = WCS(h[0].header)
+        wcs = _wcs(h[0].header)
     counts = sum(fits.getdata(d / f"img_{b}.fits.gz").astype(float) for b in EFEDS_BANDS)
     expo = sum(fits.getdata(d / f"expmap_norm_{b}.fits.gz").astype(float) for b in EFEDS_BANDS) / len(EFEDS_BANDS)
     mask = fits.getdata(d / "mask.fits.gz") == 0
@@ -210,7 +217,7 @@ def load_a907(data_dir=DATA_DIR):
     out = []
     for obsid in A907_OBSIDS:
         with fits.open(d / f"{obsid}_0.5-2.0keV_merged_img.fits.gz") as h:
-            counts, wcs = np.clip(h[0].data.astype(float), 0, None), WCS(h[0].header)
+            counts, wcs = np.clip(h[0].data.astype(float), 0, None), _wcs(h[0].header)
         expo = fits.getdata(d / f"{obsid}_0.5-2.0keV_merged_expmap.fits.gz").astype(float)
         img = XrayImage.from_counts(counts, expo * u.s, wcs=wcs, ecf=A907_ECF, beam=0.2 * u.arcmin,
                                     kT=6 * u.keV, nh=A907_NH, name=f"A907 XMM {obsid}")
@@ -238,10 +245,9 @@ def load_zwcl2341(data_dir=DATA_DIR):
     frame = frame_from_psz2("PSZ2 G089.46-58.09", psz2, bias=1 - HYDROSTATIC_BIAS[0], name="ZwCl 2341.1+0000")
     counts = expmap = bkg = 0.0
     for obsid in ZWCL_OBSIDS:
-        with fits.open(d / f"{obsid}_0.5-2.0keV_srcfree_counts.fits.gz") as h, warnings.catch_warnings():
-            warnings.simplefilter("ignore", FITSFixedWarning)  # CIAO's date keywords, fixed by astropy
+        with fits.open(d / f"{obsid}_0.5-2.0keV_srcfree_counts.fits.gz") as h:
             counts = counts + h[0].data.astype(float)
-            wcs, t_obs = WCS(h[0].header), float(h[0].header["EXPOSURE"])
+            wcs, t_obs = _wcs(h[0].header), float(h[0].header["EXPOSURE"])
         expmap = expmap + fits.getdata(d / f"{obsid}_0.5-2.0keV_expmap_cm2s.fits.gz").astype(float)
         with fits.open(d / f"{obsid}_0.5-2.0keV_stowed_background.fits.gz") as h:
             bkg = bkg + h[0].data.astype(float) * t_obs / float(h[0].header["EXPOSURE"])
@@ -306,14 +312,20 @@ def predict_view_set(rec, vs, start=None):
     Returns a dict with the mass, its error, the R200 history length and short warning flags.
     """
     frame = vs.frame if start is None else vs.frame.with_mass(m500=start * vs.frame.m500)
+    t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t0 = time.perf_counter()
-        m = rec.predict(vs.observations, frame, r200_error=0.3, self_consistent=start is not None)
-        mass = m.spherical_mass(500)
-        runtime = time.perf_counter() - t0
+        try:
+            m = rec.predict(vs.observations, frame, r200_error=0.3, self_consistent=start is not None)
+            mass = m.spherical_mass(500)
+        except ValueError as exc:
+            # e.g. a self-consistent frame that grows beyond the image's footprint: a row saying so
+            text = " ".join(str(exc).split())
+            return dict(m500=np.nan * u.Msun, error=np.nan * u.Msun, runtime=time.perf_counter() - t0,
+                        flags=[f"FAILED: {text[:110]}{'...' if len(text) > 110 else ''}"])
     flags = list(dict.fromkeys(_short_flag(w) for w in caught))
-    return dict(m500=mass.mass.to(u.Msun), error=mass.error.to(u.Msun), flags=flags, runtime=runtime)
+    return dict(m500=mass.mass.to(u.Msun), error=mass.error.to(u.Msun), flags=flags,
+                runtime=time.perf_counter() - t0)
 
 
 def agreement(m500, error, reference):
@@ -327,7 +339,9 @@ def _rows(vs, start_label, result):
     refs = vs.references or [None]
     rows = []
     for ref in refs:
-        pull, ok = agreement(result["m500"], result["error"], ref) if ref is not None else (np.nan, None)
+        failed = not np.isfinite(result["m500"])
+        pull, ok = agreement(result["m500"], result["error"], ref) if ref is not None and not failed \
+            else (np.nan, None)
         flags = ([] if vs.in_domain else ["outside domain (filtered SZ)"]) + result["flags"]
         rows.append(dict(
             cluster=vs.cluster, view_set=vs.label, start=start_label,
@@ -337,7 +351,7 @@ def _rows(vs, start_label, result):
             ref_err=ref.error.to_value(u.Msun) / 1e14 if ref else np.nan,
             ref_true=ref.true_mass()[0].to_value(u.Msun) / 1e14 if ref else np.nan,
             ref_true_err=ref.true_mass()[1].to_value(u.Msun) / 1e14 if ref else np.nan,
-            pull=pull, agree="n/a" if ok is None else ("yes" if ok else "no"),
+            pull=pull, agree=("failed" if failed else "n/a") if ok is None else ("yes" if ok else "no"),
             flags="; ".join(flags) or "-"))
     return rows
 
