@@ -329,7 +329,29 @@ def predict_view_set(rec, vs, start=None):
 
 
 def agreement(m500, error, reference):
-    """Pull (model - bias-corrected reference) / combined sigma and whether |pull| <= AGREEMENT_SIGMA."""
+    """Pull (model - bias-corrected reference) / combined sigma and whether |pull| <= AGREEMENT_SIGMA.
+
+    Parameters
+    ----------
+    m500, error : `~astropy.units.Quantity`
+        The model's M500c and its 1-sigma error.
+    reference : `Reference`
+        The catalogue mass; compared after `Reference.true_mass` (hydrostatic bias corrected).
+
+    Returns
+    -------
+    pull : float
+    agrees : bool
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from massrecon.validation.real_clusters import Reference, agreement
+    >>> ref = Reference("PSZ2", "PSZ2 G000.00+00.00", 4e14 * u.Msun, 0.4e14 * u.Msun, "M500c")
+    >>> pull, ok = agreement(6e14 * u.Msun, 1e14 * u.Msun, ref)
+    >>> print(f"{pull:+.2f} {ok}")
+    +0.78 True
+    """
     ref, ref_err = reference.true_mass()
     pull = float((m500 - ref) / np.hypot(error, ref_err))
     return pull, abs(pull) <= AGREEMENT_SIGMA
@@ -373,6 +395,10 @@ def validation_table(view_sets, rec=None, self_consistent=True):
     return t
 
 
+def _pm(row, value, error):
+    return "-" if not np.isfinite(row[value]) else f"{row[value]:.2f} ± {row[error]:.2f}"
+
+
 def _rst(table):
     """The table as an RST list-table (long cells wrap, unlike a simple table)."""
     cols = [("Cluster", "cluster"), ("View set", "view_set"), ("Start", "start"), ("Model M500", None),
@@ -382,10 +408,8 @@ def _rst(table):
              "   :header-rows: 1", "   :widths: 12 12 10 8 12 8 8 5 5 20", ""]
     lines.append("   * - " + "\n     - ".join(c for c, _ in cols))
     for r in table:
-        def pm(a, b):
-            return "-" if not np.isfinite(r[a]) else f"{r[a]:.2f} ± {r[b]:.2f}"
-        cells = [r["cluster"], r["view_set"], r["start"], pm("m500", "m500_err"), r["reference"],
-                 pm("ref_m500", "ref_err"), pm("ref_true", "ref_true_err"),
+        cells = [r["cluster"], r["view_set"], r["start"], _pm(r, "m500", "m500_err"), r["reference"],
+                 _pm(r, "ref_m500", "ref_err"), _pm(r, "ref_true", "ref_true_err"),
                  "-" if not np.isfinite(r["pull"]) else f"{r['pull']:+.1f}", r["agree"], r["flags"]]
         lines.append("   * - " + "\n     - ".join(str(c).replace("*", r"\*") for c in cells))
     return "\n".join(lines) + "\n"
