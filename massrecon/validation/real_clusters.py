@@ -329,7 +329,7 @@ def predict_view_set(rec, vs, start=None):
 
 
 def agreement(m500, error, reference):
-    """Pull (model - bias-corrected reference) / combined sigma and whether |pull| <= AGREEMENT_SIGMA.
+    """Pull (model - bias-corrected reference) / combined sigma and whether ``abs(pull) <= AGREEMENT_SIGMA``.
 
     Parameters
     ----------
@@ -390,7 +390,7 @@ def validation_table(view_sets, rec=None, self_consistent=True):
         t[col].info.format = ".2f"
     t["pull"].info.format = "+.2f"
     t.meta["comments"] = [f"masses M500c in 1e14 Msun; reference true mass = catalogue / {HYDROSTATIC_BIAS[0]}"
-                          f" +- {HYDROSTATIC_BIAS[1]} in (1-b); agree = |pull| <= {AGREEMENT_SIGMA}",
+                          f" +- {HYDROSTATIC_BIAS[1]} in (1-b); agree = abs(pull) <= {AGREEMENT_SIGMA}",
                           f"massrecon {massrecon.__version__}"]
     return t
 
