@@ -1,0 +1,111 @@
+"""The real-cluster validation (docs/validation.rst): loading, the table, and agreement with catalogues.
+
+Skipped when ``shared/data`` (next to the repository, never packaged) is absent.  Only the
+catalogue-frame predictions run here (~20 s); the self-consistent ones are in the command that
+regenerates the documentation's table.
+
+The agreement checks are ``xfail(strict=True)`` where the bundled model currently disagrees with
+the catalogue beyond `AGREEMENT_SIGMA` combined sigma: the day one starts passing (new weights,
+issue 16), the test fails, and this list and docs/validation.rst need updating.
+"""
+
+import astropy.units as u
+import numpy as np
+import pytest
+
+from massrecon.validation.real_clusters import (
+    AGREEMENT_SIGMA,
+    DATA_DIR,
+    _rst,
+    agreement,
+    load_all,
+    predict_view_set,
+    validation_table,
+)
+
+pytestmark = pytest.mark.skipif(not (DATA_DIR / "realclusters").is_dir(),
+                                reason=f"real cluster data not found at {DATA_DIR}")
+
+# (view set label, catalogue): why it currently fails, measured with the bundled (stale) weights
+_FAILING = {
+    ("xray: Chandra 5786+17170", "PSZ2"):
+        "ZwCl 2341 is a merging, filamentary system (two subclusters, radio relics) at the X-ray depth of "
+        "two short Chandra pointings; the model gives ~3.5e14 against MSZ/0.8 ~ 6.5e14 Msun (pull ~ -2.1)",
+    ("sz: Bolocam 140 GHz (filtered)", "MCXC"):
+        "a filtered Bolocam map, outside the model's domain: the filtering removes the cluster's outskirts "
+        "and the model reads a lower mass (~1.8e14 against MCXC/0.8 ~ 5.8e14 Msun)",
+}
+
+_CASES = [
+    ("xray: XMM 0201901401", "PSZ2"),
+    ("xray: XMM 0201901401", "MCXC"),
+    ("xray: XMM 0201903501", "PSZ2"),
+    ("xray: XMM 0201903501", "MCXC"),
+    ("xray: XMM 0404910601", "PSZ2"),
+    ("xray: XMM 0404910601", "MCXC"),
+    ("xray: Chandra 5786+17170", "PSZ2"),
+    ("sz: ACT 150 GHz (filtered)", "MCXC"),
+    ("sz: ACT 90 GHz (filtered)", "MCXC"),
+    ("sz: Bolocam 140 GHz (filtered)", "MCXC"),
+]
+
+
+@pytest.fixture(scope="module")
+def view_sets():
+    return {vs.label: vs for vs in load_all()}
+
+
+@pytest.fixture(scope="module")
+def predictions(view_sets):
+    from massrecon import MassReconstructor
+
+    rec = MassReconstructor.pretrained()
+    return {label: predict_view_set(rec, vs) for label, vs in view_sets.items()}
+
+
+def test_every_cluster_loads(view_sets):
+    clusters = {vs.cluster.split(" (")[0] for vs in view_sets.values()}
+    assert clusters == {"eFEDS main cluster", "Abell 907", "ZwCl 2341.1+0000", "MACS J0025.4-1222"}
+    assert {label for label, _ in _CASES} | {"xray: eROSITA 0.6-2.2 keV"} == set(view_sets)
+    for vs in view_sets.values():
+        view = vs.observations[0].prepare(vs.frame)
+        good = ~view.mask
+        assert good.mean() > 0.5, vs.label
+        assert np.isfinite(view.data[good]).all(), vs.label
+        # the cluster is there: the centre is brighter than the outskirts
+        r = vs.frame.radius_grid()
+        assert np.nanmean(view.data[(r < 0.2) & good]) > np.nanmean(view.data[(r > 0.6) & good]), vs.label
+
+
+def test_filtered_sz_is_flagged(view_sets):
+    for vs in view_sets.values():
+        assert vs.in_domain == (not vs.label.startswith("sz:")), vs.label
+
+
+def test_table_regenerates(view_sets, predictions, monkeypatch):
+    import massrecon.validation.real_clusters as rc
+
+    # the table from the cached catalogue-frame predictions: every row has a mass and a flag cell
+    monkeypatch.setattr(rc, "predict_view_set", lambda rec, vs, start=None: predictions[vs.label])
+    table = validation_table(list(view_sets.values()), rec=object(), self_consistent=False)
+    assert len(table) == sum(max(len(vs.references), 1) for vs in view_sets.values())
+    assert np.all(np.isfinite(table["m500"])) and np.all(table["m500_err"] > 0)
+    rst = _rst(table)
+    assert rst.startswith(".. list-table::") and rst.count("   * - ") == len(table) + 1
+    assert "outside domain (filtered SZ)" in rst
+
+
+def test_efeds_prediction_is_finite(predictions):
+    # no catalogue mass: only a sanity range around the stated 2e14 Msun guess
+    p = predictions["xray: eROSITA 0.6-2.2 keV"]
+    assert 3e13 < p["m500"].to_value(u.Msun) < 1e15 and p["error"] > 0
+
+
+@pytest.mark.parametrize("label, catalog", [
+    pytest.param(label, cat, marks=pytest.mark.xfail(strict=True, reason=_FAILING[(label, cat)]))
+    if (label, cat) in _FAILING else (label, cat) for label, cat in _CASES])
+def test_agrees_with_catalogue(view_sets, predictions, label, catalog):
+    vs, p = view_sets[label], predictions[label]
+    (ref,) = [r for r in vs.references if r.catalog == catalog]
+    pull, ok = agreement(p["m500"], p["error"], ref)
+    assert ok, f"{label} vs {catalog}: pull {pull:+.2f} (limit {AGREEMENT_SIGMA})"
