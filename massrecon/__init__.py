@@ -7,8 +7,13 @@ try:
 except ImportError:  # running from a source tree without an installed version file
     __version__ = "0.0.0"
 
-from .exceptions import (AmbiguousMassWarning, ApertureWarning, MassreconWarning, NotConvergedWarning,
-                         OutOfDistributionWarning)
+from .exceptions import (
+    AmbiguousMassWarning,
+    ApertureWarning,
+    MassreconWarning,
+    NotConvergedWarning,
+    OutOfDistributionWarning,
+)
 
 __all__ = ["__version__", "ClusterFrame", "MassMap", "MassReconstructor", "MassreconWarning", "NotConvergedWarning",
            "AmbiguousMassWarning", "OutOfDistributionWarning", "ApertureWarning"]

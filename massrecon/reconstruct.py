@@ -449,27 +449,43 @@ class MassReconstructor:
 
         def h_many(xs):
             frames = [frame.with_r200(frame.r200 * float(np.exp(x))) for x in xs]
-            prepared, inputs, caught = [], [], []
-            for fr in frames:
+            prepared, inputs, caught, out = [], [], [], np.full(len(xs), np.nan)
+            for x, fr in zip(xs, frames):
                 # the checks' warnings of a frame matter only if it is the answer: kept, issued for that one
                 with warnings.catch_warnings(record=True) as seen:
                     warnings.simplefilter("always")
-                    prepared.append(self._prepare(observations, fr))
-                    inputs.append(self._inputs(prepared[-1], fr, r200_error))
-                caught.append(seen)
+                    try:
+                        prep = self._prepare(observations, fr)
+                    except ValueError as exc:  # e.g. a frame beyond the footprint or finer than the beam
+                        failures[float(x)] = exc
+                        continue
+                    prepared.append(prep)
+                    inputs.append(self._inputs(prep, fr, r200_error))
+                caught.append((x, fr, seen))
+            if not inputs:
+                return out
             sigmas = self._run_batch(*(np.stack(a) for a in zip(*inputs)), tta=tta)
-            out = []
-            for x, fr, sigma, prep, seen in zip(xs, frames, sigmas, prepared, caught):
+            for (x, fr, seen), sigma, prep in zip(caught, sigmas, prepared):
                 history.append(float(fr.r200.to_value(u.kpc)))
                 m_cyl = float((sigma * disc).sum() * fr.pixel_area.to_value(u.kpc**2))
                 val = float(np.log(m_cyl / self._m200_ratio(fr) / fr.m200.to_value(u.Msun)))
                 evals[float(x)] = (val, fr, sigma, prep, seen)
                 log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
-                out.append(val)
-            return np.array(out)
+                out[list(xs).index(x)] = val
+            return out
 
-        res = find_log_scale_roots(lambda x: h_many([x])[0], self._sc_grid(frame), rtol=rtol, max_iter=max_iter,
-                                   h_many=h_many)
+        failures = {}
+        grid = self._sc_grid(frame)
+        try:
+            res = find_log_scale_roots(lambda x: h_many([x])[0], grid, rtol=rtol, max_iter=max_iter, h_many=h_many)
+        except ValueError:
+            if not failures:
+                raise
+            raise failures[min(failures, key=abs)] from None  # the start frame's own reason
+        if failures:
+            log.info(f"the self-consistent search left out {len(failures)} of {grid.size} frames that the "
+                     f"observations cannot fill (R200 {', '.join(f'{np.exp(x) * frame.r200:.0f}' for x in failures)}; "
+                     f"first reason: {next(iter(failures.values()))})")
         if res.choice is None:
             best = min(evals, key=lambda x: abs(evals[x][0]))
         else:

@@ -103,7 +103,8 @@ class LogScaleRoots:
     Attributes
     ----------
     grid, values : `~numpy.ndarray`
-        The grid of ``log s`` and ``h`` on it (sorted by ``log s``).
+        The grid of ``log s`` and ``h`` on it (sorted by ``log s``; points where ``h`` is NaN
+        left out).
     roots : `~numpy.ndarray`
         ``log s`` of the stable roots (``h`` falling through 0), ascending, each refined by
         `scipy.optimize.brentq`.
@@ -188,7 +189,7 @@ def find_log_scale_roots(h, grid, *, rtol=0.01, max_iter=10, prefer=0.0, h_many=
     Parameters
     ----------
     h : callable
-        ``h(log_s) -> float``.
+        ``h(log_s) -> float``; NaN where it cannot be evaluated (such grid points are left out).
     grid : array-like
         Ascending ``log s`` values (`log_scale_grid`).
     rtol : float
@@ -220,9 +221,11 @@ def find_log_scale_roots(h, grid, *, rtol=0.01, max_iter=10, prefer=0.0, h_many=
     if grid.ndim != 1 or grid.size < 2 or np.any(np.diff(grid) <= 0):
         raise ValueError("grid must be an ascending 1-d array of at least 2 points")
     values = np.asarray(h_many(grid) if h_many is not None else [h(x) for x in grid], dtype=float)
-    if not np.all(np.isfinite(values)):
-        raise ValueError("h returned non-finite values on the grid")
-    n_eval = grid.size
+    # points where h cannot be evaluated (NaN) are left out of the search
+    ok = np.isfinite(values)
+    if ok.sum() < 2:
+        raise ValueError(f"h is finite on {ok.sum()} of {grid.size} grid points: no search is possible")
+    grid, values = grid[ok], values[ok]
     sign = np.sign(values)
     roots, slopes, unstable, cells = [], [], [], []
     for i in range(grid.size - 1):
