@@ -449,29 +449,18 @@ class MassReconstructor:
 
         def h_many(xs):
             frames = [frame.with_r200(frame.r200 * float(np.exp(x))) for x in xs]
-            prepared, inputs, caught, out = [], [], [], np.full(len(xs), np.nan)
-            for x, fr in zip(xs, frames):
-                # the checks' warnings of a frame matter only if it is the answer: kept, issued for that one
-                with warnings.catch_warnings(record=True) as seen:
-                    warnings.simplefilter("always")
-                    try:
-                        prep = self._prepare(observations, fr)
-                    except ValueError as exc:  # e.g. a frame beyond the footprint or finer than the beam
-                        failures[float(x)] = exc
-                        continue
-                    prepared.append(prep)
-                    inputs.append(self._inputs(prep, fr, r200_error))
-                caught.append((x, fr, seen))
-            if not inputs:
-                return out
-            sigmas = self._run_batch(*(np.stack(a) for a in zip(*inputs)), tta=tta)
-            for (x, fr, seen), sigma, prep in zip(caught, sigmas, prepared):
+            out = np.full(len(xs), np.nan)
+            for k, (x, fr, got) in enumerate(zip(xs, frames, self._predict_frames(observations, frames, r200_error,
+                                                                                  tta))):
+                if isinstance(got, Exception):
+                    failures[float(x)] = got
+                    continue
+                sigma, prep, seen = got
                 history.append(float(fr.r200.to_value(u.kpc)))
                 m_cyl = float((sigma * disc).sum() * fr.pixel_area.to_value(u.kpc**2))
-                val = float(np.log(m_cyl / self._m200_ratio(fr) / fr.m200.to_value(u.Msun)))
-                evals[float(x)] = (val, fr, sigma, prep, seen)
-                log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
-                out[list(xs).index(x)] = val
+                out[k] = float(np.log(m_cyl / self._m200_ratio(fr) / fr.m200.to_value(u.Msun)))
+                evals[float(x)] = (out[k], fr, sigma, prep, seen)
+                log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(out[k]):.3f}")
             return out
 
         failures = {}
@@ -494,6 +483,27 @@ class MassReconstructor:
         for w in seen:
             warnings.warn(w.message, w.category)
         return fr, (sigma, prepared), history, self._sc_report(frame, res)
+
+    def _predict_frames(self, observations, frames, r200_error, tta):
+        """``(sigma, prepared, warnings)`` on each of ``frames`` (one batched network pass), or the
+        `ValueError` that stopped a frame's preparation (e.g. beyond the footprint, or a frame on
+        which the beam is too wide): such frames are left out of the self-consistent search."""
+        got, inputs = [], []
+        for fr in frames:
+            # the checks' warnings of a frame matter only if it is the answer: kept, issued for that one
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                try:
+                    prep = self._prepare(observations, fr)
+                except ValueError as exc:
+                    got.append(exc)
+                    continue
+                inputs.append(self._inputs(prep, fr, r200_error))
+            got.append((prep, seen))
+        if inputs:
+            sigmas = iter(self._run_batch(*(np.stack(a) for a in zip(*inputs)), tta=tta))
+            got = [g if isinstance(g, Exception) else (next(sigmas), *g) for g in got]
+        return got
 
     def _sc_grid(self, frame):
         """``ln s`` grid of the self-consistent search: the weights' supported M200 range (0.2 to
