@@ -14,9 +14,9 @@ import torch
 
 from ..apertures import aperture_weights
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX
+from ..frame import ClusterFrame
 from ..halo import concentration_200c
 from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning
-from ..frame import ClusterFrame
 from ..reconstruct import projected_to_m200_ratio
 from ..solvers import solve_log_scale
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
