@@ -1,9 +1,10 @@
 """One-dimensional root finding for the self-consistent R200.
 
-`solve_log_scale` is the solve behind ``MassReconstructor.predict(..., self_consistent=True)``
-and its measurement on held-out mocks (`massrecon.validation.self_consistent`): both must take
-the same steps to be comparable.
-"""
+`find_log_scale_roots` (every root on a grid of frames, the steepest stable one chosen) is the
+search behind ``MassReconstructor.predict(..., self_consistent=True)`` and its measurement on
+held-out mocks (`massrecon.validation.self_consistent`): both must take the same steps to be
+comparable.  `solve_log_scale`, the bracketing from the start that it replaced (it found only the
+root nearest the start), is kept for code that calls it."""
 
 from dataclasses import dataclass
 

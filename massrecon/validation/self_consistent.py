@@ -3,7 +3,7 @@
 `MassReconstructor.predict(..., self_consistent=True)` starts from a guessed R200 (a catalogue
 or scaling-relation value, often 20-30% off), predicts the map on that frame, and looks for the
 frame whose M200 equals the M200 implied by the map predicted on it.  Here the same solve
-(`massrecon.solvers.solve_log_scale`, the same consistency function) runs on test-split maps
+(`massrecon.solvers.find_log_scale_roots`, the same consistency function) runs on test-split maps
 in the model's own space: the stored maps span 2.6 R200, so a frame whose R200 is ``f`` true
 R200 (``f <= 1.3``) is cut from them directly instead of being reprojected from the sky.
 """
@@ -18,7 +18,7 @@ from ..frame import ClusterFrame
 from ..halo import concentration_200c
 from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning
 from ..reconstruct import projected_to_m200_ratio
-from ..solvers import solve_log_scale
+from ..solvers import find_log_scale_roots, log_scale_grid
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
 from .metrics import summarize
 
@@ -110,7 +110,7 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
         M200, `summarize`), ``m200_start`` (the same for the starting guesses), ``mcyl_r200``
         (projected mass inside the *true* R200 from the final map), ``converged`` (fraction),
         ``predictions`` (mean number per map) and ``f_max_hit`` (fraction of maps whose solve
-        wanted a frame beyond 1.3 R200, where the field ends).
+        wanted a frame beyond 1.3 R200, where the field ends: no root below it).
     """
     from ..training.augment import gaussian_beam
 
@@ -156,10 +156,16 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
                 evals[log_s] = (val, f, sigma)
                 return val
 
-            conv.append(solve_log_scale(h, max_iter, rtol))
-            _, f, sigma = min(evals.values(), key=lambda e: abs(e[0]))
+            # the grid search of the reconstructor, over the frames the stored field allows
+            grid = log_scale_grid(np.log(_F_MIN / f0), np.log(_F_MAX / f0), anchor=-np.log(f0))
+            res = find_log_scale_roots(h, grid, rtol=rtol, max_iter=max_iter)
+            conv.append(res.converged)
+            if res.root is None:
+                _, f, sigma = min(evals.values(), key=lambda e: abs(e[0]))
+            else:
+                _, f, sigma = evals[min(evals, key=lambda x: abs(x - res.root))]
             npred.append(len(evals))
-            capped.append(hit)
+            capped.append(hit or (res.root is None and res.values[-1] > 0))
             logm.append(3 * np.log10(f))
             logm0.append(3 * np.log10(f0))
             # the true R200 is 1/f frame-R200s
