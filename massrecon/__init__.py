@@ -7,10 +7,16 @@ try:
 except ImportError:  # running from a source tree without an installed version file
     __version__ = "0.0.0"
 
-from .exceptions import ApertureWarning, MassreconWarning, NotConvergedWarning, OutOfDistributionWarning
+from .exceptions import (
+    AmbiguousMassWarning,
+    ApertureWarning,
+    MassreconWarning,
+    NotConvergedWarning,
+    OutOfDistributionWarning,
+)
 
 __all__ = ["__version__", "ClusterFrame", "MassMap", "MassReconstructor", "MassreconWarning", "NotConvergedWarning",
-           "OutOfDistributionWarning", "ApertureWarning"]
+           "AmbiguousMassWarning", "OutOfDistributionWarning", "ApertureWarning"]
 
 # The main classes are imported on first use (PEP 562), so that ``massrecon --version`` and
 # ``--help`` answer without loading astropy.cosmology, photutils or torch.

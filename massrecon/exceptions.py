@@ -7,7 +7,8 @@ astropy's own.
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["MassreconWarning", "NotConvergedWarning", "OutOfDistributionWarning", "ApertureWarning"]
+__all__ = ["MassreconWarning", "NotConvergedWarning", "AmbiguousMassWarning", "OutOfDistributionWarning",
+           "ApertureWarning"]
 
 
 class MassreconWarning(AstropyUserWarning):
@@ -20,6 +21,12 @@ class OutOfDistributionWarning(MassreconWarning):
 
 class NotConvergedWarning(MassreconWarning):
     """An iterative solution (e.g. the self-consistent R200) stopped before it converged."""
+
+
+class AmbiguousMassWarning(MassreconWarning):
+    """The self-consistent mass is not unique: several frames agree with the maps predicted on
+    them, or the predicted mass follows the frame so closely (a flat response) that the answer is
+    set by the starting guess more than by the data.  The uncertainty is widened to cover it."""
 
 
 class ApertureWarning(MassreconWarning):

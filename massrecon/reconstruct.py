@@ -19,12 +19,12 @@ from astropy.utils.data import get_pkg_data_path
 from .apertures import aperture_weights
 from .checks import INPUT_RANGES_KEY, check_member_masses, check_view, native_pixel_r200
 from .contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, SUPPORTED_BEAM_R200
-from .exceptions import NotConvergedWarning, OutOfDistributionWarning
+from .exceptions import AmbiguousMassWarning, NotConvergedWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
 from .halo import nfw_enclosed_mass_shape
 from .logger import log
 from .massmap import SIGMA_UNIT, MassMap
-from .solvers import solve_log_scale
+from .solvers import CONSISTENT_H, FLAT_RESPONSE, find_log_scale_roots, log_scale_grid
 from .symmetry import N_DIHEDRAL, dihedral, undo_dihedral
 
 __all__ = ["MassReconstructor", "projected_to_m200_ratio", "PROJECTED_RATIO_FORM", "PROJECTED_RATIO_TERMS",
@@ -202,7 +202,7 @@ def fill_masked_by_ring(t, r, width=0.05):
 def _check_iteration_options(max_iter, rtol):
     """Validate ``max_iter`` and ``rtol`` of the self-consistent R200; return them as int, float."""
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer (predictions of the self-consistent R200), got "
+        raise ValueError(f"max_iter must be a positive integer (predictions refining a self-consistent R200), got "
                          f"{max_iter!r}")
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating, np.integer)) \
             or not (np.isfinite(rtol) and 0 < rtol < 1):
@@ -439,34 +439,130 @@ class MassReconstructor:
         """Find the frame whose M200 equals the M200 implied by the map predicted on it.
 
         ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``, the
-        implied M200 being the map's mass inside R200 over the ratio `_m200_ratio`:
-        the implied mass grows roughly as the projected mass within the aperture (``s^0.5-1``),
-        the frame's as ``s^3``, so ``h`` falls through a single root.  The root is bracketed
-        by steps of 15% in R200 and refined by Brent's method in ``ln s``
-        (`~massrecon.solvers.solve_log_scale`): unlike a fixed-point iteration it cannot drift
-        or oscillate when a prediction depends on the frame.
+        implied M200 being the map's mass inside R200 over the ratio `_m200_ratio`.  ``h`` is
+        evaluated on a grid of frames spanning the weights' supported mass range (one batched
+        network pass, `_sc_grid`), and every sign change is a root
+        (`~massrecon.solvers.find_log_scale_roots`): the stable ones (``h`` falling) are refined by
+        Brent's method, the steepest is the answer (independent of the start), and several roots
+        or a flat response are reported (`_sc_report`).
         """
         history, evals = [], {}
+        disc = aperture_weights(self.npix, self.npix / self.size_r200)
 
-        def h(log_s):
-            fr = frame.with_r200(frame.r200 * float(np.exp(log_s)))
-            sigma, prepared = self._predict_on(observations, fr, r200_error, tta)
-            history.append(float(fr.r200.to_value(u.kpc)))
-            m_cyl = float((sigma * aperture_weights(self.npix, self.npix / self.size_r200)).sum()
-                          * fr.pixel_area.to_value(u.kpc**2))
-            val = float(np.log(m_cyl / self._m200_ratio(fr) / fr.m200.to_value(u.Msun)))
-            evals[log_s] = (val, fr, sigma, prepared)
-            log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(val):.3f}")
-            return val
+        def h_many(xs):
+            frames = [frame.with_r200(frame.r200 * float(np.exp(x))) for x in xs]
+            out = np.full(len(xs), np.nan)
+            for k, (x, fr, got) in enumerate(zip(xs, frames, self._predict_frames(observations, frames, r200_error,
+                                                                                  tta))):
+                if isinstance(got, Exception):
+                    failures[float(x)] = got
+                    continue
+                sigma, prep, seen = got
+                history.append(float(fr.r200.to_value(u.kpc)))
+                m_cyl = float((sigma * disc).sum() * fr.pixel_area.to_value(u.kpc**2))
+                out[k] = float(np.log(m_cyl / self._m200_ratio(fr) / fr.m200.to_value(u.Msun)))
+                evals[float(x)] = (out[k], fr, sigma, prep, seen)
+                log.debug(f"R200 {fr.r200:.1f}: implied / frame M200 = {np.exp(out[k]):.3f}")
+            return out
 
-        converged = solve_log_scale(h, max_iter, rtol)
-        if not converged:
-            warnings.warn(f"the self-consistent R200 did not converge in {max_iter} predictions (R200 "
-                          f"history {', '.join(f'{r:.0f}' for r in history)} kpc); the frame closest to "
-                          "self-consistency is returned: give a better mass guess, or use the catalogue "
-                          "frame with r200_error", NotConvergedWarning)
-        _, fr, sigma, prepared = min(evals.values(), key=lambda e: abs(e[0]))
-        return fr, (sigma, prepared), history
+        failures = {}
+        grid = self._sc_grid(frame)
+        try:
+            res = find_log_scale_roots(lambda x: h_many([x])[0], grid, rtol=rtol, max_iter=max_iter, h_many=h_many)
+        except ValueError:
+            if not failures:
+                raise
+            raise failures[min(failures, key=abs)] from None  # the start frame's own reason
+        if failures:
+            log.info(f"the self-consistent search left out {len(failures)} of {grid.size} frames that the "
+                     f"observations cannot fill (R200 {', '.join(f'{np.exp(x) * frame.r200:.0f}' for x in failures)}; "
+                     f"first reason: {next(iter(failures.values()))})")
+        if res.choice is None:
+            best = min(evals, key=lambda x: abs(evals[x][0]))
+        else:
+            best = min(evals, key=lambda x: abs(x - res.root))
+        _, fr, sigma, prepared, seen = evals[best]
+        for w in seen:
+            warnings.warn(w.message, w.category)
+        return fr, (sigma, prepared), history, self._sc_report(frame, res)
+
+    def _predict_frames(self, observations, frames, r200_error, tta):
+        """``(sigma, prepared, warnings)`` on each of ``frames`` (one batched network pass), or the
+        `ValueError` that stopped a frame's preparation (e.g. beyond the footprint, or a frame on
+        which the beam is too wide): such frames are left out of the self-consistent search."""
+        got, inputs = [], []
+        for fr in frames:
+            # the checks' warnings of a frame matter only if it is the answer: kept, issued for that one
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                try:
+                    prep = self._prepare(observations, fr)
+                except ValueError as exc:
+                    got.append(exc)
+                    continue
+                inputs.append(self._inputs(prep, fr, r200_error))
+            got.append((prep, seen))
+        if inputs:
+            sigmas = iter(self._run_batch(*(np.stack(a) for a in zip(*inputs)), tta=tta))
+            got = [g if isinstance(g, Exception) else (next(sigmas), *g) for g in got]
+        return got
+
+    def _sc_grid(self, frame):
+        """``ln s`` grid of the self-consistent search: the weights' supported M200 range (0.2 to
+        5 times the start's M200 for weights that state none), in steps of
+        `~massrecon.solvers.BRACKET_STEP` anchored at fixed masses, so the grid does not depend on
+        the start."""
+        ln_m0 = float(np.log(frame.m200.to_value(u.Msun)))
+        lm = self.metadata.get("supported", {}).get("log10_m200_h")
+        if lm:
+            # the same 0.05 dex margin as the range check of `_check_ranges`
+            lo, hi = ((np.array(lm, dtype=float) + [-0.05, 0.05]) * np.log(10) - np.log(frame.cosmology.h))
+        else:
+            lo, hi = ln_m0 + np.log(0.2), ln_m0 + np.log(5.0)
+        anchor = (np.log(1e14) - ln_m0) / 3
+        return log_scale_grid((lo - ln_m0) / 3, (hi - ln_m0) / 3, anchor=anchor)
+
+    def _sc_report(self, frame, res):
+        """Warnings and MassMap header cards of a self-consistent search `res`; the widening
+        (in ln of the mass) of the uncertainty for several roots or a flat response."""
+        def m500(x):
+            return float(frame.with_r200(frame.r200 * float(np.exp(x))).m500.to_value(u.Msun))
+
+        lo_m, hi_m = (m500(x) for x in res.grid[[0, -1]])
+        cards = {"SCNROOT": len(res.roots), "SCROOTS": ",".join(f"{m500(x):.3e}" for x in res.roots),
+                 "SCFLAG": "ok", "SCWIDEN": 0.0}
+        if res.choice is None:
+            side = "above" if res.values[-1] > 0 else ("below" if res.values[0] < 0 else "on both sides of")
+            cards["SCFLAG"] = "none"
+            warnings.warn(f"no self-consistent R200 in the supported range (M500 {lo_m:.3g}-{hi_m:.3g} Msun): the "
+                          f"mass implied by the maps lies {side} the frames' there; the frame closest to "
+                          "self-consistency is returned: use the catalogue frame with r200_error", NotConvergedWarning)
+            return cards
+        cards.update(SCCHOICE=res.choice, SCRESP=round(res.response, 3))
+        widen = 0.0
+        if res.ambiguous:
+            # three times the root spread in ln s is their spread in ln M200
+            widen = 1.5 * float(res.roots[-1] - res.roots[0])
+            cards["SCFLAG"] = "ambiguous"
+            warnings.warn(f"{len(res.roots)} self-consistent solutions, M500 = "
+                          f"{', '.join(f'{m500(x):.3g}' for x in res.roots)} Msun; the one at M500 = "
+                          f"{m500(res.root):.3g} Msun, whose implied mass depends least on the frame, is "
+                          f"returned, with the uncertainty widened by {widen:.2f} in ln(mass) to cover "
+                          "them all", AmbiguousMassWarning)
+        if res.flat:
+            lo, hi = res.consistent
+            widen = max(widen, 1.5 * (hi - lo))
+            cards["SCFLAG"] = "flat" if cards["SCFLAG"] == "ok" else "ambiguous+flat"
+            warnings.warn(f"flat response: the mass implied by the maps follows the frame's (d ln M_implied / "
+                          f"d ln M_frame = {res.response:.2f} > {FLAT_RESPONSE}), so the self-consistent mass is "
+                          f"set more by the model's prior than by the data; frames of M500 {m500(lo):.3g}-"
+                          f"{m500(hi):.3g} Msun agree within {CONSISTENT_H:.0%}, and the uncertainty is widened "
+                          f"by {widen:.2f} in ln(mass)", AmbiguousMassWarning)
+        if not res.converged:
+            warnings.warn("the self-consistent R200 was bracketed but not refined to rtol within max_iter "
+                          "predictions; the closest frame is returned", NotConvergedWarning)
+        cards["SCWIDEN"] = round(widen, 4)
+        return cards
 
     # --- public API ---------------------------------------------------------------------------
     def predict(self, observations, frame, *, r200_error=None, self_consistent=False, max_iter=10, rtol=0.01,
@@ -490,10 +586,14 @@ class MassReconstructor:
             ``r200_error`` the map's amplitude follows the frame, with 0.3 it comes from the
             observations alone.
         self_consistent : bool
-            Iterate R200 until the frame agrees with the mass in the predicted map.  The frame is
-            then the model's own estimate, so ``r200_error`` must be left at its default (0.3).
+            Solve for the frame whose R200 agrees with the mass in the map predicted on it: every
+            solution in the weights' supported mass range is found, whatever the starting frame
+            (see the reconstruction guide; several solutions or a flat response issue an
+            `~massrecon.AmbiguousMassWarning` and widen the uncertainty).  The frame is then the
+            model's own estimate, so ``r200_error`` must be left at its default (0.3).
         max_iter, rtol : int, float
-            Iteration limit and relative tolerance on R200.
+            Largest number of predictions refining each solution after the grid of frames (about
+            13 predictions, batched), and the relative tolerance on R200.
         tta : bool
             Average over the 8 flips/rotations of the inputs (8 times slower; the calibrated
             uncertainty was measured without it, so it is slightly conservative with it).
@@ -508,12 +608,12 @@ class MassReconstructor:
             max_iter, rtol = _check_iteration_options(max_iter, rtol)
         t0 = time.perf_counter()
         if self_consistent:
-            frame, (sigma, prepared), history = self._solve_r200(observations, frame, r200_error, max_iter, rtol,
-                                                                 tta)
+            frame, (sigma, prepared), history, cards = self._solve_r200(observations, frame, r200_error, max_iter,
+                                                                        rtol, tta)
         else:
             sigma, prepared = self._predict_on(observations, frame, r200_error, tta)
-            history = [float(frame.r200.to_value(u.kpc))]
-        return self._mass_map(sigma, frame, prepared, r200_error, history, time.perf_counter() - t0)
+            history, cards = [float(frame.r200.to_value(u.kpc))], {}
+        return self._mass_map(sigma, frame, prepared, r200_error, history, time.perf_counter() - t0, cards)
 
     def _check_request(self, frame, r200_error, self_consistent):
         """Validate ``predict``'s frame and R200 options; the model frame and ``r200_error``."""
@@ -535,8 +635,12 @@ class MassReconstructor:
         self._check_ranges(frame)
         return frame, r200_error
 
-    def _mass_map(self, sigma, frame, prepared, r200_error, history, runtime):
+    def _mass_map(self, sigma, frame, prepared, r200_error, history, runtime, cards=None):
+        cards = cards or {}
         sig_log = self._calibrated_sigma(frame, prepared)
+        if cards.get("SCWIDEN"):
+            # an amplitude uncertainty shared by all pixels, from several or ill-defined self-consistent masses
+            sig_log = np.hypot(sig_log, cards["SCWIDEN"] / np.log(10))
         unc = sigma * np.log(10) * sig_log
         beams = {v: round(pv.beam_fwhm_r200, 4) for v, pv in prepared.items()}
         meta = {
@@ -548,6 +652,7 @@ class MassReconstructor:
             "NITER": len(history),
             "R200HIST": ",".join(f"{h:.1f}" for h in history),
             "RUNTIME": round(runtime, 4),
+            **cards,
         }
         return MassMap.from_frame(sigma * SIGMA_UNIT, frame, uncertainty=unc, meta=meta)
 

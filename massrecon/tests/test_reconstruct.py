@@ -72,7 +72,11 @@ def test_self_consistent_r200_converges(start):
     frame = FRAME.with_r200(r200)
     m_cyl = 1e8 * u.Msun / u.kpc**2 * np.pi * r200**2
     assert u.isclose(m_cyl / projected_to_m200_ratio(frame.c200), frame.m200, rtol=2e-3)
-    assert 2 <= m.meta["NITER"] <= 30
+    # the grid of frames over the supported range, then Brent's refinement of the one root
+    assert rec._sc_grid(frame0).size < m.meta["NITER"] <= rec._sc_grid(frame0).size + 30
+    assert m.meta["SCNROOT"] == 1 and m.meta["SCFLAG"] == "ok" and m.meta["SCWIDEN"] == 0
+    # Sigma fixed: M_cyl ~ R200^2 ~ M200^(2/3)
+    assert m.meta["SCRESP"] == pytest.approx(2 / 3, abs=0.02)
 
 
 class EchoR200Error(torch.nn.Module):
@@ -138,10 +142,18 @@ def test_self_consistent_r200_gives_up_with_a_warning():
 
     rec = MassReconstructor(ConstantSigma(0.0), META)
     wide = FRAME.with_npix(96, size_r200=8.0)
-    # the root lies at ~1.4x the starting R200: three predictions cannot bracket and refine it
-    with pytest.warns(NotConvergedWarning, match="did not converge in 3 predictions"):
-        m = rec.predict([_y_map(wide)], FRAME.with_r200(0.7 * FRAME.r200), self_consistent=True, max_iter=3)
-    assert m.meta["NITER"] == 3 and isinstance(m, MassMap)
+    frame0 = FRAME.with_r200(0.7 * FRAME.r200)
+    n_grid = rec._sc_grid(frame0).size
+    # the root is bracketed by the grid, but one refining prediction cannot reach rtol=1e-9
+    with pytest.warns(NotConvergedWarning, match="bracketed but not refined"):
+        m = rec.predict([_y_map(wide)], frame0, self_consistent=True, max_iter=1, rtol=1e-9)
+    assert m.meta["NITER"] == n_grid + 1 and isinstance(m, MassMap)
+    # a map implying far more mass than any supported frame: no root, the closest frame
+    rec = MassReconstructor(ConstantSigma(3.0), META)
+    with pytest.warns(NotConvergedWarning, match="no self-consistent R200 in the supported range.*above"):
+        m = rec.predict([_y_map(wide)], frame0, self_consistent=True)
+    assert m.meta["NITER"] == n_grid and m.meta["SCNROOT"] == 0 and m.meta["SCFLAG"] == "none"
+    assert np.log10(m.meta["M200C"] * FRAME.cosmology.h) == pytest.approx(15.55, abs=0.01)
 
 
 class FrameFollower(torch.nn.Module):
@@ -168,7 +180,7 @@ def test_self_consistent_solution_is_independent_of_the_start():
         m = rec.predict([_y_map(wide)], FRAME.with_r200(start * FRAME.r200), self_consistent=True, max_iter=20,
                         rtol=1e-4)
         finals.append(float(m.meta["R200C"]))
-        assert m.meta["NITER"] <= 20
+        assert m.meta["NITER"] <= rec._sc_grid(FRAME).size + 20
     assert max(finals) / min(finals) - 1 < 1e-3
 
 

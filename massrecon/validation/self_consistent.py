@@ -3,7 +3,7 @@
 `MassReconstructor.predict(..., self_consistent=True)` starts from a guessed R200 (a catalogue
 or scaling-relation value, often 20-30% off), predicts the map on that frame, and looks for the
 frame whose M200 equals the M200 implied by the map predicted on it.  Here the same solve
-(`massrecon.solvers.solve_log_scale`, the same consistency function) runs on test-split maps
+(`massrecon.solvers.find_log_scale_roots`, the same consistency function) runs on test-split maps
 in the model's own space: the stored maps span 2.6 R200, so a frame whose R200 is ``f`` true
 R200 (``f <= 1.3``) is cut from them directly instead of being reprojected from the sky.
 """
@@ -14,14 +14,21 @@ import torch
 
 from ..apertures import aperture_weights
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX
+from ..frame import ClusterFrame
 from ..halo import concentration_200c
 from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning
 from ..reconstruct import projected_to_m200_ratio
-from ..solvers import solve_log_scale
+from ..solvers import find_log_scale_roots, log_scale_grid
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
 from .metrics import summarize
 
-__all__ = ["self_consistent_masses"]
+__all__ = ["self_consistent_masses", "amplitude_response", "EXPECTED_RESPONSE"]
+
+#: :math:`d\ln M_{500}/d\ln A` expected when a view's amplitude ``A`` is scaled: the inverse
+#: slopes of the scaling relations, :math:`Y \propto M^{5/3}` (self-similar; Arnaud et al. 2010,
+#: eq. 22) and :math:`L_X \propto M^{1.6-1.7}` (Pratt et al. 2009, Table 2), both about 0.6.
+#: The stellar mass has no entry: its slope with halo mass varies too much for a check.
+EXPECTED_RESPONSE = {"sz": 0.6, "xray": 0.6}
 
 #: Largest frame R200 (in true R200) that a stored map of 2.6 R200 can give.
 _F_MAX = 1.3
@@ -103,7 +110,7 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
         M200, `summarize`), ``m200_start`` (the same for the starting guesses), ``mcyl_r200``
         (projected mass inside the *true* R200 from the final map), ``converged`` (fraction),
         ``predictions`` (mean number per map) and ``f_max_hit`` (fraction of maps whose solve
-        wanted a frame beyond 1.3 R200, where the field ends).
+        wanted a frame beyond 1.3 R200, where the field ends: no root below it).
     """
     from ..training.augment import gaussian_beam
 
@@ -149,10 +156,16 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
                 evals[log_s] = (val, f, sigma)
                 return val
 
-            conv.append(solve_log_scale(h, max_iter, rtol))
-            _, f, sigma = min(evals.values(), key=lambda e: abs(e[0]))
+            # the grid search of the reconstructor, over the frames the stored field allows
+            grid = log_scale_grid(np.log(_F_MIN / f0), np.log(_F_MAX / f0), anchor=-np.log(f0))
+            res = find_log_scale_roots(h, grid, rtol=rtol, max_iter=max_iter)
+            conv.append(res.converged)
+            if res.root is None:
+                _, f, sigma = min(evals.values(), key=lambda e: abs(e[0]))
+            else:
+                _, f, sigma = evals[min(evals, key=lambda x: abs(x - res.root))]
             npred.append(len(evals))
-            capped.append(hit)
+            capped.append(hit or (res.root is None and res.values[-1] > 0))
             logm.append(3 * np.log10(f))
             logm0.append(3 * np.log10(f0))
             # the true R200 is 1/f frame-R200s
@@ -170,3 +183,101 @@ def _true_t(data, i, npix):
 
     sig = resample_frame(data["target"][i][None], data["size_r200"], npix, FRAME_SIZE_R200 / 2)[0]
     return TargetTransform().forward(np.maximum(sig, 1e-30))
+
+
+class _Scaled:
+    """An observation whose prepared view (data and noise) is multiplied by ``factor``."""
+
+    def __init__(self, obs, factor):
+        self._obs, self._factor = obs, float(factor)
+
+    def __getattr__(self, name):
+        return getattr(self._obs, name)
+
+    def prepare(self, frame, target_beam=None):
+        import dataclasses
+
+        pv = self._obs.prepare(frame, target_beam)
+        noise = None if pv.noise is None else pv.noise * self._factor
+        return dataclasses.replace(pv, data=pv.data * self._factor, noise=noise)
+
+
+def _solve(rec, observations, frame, **kwargs):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        m = rec.predict(observations, frame, self_consistent=True, **kwargs)
+    names = sorted({w.category.__name__ for w in seen})
+    return m, names
+
+
+def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0), **kwargs):
+    r"""The self-consistent mass from two starts and its response to the inputs' amplitude.
+
+    Two checks of ``rec.predict(observations, frame, self_consistent=True)`` (issue 15):
+    *convergence*, the self-consistent R200 from frames of ``starts`` times the M500 of
+    ``frame``; and *response*, :math:`d\ln M_{500}/d\ln A` when the amplitude ``A`` of every
+    observation's prepared view (data and noise, so the signal-to-noise is kept) is multiplied
+    by ``factor``, to compare with the scaling relations (`EXPECTED_RESPONSE`).
+
+    Parameters
+    ----------
+    rec : `~massrecon.MassReconstructor`
+    observations : list of observations
+    frame : `~massrecon.ClusterFrame`
+        The catalogue frame (its M500 is the reference of ``starts``).
+    factor : float
+        Amplitude scaling.
+    starts : tuple of float
+        Starting M500 in units of the frame's.
+    **kwargs
+        Passed on to `~massrecon.MassReconstructor.predict` (``max_iter``, ``rtol``, ``tta``).
+
+    Returns
+    -------
+    dict
+        ``r200`` and ``m500`` (kpc, Msun) from each start, ``r200_ratio`` (largest over smallest),
+        ``m500_scaled`` (from the first start, inputs scaled), ``response`` (the measured
+        :math:`d\ln M_{500}/d\ln A`), ``expected`` (of the views given, if all have one, else
+        None), ``flags`` (the ``SCFLAG`` card of each solve), ``warnings`` (warning class names
+        of each solve) and ``seconds`` (mean time per self-consistent prediction).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from astropy.coordinates import SkyCoord
+    >>> from massrecon import ClusterFrame, MassReconstructor
+    >>> from massrecon.datasets import make_example_observations, read_example_observations
+    >>> from massrecon.validation.self_consistent import amplitude_response
+    >>> obs, row = read_example_observations(make_example_observations(tempfile.mkdtemp()))
+    >>> frame = ClusterFrame(SkyCoord(row["ra"], row["dec"]), float(row["z"]), m500=row["m500"])  # doctest: +SKIP
+    >>> out = amplitude_response(MassReconstructor.pretrained(), [obs["sz"]], frame)   # doctest: +SKIP
+    >>> out["r200_ratio"] < 1.05, abs(out["response"] - 0.6) < 0.12   # doctest: +SKIP
+    (True, True)
+    """
+    import time
+
+    if not isinstance(frame, ClusterFrame):
+        raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
+    t0 = time.perf_counter()
+    out = {"r200": [], "m500": [], "flags": [], "warnings": []}
+    for start in (*starts, None):
+        fr = frame.with_mass(m500=frame.m500 * (starts[0] if start is None else start))
+        obs = observations if start is not None else [_Scaled(o, factor) for o in observations]
+        m, names = _solve(rec, obs, fr, **kwargs)
+        out["flags"].append(str(m.meta.get("SCFLAG")))
+        out["warnings"].append(names)
+        if start is None:
+            out["m500_scaled"] = float(m.meta["M500C"])
+        else:
+            out["r200"].append(float(m.meta["R200C"]))
+            out["m500"].append(float(m.meta["M500C"]))
+    out["seconds"] = (time.perf_counter() - t0) / (len(starts) + 1)
+    out["r200_ratio"] = max(out["r200"]) / min(out["r200"])
+    out["response"] = float(np.log(out["m500_scaled"] / out["m500"][0]) / np.log(factor))
+    views = {o.view for o in observations}
+    exp = [EXPECTED_RESPONSE.get(v) for v in views]
+    out["expected"] = exp[0] if len(set(exp)) == 1 and exp[0] is not None else None
+    return out
+

@@ -1,0 +1,69 @@
+"""The self-consistent mass of the bundled weights: the same from any start, and its response to the
+inputs' amplitude (issue 15), on the bundled example and on the real eFEDS cluster."""
+
+import tempfile
+import warnings
+
+import astropy.units as u
+import pytest
+from astropy.coordinates import SkyCoord
+
+from massrecon import ClusterFrame, MassReconstructor
+from massrecon.observations.tests.helpers import shared_file
+from massrecon.validation.self_consistent import amplitude_response
+
+
+@pytest.fixture(scope="module")
+def example():
+    from massrecon.datasets import make_example_observations, read_example_observations
+
+    obs, row = read_example_observations(make_example_observations(tempfile.mkdtemp()))
+    frame = ClusterFrame(SkyCoord(row["ra"], row["dec"]), float(row["z"]), m500=row["m500"])
+    return MassReconstructor.pretrained(), obs, frame
+
+
+@pytest.mark.parametrize("views", [("sz",), ("xray",), ("stars",), ("sz", "xray", "stars")])
+def test_example_solution_is_independent_of_the_start(example, views):
+    rec, obs, frame = example
+    out = amplitude_response(rec, [obs[v] for v in views], frame)
+    # the grid spans the supported range whatever the start: 0.5x and 2x give the same R200
+    assert out["r200_ratio"] < 1.05, out
+    assert out["response"] > 0.1, out  # a brighter input means a more massive cluster
+    _check_response(out)
+
+
+def _check_response(out):
+    """The scaling-relation response (within 20%), or an expected failure that states the number:
+    the bundled weights predate the simulator fixes of issue 16 (measured: y map of the example 0.50,
+    its X-ray image 1.45, eFEDS 0.12; expected 0.6), so this is reported, not asserted, until retraining."""
+    if out["expected"] is None:
+        return
+    if abs(out["response"] / out["expected"] - 1) > 0.2:
+        pytest.xfail(f"d ln M500 / d ln A = {out['response']:.2f}, the scaling relations say {out['expected']}")
+
+
+def efeds_image():
+    from massrecon.observations import XrayImage
+    from massrecon.physics import energy_conversion_factor, read_arf
+
+    nh = 3.5e20 * u.cm**-2
+    band = [0.6, 1.1] * u.keV
+    arf = read_arf(shared_file("efeds", "spec_020_ARF_00001.fits"), remove_psf_loss=True)
+    ecf = energy_conversion_factor(arf, band, 3 * u.keV, z=0.33, nh=nh, flux="absorbed")
+    return XrayImage.read_counts(shared_file("efeds", "img_0600_1100.fits.gz"),
+                                 shared_file("efeds", "expmap_norm_0600_1100.fits.gz"),
+                                 mask_file=shared_file("efeds", "mask.fits.gz"), band=band, ecf=ecf, nh=nh,
+                                 beam=0.3 * u.arcmin, kT=3 * u.keV)
+
+
+def test_efeds_one_answer_from_both_starts():
+    # the lead's case (issue 15): starts at M500 = 1e14 and 4e14 gave 1.2e14 and 5.8e14, silently
+    img = efeds_image()
+    rec = MassReconstructor.pretrained()
+    frame = ClusterFrame(SkyCoord(140.3384, 3.2906, unit="deg"), 0.33, m500=2e14 * u.Msun)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the single band is noisier than the training maps (docs/checks.rst)
+        out = amplitude_response(rec, [img], frame)
+    assert out["r200_ratio"] < 1.05, out
+    assert out["response"] > 0, out
+    _check_response(out)
