@@ -38,7 +38,7 @@ from ..contract import (
     SUPPORTED_BEAM_R200,
     VIEW_UNITS,
 )
-from ..exceptions import MassreconWarning
+from ..exceptions import MassreconWarning, OutOfDistributionWarning
 from ..logger import log
 from ..physics import galaxies
 from ._attributes import AngleOrR200Fraction, MassQuantity, msun_value
@@ -305,7 +305,11 @@ class GalaxyMembers(ObservationBase):
     redshift_column, velocity_column : str, optional
         Columns kept for the user (`z`, `velocity`); not used by the map.
     default_mass : `~astropy.units.Quantity`, optional
-        Mass of each galaxy when there is no mass column.  Default `MEMBER_DEFAULT_MASS`.
+        Mass of each galaxy when there is no mass column.  Without it a positions-only
+        catalogue warns (`~massrecon.OutOfDistributionWarning`: its amplitude depends on the
+        catalogue's depth) and every galaxy gets `~massrecon.contract.MEMBER_DEFAULT_MASS`;
+        giving it states that the catalogue is complete above
+        `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` and no deeper.
     mass_limit : `~astropy.units.Quantity`, optional
         Default `MEMBER_MAP_MASS_LIMIT`.
     smoothing : float or `~astropy.units.Quantity`, optional
@@ -344,7 +348,7 @@ class GalaxyMembers(ObservationBase):
 
     def __init__(self, table, *, coord_column=None, ra_column=None, dec_column=None, mass_column=None,
                  probability_column=None, redshift_column=None, velocity_column=None,
-                 default_mass=MEMBER_DEFAULT_MASS, mass_limit=MEMBER_MAP_MASS_LIMIT,
+                 default_mass=None, mass_limit=MEMBER_MAP_MASS_LIMIT,
                  smoothing=MEMBER_SMOOTHING_R200, name=None):
         owner = type(self).__name__
         if not isinstance(table, Table):
@@ -382,16 +386,30 @@ class GalaxyMembers(ObservationBase):
         self.mass_limit = mass_limit
         self.smoothing = smoothing
         self._table = table
+        if default_mass is None and _find_column(table, mass_column, () if mass_column else _MASS_COLUMNS) is None:
+            warnings.warn(
+                f"stars: {owner} has no stellar masses, so every galaxy gets {MEMBER_DEFAULT_MASS:.1e} and the "
+                "stars view scales with how deep the catalogue goes (a catalogue with 5 times more faint "
+                "galaxies reads as a cluster 5 times heavier): the mass from this view is not "
+                "trustworthy.  Give stellar masses (or magnitudes: GalaxyMembers.from_magnitudes), or pass "
+                f"default_mass= for a catalogue complete above {MEMBER_MAP_MASS_LIMIT:.0e} and no deeper",
+                OutOfDistributionWarning)
 
     @staticmethod
     def _read_masses(table, mass_column, default_mass, owner):
-        """Stellar masses (Msun, float64) from the mass column, or ``default_mass`` for all."""
+        """Stellar masses (Msun, float64) from the mass column, or ``default_mass`` for all.
+
+        A catalogue of positions only, without a ``default_mass`` that states what each galaxy
+        stands for, warns: the stars view is then a count of galaxies times a guess, and a deeper
+        catalogue (more faint galaxies) would read as a heavier cluster (issue 15).
+        """
         mcol = _find_column(table, mass_column, () if mass_column else _MASS_COLUMNS)
         if mass_column is not None and mcol is None:
             raise ValueError(
                 f"{owner}: mass_column {mass_column!r} is not in the table (columns: {table.colnames})"
             )
         if mcol is None:
+            default_mass = MEMBER_DEFAULT_MASS if default_mass is None else default_mass
             log.debug(f"{owner}: no stellar-mass column; every galaxy gets {default_mass}")
             mstar = np.full(len(table), msun_value(default_mass, "default_mass", owner))
         else:

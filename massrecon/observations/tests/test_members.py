@@ -122,8 +122,15 @@ def test_members_ra_dec_columns_and_variants(frame, rng):
 
 
 def test_positions_only_get_default_mass(frame, rng):
+    from massrecon import OutOfDistributionWarning
+
     coords, _ = _frame_members(frame, rng, 20)
-    members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}))
+    # a catalogue of positions only cannot know its amplitude: it warns, naming the view
+    with pytest.warns(OutOfDistributionWarning, match=r"^stars: .* scales with how deep the catalogue goes"):
+        members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}))
+    assert np.all(members.mstar == MEMBER_DEFAULT_MASS)
+    # stating what each galaxy stands for is the user's statement of the depth: no warning
+    members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}), default_mass=MEMBER_DEFAULT_MASS)
     assert np.all(members.mstar == MEMBER_DEFAULT_MASS)
 
 
