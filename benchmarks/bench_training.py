@@ -8,11 +8,13 @@ Groups (default: all but ``compile-max``):
 - ``compile``: torch.compile (mode default) of the generator and discriminator, with and
   without bf16 autocast (compile time reported separately);
 - ``compile-max``: torch.compile mode "max-autotune-no-cudagraphs";
-- ``threads``: torch.set_num_threads 1 vs 2, interop threads 1 vs 2;
+- ``threads``: torch.set_num_threads 1 vs 2 (inter-op threads are left alone: the steps run
+  one operator at a time, and torch fixes their number at the first parallel operation);
 - ``batch``: batch size 16, 32, 64;
 - ``slim``: narrower networks (fewer channels) and their multiply-accumulates per map;
 - ``accuracy``: short training runs (``--ab-steps`` steps on a small simulated HDF5 file, same
-  seed) of the settings named by ``--settings`` (``fp32``, ``bf16``, ``bf16-cl``, ``cl``),
+  seed) of the settings named by ``--settings`` (``fp32``, ``bf16``, ``bf16-cl``, ``cl``, and
+  ``fp32-seed2``: float32 with another seed, for the scale of seed-to-seed differences),
   printing the validation L1 and mass error of each (not in the default groups);
 - ``data``: samples/s of the data pipeline (`~massrecon.training.ClusterMapDataset` with the
   augmentations of the weights recipe, on a small simulated HDF5 file).
@@ -24,7 +26,9 @@ right shapes (data loading excluded).  The configurations of a group are measure
 (each repeat times every configuration once, in turn) so that the drift of a shared machine
 cancels out.  Every step is timed on its own; the median, the spread (min-max) and the
 speed-ups of the medians and of the best steps (the least disturbed by other processes) are
-printed, per sample (so that batch sizes compare).
+printed, per sample (so that batch sizes compare), with the median CPU time of a step (all
+threads; with one thread the least noisy measure of the work, since waiting for a core costs
+none).
 """
 
 import argparse
@@ -47,6 +51,7 @@ from massrecon.training import TrainingConfig  # noqa: E402
 from massrecon.training.loop import _build_networks, _discriminator_step, _generator_step  # noqa: E402
 
 RECIPE = Path(__file__).resolve().parents[1] / "configs" / "bundled_weights.toml"
+DEFAULT_THREADS = [2]  # --threads
 WEIGHTS = ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight")
 
 
@@ -79,22 +84,25 @@ class Case:
     channels_last: bool = False
     bf16: bool = False
     compile_mode: str = None
-    threads: int = 2
+    threads: int = None
     nets: object = None
     batch: dict = None
     compile_s: float = None
     rates: list = dataclasses.field(default_factory=list)
+    cpu: list = dataclasses.field(default_factory=list)
 
     def setup(self):
+        self.threads = self.threads or DEFAULT_THREADS[0]
         torch.set_num_threads(self.threads)
         self.nets = _build_networks(self.cfg, torch.device("cpu"))
         if self.channels_last:
             self.nets.gen.to(memory_format=torch.channels_last)
             self.nets.disc.to(memory_format=torch.channels_last)
-        self.nets.gen_t, self.nets.disc_t = self.nets.gen, self.nets.disc
-        if self.compile_mode:
+        self.nets.gen_t, self.nets.disc_t, self.nets.disc_g = self.nets.gen, self.nets.disc, self.nets.disc
+        if self.compile_mode:  # as massrecon.training.loop._wrap_networks, with a choice of mode
             self.nets.gen_t = torch.compile(self.nets.gen, mode=self.compile_mode)
             self.nets.disc_t = torch.compile(self.nets.disc, mode=self.compile_mode)
+            self.nets.disc_g = torch.compile(self.nets.disc, mode=self.compile_mode)
         self.batch = random_batch(self.cfg, self.channels_last)
         t0 = time.perf_counter()
         self.step()  # warm-up (and compilation)
@@ -112,9 +120,10 @@ class Case:
         """Time ``steps`` steps one by one (per-step rates: the best ones are the least disturbed)."""
         torch.set_num_threads(self.threads)
         for _ in range(steps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             self.step()
             self.rates.append(1.0 / (time.perf_counter() - t0))
+            self.cpu.append(time.process_time() - c0)
 
 
 def run_group(title, cases, reps, steps, baseline=0):
@@ -131,13 +140,13 @@ def run_group(title, cases, reps, steps, baseline=0):
     base = statistics.median(ref.rates) * ref.cfg.batch_size
     best_base = max(ref.rates) * ref.cfg.batch_size
     print(f"  {'configuration':44s} {'steps/s':>7s} {'samples/s':>9s} {'min-max samples/s':>19s} "
-          f"{'speed-up median':>15s} {'best':>5s}")
+          f"{'speed-up median':>15s} {'best':>5s} {'CPU s/step':>10s}")
     for c in cases:
         med = statistics.median(c.rates)
         b = c.cfg.batch_size
         spread = f"{min(c.rates) * b:.1f}-{max(c.rates) * b:.1f}"
         print(f"  {c.name:44s} {med:7.3f} {med * b:9.1f} {spread:>19s} {med * b / base:15.2f} "
-              f"{max(c.rates) * b / best_base:5.2f}", flush=True)
+              f"{max(c.rates) * b / best_base:5.2f} {statistics.median(c.cpu):10.2f}", flush=True)
     torch.set_num_threads(2)
 
 
@@ -171,7 +180,8 @@ def bench_data(n_samples=64):
 
 
 SETTINGS = {"fp32": {}, "cl": {"channels_last": True}, "bf16": {"autocast": "bf16"},
-            "bf16-cl": {"autocast": "bf16", "channels_last": True}}
+            "bf16-cl": {"autocast": "bf16", "channels_last": True},
+            "fp32-seed2": {"seed": 2}}  # the spread from the seed alone, for scale
 
 
 def bench_accuracy(settings, steps, threads, workdir):
@@ -216,6 +226,7 @@ def main(argv=None):
     p.add_argument("--workdir", default="runs/bench_training")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--steps", type=int, default=4)
+    p.add_argument("--threads", type=int, default=2, help="torch threads of every case but the threads group's")
     args = p.parse_args(argv)
     unknown = set(args.groups) - set(groups_all)
     if unknown:
@@ -226,6 +237,7 @@ def main(argv=None):
     gen, disc = _build_networks(cfg, torch.device("cpu")).gen, _build_networks(cfg, torch.device("cpu")).disc
     print(f"MACs per map: generator {flops_per_map(gen) / 1e6:.1f} M, discriminator {flops_per_map(disc) / 1e6:.1f} M")
     r, k = args.reps, args.steps
+    DEFAULT_THREADS[0] = args.threads
     if "precision" in args.groups:
         run_group("precision and memory format", [
             Case("fp32 (today)", cfg), Case("channels_last", cfg, channels_last=True),
@@ -241,8 +253,9 @@ def main(argv=None):
                                             compile_mode="max-autotune-no-cudagraphs")], r, k)
     if "threads" in args.groups:
         run_group("threads", [
-            Case("2 threads (today)", cfg), Case("1 thread", cfg, threads=1),
-            Case("2 threads, bf16", cfg, bf16=True), Case("1 thread, bf16", cfg, bf16=True, threads=1)], r, k)
+            Case("2 threads (today)", cfg, threads=2), Case("1 thread", cfg, threads=1),
+            Case("2 threads, bf16", cfg, bf16=True, threads=2),
+            Case("1 thread, bf16", cfg, bf16=True, threads=1)], r, k)
     if "batch" in args.groups:
         run_group("batch size (speed-up per sample)", [
             Case("batch 32 (today)", cfg), Case("batch 16", recipe_config(batch_size=16)),
