@@ -54,6 +54,9 @@ __all__ = ["TrainingConfig"]
 
 _SECTIONS = ("data", "model", "optim", "loss", "run")
 
+#: Values of ``TrainingConfig.autocast``.
+_AUTOCAST = ("auto", "none", "bf16")
+
 #: Keys of the ``simulate`` table besides those of SimulationConfig.  ``maps`` is left out: the
 #: data set makes the maps of the views and the target, whatever the table would say.
 _SIMULATE_OWN = {"n_halos": 1, "halo_start": 0}
@@ -193,6 +196,16 @@ class TrainingConfig:
         Data-loader worker processes.
     threads : int
         Torch intra-op threads (0: torch's default).
+    channels_last : bool
+        Keep the networks' weights (hence their activations) in the channels-last memory format
+        (see :ref:`training-speed`).
+    autocast : {"auto", "none", "bf16"}
+        Mixed precision of the forward passes: ``"bf16"``, bfloat16 autocast (CPU or CUDA),
+        ``"none"``, float32 throughout, ``"auto"`` (the default), bfloat16 on CUDA and float32
+        on the CPU.  Losses, optimiser states and weights stay float32.
+    compile : bool
+        Run the networks through `torch.compile` (default mode); the first steps then take
+        longer, while it compiles.
     augment : `~massrecon.training.augment.AugmentConfig`
 
     Examples
@@ -238,6 +251,9 @@ class TrainingConfig:
     seed: int = 0
     num_workers: int = 0
     threads: int = 0
+    channels_last: bool = False
+    autocast: str = "auto"
+    compile: bool = False
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     simulate: dict = None
 
@@ -292,6 +308,11 @@ class TrainingConfig:
                 raise TypeError(f"init_from must be a path to a checkpoint, got {self.init_from!r}")
             self.init_from = str(self.init_from)
         self.amplitude_head = bool(self.amplitude_head)
+        for name in ("channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.autocast not in _AUTOCAST:
+            raise ValueError(f"autocast must be one of {_AUTOCAST}, got {self.autocast!r}")
         self.seed = int(self.seed)
         if self.simulate is not None:
             if self.data_paths:

@@ -126,7 +126,7 @@ def wrap_ddp(module, ctx):
 
 
 def unwrap(module):
-    """The module inside a DistributedDataParallel wrapper (or the module itself).
+    """The module inside a DistributedDataParallel (and torch.compile) wrapper (or the module itself).
 
     Examples
     --------
@@ -136,4 +136,5 @@ def unwrap(module):
     >>> unwrap(wrap_ddp(net, DistributedContext())) is net
     True
     """
+    module = getattr(module, "_orig_mod", module)  # inside torch.compile's wrapper
     return module.module if isinstance(module, torch.nn.parallel.DistributedDataParallel) else module

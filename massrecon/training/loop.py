@@ -316,6 +316,9 @@ class _Networks:
     sched_d: torch.optim.lr_scheduler.LRScheduler
     gen_t: torch.nn.Module = None
     disc_t: torch.nn.Module = None
+    #: The discriminator as the generator's loss calls it: outside DistributedDataParallel (its
+    #: weights are frozen there), compiled when the run compiles.
+    disc_g: torch.nn.Module = None
 
     @property
     def use_gan(self):
@@ -358,6 +361,11 @@ def _build_networks(config, device):
     gen = build_generator(config).to(device)
     use_gan = config.gan_weight > 0
     disc = PatchGANDiscriminator(len(config.views), config.ndf).to(device) if use_gan else None
+    if config.channels_last:
+        # the weights' layout decides the convolutions' (the inputs need no conversion)
+        gen.to(memory_format=torch.channels_last)
+        if use_gan:
+            disc.to(memory_format=torch.channels_last)
     opt_g = torch.optim.AdamW(gen.parameters(), lr=config.lr, betas=config.betas,
                               weight_decay=config.weight_decay)
     sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda s: lr_factor(s, config))
@@ -427,11 +435,10 @@ def _generator_step(nets, batch, weights, amp):
     pred = pred.float()
     fake_logits = None
     if nets.use_gan:
-        dmod = unwrap(nets.disc_t)
-        for p in dmod.parameters():
+        for p in unwrap(nets.disc_t).parameters():
             p.requires_grad_(False)
         with amp:
-            fake_logits = dmod(x, mask, pred).float()
+            fake_logits = nets.disc_g(x, mask, pred).float()
     loss, parts = generator_loss(pred, batch, weights, fake_logits)
     nets.opt_g.zero_grad(set_to_none=True)
     loss.backward()
@@ -458,6 +465,25 @@ def _discriminator_step(nets, batch, pred, amp):
     return float(ld.detach())
 
 
+def _wrap_networks(config, nets, ctx):
+    """Wrap the networks for data parallelism and (``config.compile``) compile them."""
+    nets.gen_t = wrap_ddp(nets.gen, ctx)
+    nets.disc_t = wrap_ddp(nets.disc, ctx) if nets.use_gan else None
+    nets.disc_g = nets.disc
+    if config.compile:
+        nets.gen_t = torch.compile(nets.gen_t)
+        if nets.use_gan:
+            nets.disc_t = torch.compile(nets.disc_t)
+            nets.disc_g = torch.compile(nets.disc)
+
+
+def _autocast(config, device):
+    """The mixed-precision context of the forward passes (``config.autocast``)."""
+    if config.autocast == "bf16" or (config.autocast == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def _progress_bar(config, step, enabled):
     """A tqdm bar over the run's steps, starting at ``step`` (None when not ``enabled``)."""
     if not enabled:
@@ -478,15 +504,13 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
         _init_from(config, nets.gen, nets.disc)
     if ckpt is not None:
         step = _restore(nets, ckpt, ctx)
-    nets.gen_t = wrap_ddp(nets.gen, ctx)
-    nets.disc_t = wrap_ddp(nets.disc, ctx) if nets.use_gan else None
+    _wrap_networks(config, nets, ctx)
     data = _build_data(config, ctx, step)
     metrics = _Metrics(run_dir, step if ckpt is not None else None, ctx.is_main)
     weights = {k: getattr(config, k)
                for k in ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight")}
     end = config.steps if stop_at is None else min(config.steps, int(stop_at))
-    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-           else contextlib.nullcontext())
+    amp = _autocast(config, device)
     bar = _progress_bar(config, step, progress and ctx.is_main)
     losses = []
     row = {}

@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import shutil
+import warnings
 
 import pytest
 import torch
@@ -112,3 +113,60 @@ def test_bad_train_arguments(tiny_config, tmp_path):
         train(None, tmp_path / "nothing", resume=True)
     with pytest.raises(ValueError, match="divisible"):
         train(TrainingConfig(data_paths=tiny_config.data_paths, npix=36), tmp_path / "x")
+
+
+def test_fast_settings(tiny_config, tmp_path):
+    """channels_last + bf16 autocast: the resume stays exact, the losses stay close to float32's and
+    the checkpoint's generator loads into a plain (contiguous, float32) model."""
+    cfg = dataclasses.replace(tiny_config, channels_last=True, autocast="bf16")
+    full = train(cfg, tmp_path / "a", progress=False)
+    train(cfg, tmp_path / "b", stop_at=3, progress=False)
+    rest = train(None, tmp_path / "b", resume=True, progress=False)
+    assert full["losses"][3:] == rest["losses"]
+    ref = train(tiny_config, tmp_path / "ref", progress=False)
+    # bfloat16 keeps 8 bits of mantissa: the first loss (same weights, same batch) within 2%
+    assert ref["losses"][0] == pytest.approx(full["losses"][0], rel=0.02)
+    assert full["losses"] != ref["losses"]
+    export_weights(tmp_path / "a", tmp_path / "weights")
+    g, _ = load_generator(tmp_path / "weights" / "generator.pt")
+    assert g.views == ("sz", "xray", "stars")
+
+
+def test_autocast_context():
+    from massrecon.training.loop import _autocast
+
+    assert not isinstance(_autocast(TrainingConfig(), torch.device("cpu")), torch.autocast)  # today's default
+    with warnings.catch_warnings():  # "CUDA is not available": the context is made, not entered
+        warnings.simplefilter("ignore")
+        assert isinstance(_autocast(TrainingConfig(), torch.device("cuda")), torch.autocast)
+        assert not isinstance(_autocast(TrainingConfig(autocast="none"), torch.device("cuda")), torch.autocast)
+    amp = _autocast(TrainingConfig(autocast="bf16"), torch.device("cpu"))
+    assert isinstance(amp, torch.autocast) and amp.fast_dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="autocast"):
+        TrainingConfig(autocast="fp16")
+    with pytest.raises(TypeError, match="channels_last"):
+        TrainingConfig(channels_last=1)
+    with pytest.raises(TypeError, match="compile"):
+        TrainingConfig(compile="yes")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # dynamo warns while tracing (torch 2.13)
+def test_compile(tiny_config, tmp_path, monkeypatch):
+    """compile = true wraps the networks in torch.compile; checkpoints hold the plain modules'
+    weights (no ``_orig_mod.`` prefix).  The eager backend keeps the test fast: the wiring is
+    under test, not inductor."""
+    compiled = []
+    real = torch.compile
+
+    def fake_compile(mod, **kw):
+        compiled.append(type(mod).__name__)
+        return real(mod, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    cfg = dataclasses.replace(tiny_config, compile=True, steps=2, val_interval=2)
+    res = train(cfg, tmp_path / "run", progress=False)
+    assert sorted(compiled) == ["PatchGANDiscriminator", "PatchGANDiscriminator", "UNetGenerator"]
+    ref = train(dataclasses.replace(tiny_config, steps=2, val_interval=2), tmp_path / "ref", progress=False)
+    assert res["losses"] == pytest.approx(ref["losses"], rel=1e-5)
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert not any(k.startswith("_orig_mod") for k in ckpt["generator"])
