@@ -468,9 +468,9 @@ class GalaxyMembers(ObservationBase):
         >>> import astropy.units as u
         >>> from astropy.coordinates import SkyCoord
         >>> from massrecon.observations import GalaxyMembers
-        >>> m = GalaxyMembers.from_arrays(SkyCoord([10, 10.01], [5, 5], unit="deg"))
+        >>> m = GalaxyMembers.from_arrays(SkyCoord([10, 10.01], [5, 5], unit="deg"), [6e10, 2e10] * u.Msun)
         >>> len(m), m.mstar[0]
-        (2, <Quantity 4.e+10 solMass>)
+        (2, <Quantity 6.e+10 solMass>)
         """
         if not isinstance(coords, SkyCoord):
             raise TypeError(f"coords must be a SkyCoord array, got {type(coords).__name__}")

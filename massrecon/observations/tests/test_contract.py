@@ -118,7 +118,7 @@ def test_attributes_are_validated_and_read_only(small_frame):
         XrayImage(sb, wcs=wide.wcs, beam=BEAM, absorption_correction=0)
     with pytest.raises(ValueError, match=r"XrayImage: band must be two energies \(E1, E2\) with E1 < E2"):
         XrayImage(sb, wcs=wide.wcs, beam=BEAM, band=[2, 0.5] * u.keV)
-    members = QTable({"ra": [150.0] * u.deg, "dec": [2.0] * u.deg})
+    members = QTable({"ra": [150.0] * u.deg, "dec": [2.0] * u.deg, "mstar": [4e10] * u.Msun})
     with pytest.raises(ValueError, match="GalaxyMembers: smoothing must be finite and >= 0"):
         GalaxyMembers(members, smoothing=-0.1)
     with pytest.raises(u.UnitsError, match="GalaxyMembers: smoothing must be a fraction of R200"):
