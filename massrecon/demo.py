@@ -106,32 +106,32 @@ def _figure(path, observations, frame, maps, truth):
     # a Figure with its own Agg canvas: no pyplot, so the user's backend and figures are untouched
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    best = list(maps.values())[-1]  # the largest view set
-    fig = Figure(figsize=(15, 8))
-    FigureCanvasAgg(fig)
-    panels = []
-    for i, (view, obs) in enumerate(observations.items()):
-        pv = obs.prepare(frame)
-        ax = fig.add_subplot(2, 4, i + 1)
-        img = pv.data
-        if view != "sz":
-            img = np.log10(np.where(img > 0, img, np.nan))
-        ax.imshow(img, origin="lower")
-        ax.set_title(f"{view} on the frame" + ("" if view == "sz" else " (log10)"))
-        panels.append(ax)
-    ax = fig.add_subplot(2, 4, 4)
-    ax.imshow(np.log10(truth.data), origin="lower")
-    ax.set_title("true log10 Sigma")
-    ax = fig.add_subplot(2, 4, 5)
-    ax.imshow(np.log10(best.data), origin="lower")
-    ax.set_title("predicted log10 Sigma (all views)")
-    ax = fig.add_subplot(2, 4, 6)
     from reproject import reproject_interp
 
+    from .analysis.plotting import _label_sky_axes
+
+    best = list(maps.values())[-1]  # the largest view set
+    fig = Figure(figsize=(16, 8.5))
+    FigureCanvasAgg(fig)
+
+    def sky_panel(position, image, wcs, title, **kwargs):
+        # sky axes (RA/Dec) from the image's WCS, as a user would show a map
+        ax = fig.add_subplot(2, 4, position, projection=wcs)
+        ax.imshow(image, origin="lower", **kwargs)
+        _label_sky_axes(ax)
+        ax.coords[0].set_ticklabel(exclude_overlapping=True)
+        ax.set_title(title)
+        return ax
+
+    for i, (view, obs) in enumerate(observations.items()):
+        pv = obs.prepare(frame)
+        img = pv.data if view == "sz" else np.log10(np.where(pv.data > 0, pv.data, np.nan))
+        sky_panel(i + 1, img, frame.wcs, f"{view} on the frame" + ("" if view == "sz" else " (log10)"))
+    sky_panel(4, np.log10(truth.data), truth.wcs, "true log10 Sigma")
+    sky_panel(5, np.log10(best.data), best.wcs, "predicted log10 Sigma (all views)")
     t_on = reproject_interp((truth.data, truth.wcs), best.wcs, shape_out=best.data.shape, order="bilinear")[0]
-    ax.imshow(np.log10(best.data / t_on), origin="lower", cmap="coolwarm", vmin=-0.3, vmax=0.3)
-    ax.set_title("log10(pred / true), predicted frame")
+    sky_panel(6, np.log10(best.data / t_on), best.wcs, "log10(pred / true)", cmap="coolwarm", vmin=-0.3,
+              vmax=0.3)
     ax = fig.add_subplot(2, 4, (7, 8))
     r200 = float(truth.meta["R200C"]) * u.kpc
     edges = np.geomspace(0.05, 1.0, 12) * r200
