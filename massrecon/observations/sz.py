@@ -13,6 +13,7 @@ outskirts.  Give the map's beam (FWHM); Planck y maps have a 10 arcmin beam
 """
 
 import os
+import warnings
 
 import astropy.units as u
 import numpy as np
@@ -21,10 +22,12 @@ from astropy.io import fits
 from astropy_healpix import npix_to_nside
 
 from ..contract import VIEW_UNITS
+from ..exceptions import OutOfDistributionWarning
 from ._attributes import bool_mask, mask_invalid_pixels, std_array
 from ._inputs import read_fits_hdus
 from ._regrid import healpix_onto
 from .base import Observation, ObservationBase, _check_frame, _prepare_on_frame
+from .transfer import TransferFunction
 
 __all__ = ["PLANCK_Y_BEAM", "ComptonYMap", "HealpixComptonYMap"]
 
@@ -63,13 +66,18 @@ class ComptonYMap(Observation):
         Per-pixel standard deviation of y.
     mask : array-like of bool, optional
         True where pixels are bad (e.g. point sources).
+    transfer_function : `~massrecon.observations.TransferFunction`, optional
+        The filtering of a ground-based map (ACT, SPT, Bolocam, NIKA2: scan strategy and
+        filters remove large scales).  Stating it is always right; the bundled model is trained on
+        unfiltered y, so `prepare` then warns that the map is outside its domain.
     **kwargs
         ``unit``, ``meta``, ``name``, ``mask_invalid``: see `~massrecon.observations.Observation`.
 
     Notes
     -----
-    The model assumes an unfiltered y map (see the module documentation): transfer functions of
-    filtered maps are not modelled.
+    The bundled model assumes an unfiltered y map (see the module documentation): on a filtered
+    map it reads the missing outskirts as a lower mass (2-5 times on the filtered MACS J0025 maps
+    of :doc:`/validation`).  Give the ``transfer_function`` so that this is said, not silent.
 
     Examples
     --------
@@ -87,6 +95,26 @@ class ComptonYMap(Observation):
     view = "sz"
     _default_unit = VIEW_UNITS[view]
     _unit_description = "a dimensionless Compton-y map (a plain array or u.dimensionless_unscaled)"
+
+    def __init__(self, data, *, transfer_function=None, **kwargs):
+        if transfer_function is not None and not isinstance(transfer_function, TransferFunction):
+            raise TypeError(f"ComptonYMap: transfer_function must be a massrecon.observations.TransferFunction or "
+                            f"None, got {type(transfer_function).__name__}")
+        super().__init__(data, **kwargs)
+        self.transfer_function = transfer_function
+
+    def prepare(self, frame, target_beam=None, **kwargs):
+        """Put the map on ``frame`` (see `~massrecon.observations.Observation.prepare`).
+
+        A map with a ``transfer_function`` warns (`~massrecon.OutOfDistributionWarning`): the
+        bundled model is trained on unfiltered y.
+        """
+        if self.transfer_function is not None:
+            warnings.warn(f"sz: {self.name or 'the y map'} is filtered ({self.transfer_function!r}); the bundled "
+                          "model is trained on unfiltered y, so the large scales the filter removed read as a "
+                          "lower mass (2-5 times on the filtered maps of docs/validation.rst): treat the mass "
+                          "as a lower limit, or use an unfiltered map", OutOfDistributionWarning)
+        return super().prepare(frame, target_beam=target_beam, **kwargs)
 
     @classmethod
     def from_healpix(cls, healpix_map, *, beam=None, nested=None, frame=None, **kwargs):

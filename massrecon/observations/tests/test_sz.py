@@ -161,3 +161,24 @@ def test_wrong_units_for_y(small_frame):
     wcs = small_frame.with_npix(48, 3.0).wcs
     with pytest.raises(u.UnitsError, match="expected a dimensionless Compton-y map"):
         ComptonYMap(np.ones((48, 48)) * u.uK, wcs=wcs, beam=1 * u.arcmin)
+
+
+def test_filtered_map_says_it_is_outside_the_domain():
+    # a ground-based map with its transfer function: stated, so the prediction is not silent
+    import warnings as _w
+
+    from massrecon import OutOfDistributionWarning
+    from massrecon.observations import TransferFunction
+
+    frame = ClusterFrame(SkyCoord(150.0, 2.0, unit="deg"), 0.3, m500=5e14 * u.Msun, npix=32)
+    wcs = frame.with_npix(64, 3.0).wcs
+    plain = ComptonYMap(np.full((64, 64), 1e-5), wcs=wcs, beam=1 * u.arcmin)
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        plain.prepare(frame)  # unfiltered: no warning
+    filtered = ComptonYMap(np.full((64, 64), 1e-5), wcs=wcs, beam=1 * u.arcmin,
+                           transfer_function=TransferFunction.high_pass(4 * u.arcmin), name="ACT cut-out")
+    with pytest.warns(OutOfDistributionWarning, match=r"^sz: ACT cut-out is filtered .*lower limit"):
+        filtered.prepare(frame)
+    with pytest.raises(TypeError, match="transfer_function must be a massrecon.observations.TransferFunction"):
+        ComptonYMap(np.full((64, 64), 1e-5), wcs=wcs, beam=1 * u.arcmin, transfer_function="4 arcmin")
