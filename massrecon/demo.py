@@ -108,7 +108,7 @@ def _figure(path, observations, frame, maps, truth):
     from matplotlib.figure import Figure
     from reproject import reproject_interp
 
-    from .analysis.plotting import _label_sky_axes
+    from .analysis.plotting import label_sky_axes
 
     best = list(maps.values())[-1]  # the largest view set
     fig = Figure(figsize=(16, 8.5))
@@ -118,7 +118,7 @@ def _figure(path, observations, frame, maps, truth):
         # sky axes (RA/Dec) from the image's WCS, as a user would show a map
         ax = fig.add_subplot(2, 4, position, projection=wcs)
         ax.imshow(image, origin="lower", **kwargs)
-        _label_sky_axes(ax)
+        label_sky_axes(ax)
         ax.coords[0].set_ticklabel(exclude_overlapping=True)
         ax.set_title(title)
         return ax

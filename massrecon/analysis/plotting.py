@@ -11,7 +11,7 @@ import numpy as np
 
 from ..contract import TARGET_UNIT
 
-__all__ = ["plot_map", "plot_contours", "plot_profile", "SIGMA_LABEL"]
+__all__ = ["plot_map", "plot_contours", "plot_profile", "label_sky_axes", "SIGMA_LABEL"]
 
 #: Axis / colour-bar label of surface densities.
 SIGMA_LABEL = r"$\Sigma$ [M$_\odot$ kpc$^{-2}$]"
@@ -31,7 +31,20 @@ def _pixel_transform(ax, wcs):
     return ax.transData
 
 
-def _label_sky_axes(ax):
+def label_sky_axes(ax):
+    """Label the axes of a WCSAxes "RA"/"Dec" (or Galactic longitude/latitude) instead of the
+    IVOA names (``pos.eq.ra``) WCSAxes uses by default.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from astropy.wcs import WCS
+    >>> from massrecon.analysis.plotting import label_sky_axes
+    >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> ax = Figure().add_subplot(projection=w)
+    >>> label_sky_axes(ax); [c.get_axislabel() for c in ax.coords]
+    ['RA', 'Dec']
+    """
     names = {"ra": "RA", "dec": "Dec", "glon": "Galactic longitude", "glat": "Galactic latitude"}
     for coord in ax.coords:
         kind = getattr(coord, "default_label", "") or coord.coord_type
@@ -83,7 +96,7 @@ def plot_map(mass_map, ax=None, *, log=True, circles=True, colorbar=True, **kwar
     kwargs.setdefault("cmap", "viridis")
     image = ax.imshow(data, origin="lower", norm=norm, **kwargs)
     if hasattr(ax, "coords"):  # WCSAxes labels sky axes with IVOA names (pos.eq.ra) by default
-        _label_sky_axes(ax)
+        label_sky_axes(ax)
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label=SIGMA_LABEL)
     if circles:

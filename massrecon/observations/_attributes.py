@@ -100,11 +100,13 @@ class ObservationAttribute:
     """Base descriptor: validated and converted on assignment, read-only afterwards.
 
     Subclasses implement ``validate(value, owner)``, which returns the value to store and raises
-    with a message that starts with ``owner`` (the class name) and names the attribute.
+    with a message that starts with ``owner`` (the class name) and names the attribute.  An
+    ``optional`` attribute stores None as it is.
     """
 
-    def __init__(self, doc=""):
+    def __init__(self, doc="", optional=False):
         self.__doc__ = doc
+        self.optional = optional
 
     def __set_name__(self, owner, name):
         self.name = name
@@ -120,7 +122,8 @@ class ObservationAttribute:
     def __set__(self, instance, value):
         if self.name in instance.__dict__:
             raise AttributeError(f"{type(instance).__name__}.{self.name} is read-only")
-        instance.__dict__[self.name] = self.validate(value, type(instance).__name__)
+        stored = None if (value is None and self.optional) else self.validate(value, type(instance).__name__)
+        instance.__dict__[self.name] = stored
 
     def __delete__(self, instance):
         raise AttributeError(f"{type(instance).__name__}.{self.name} cannot be deleted")
@@ -163,13 +166,7 @@ class MassQuantity(ObservationAttribute):
 class EnergyQuantity(ObservationAttribute):
     """A positive energy or temperature, stored in keV; None when ``optional``."""
 
-    def __init__(self, doc="", optional=False):
-        super().__init__(doc)
-        self.optional = optional
-
     def validate(self, value, owner):
-        if value is None and self.optional:
-            return None
         return energy(value, self.name, owner)
 
 
@@ -183,22 +180,14 @@ class EnergyBand(ObservationAttribute):
 class PositiveFloat(ObservationAttribute):
     """A finite float > 0; None when ``optional``."""
 
-    def __init__(self, doc="", optional=False):
-        super().__init__(doc)
-        self.optional = optional
-
     def validate(self, value, owner):
-        if value is None and self.optional:
-            return None
         return positive_float(value, self.name, owner)
 
 
 class ColumnDensity(ObservationAttribute):
-    """A hydrogen column density (finite, >= 0), stored in cm^-2; None allowed."""
+    """A hydrogen column density (finite, >= 0), stored in cm^-2; None when ``optional``."""
 
     def validate(self, value, owner):
-        if value is None:
-            return None
         return column_density(value, self.name, owner)
 
 

@@ -366,7 +366,8 @@ class GalaxyMembers(ObservationBase):
                           "or Dec); they are left out of the stars view", MassreconWarning)
         self._xyz = np.ascontiguousarray(unit_vectors(icrs).T)
         self._tree = None
-        self._mstar = self._read_masses(table, mass_column, default_mass, owner)
+        self._mstar, defaulted = self._read_masses(table, mass_column, default_mass, owner)
+        positions_only = defaulted and default_mass is None
 
         self._prob = None
         pcol = _named_column(table, probability_column, "probability_column", owner)
@@ -386,7 +387,7 @@ class GalaxyMembers(ObservationBase):
         self.mass_limit = mass_limit
         self.smoothing = smoothing
         self._table = table
-        if default_mass is None and _find_column(table, mass_column, () if mass_column else _MASS_COLUMNS) is None:
+        if positions_only:
             warnings.warn(
                 f"stars: {owner} has no stellar masses, so every galaxy gets {MEMBER_DEFAULT_MASS:.1e} and the "
                 "stars view scales with how deep the catalogue goes (a catalogue with 5 times more faint "
@@ -397,7 +398,8 @@ class GalaxyMembers(ObservationBase):
 
     @staticmethod
     def _read_masses(table, mass_column, default_mass, owner):
-        """Stellar masses (Msun, float64) from the mass column, or ``default_mass`` for all.
+        """Stellar masses (Msun, float64) from the mass column, or ``default_mass`` for all, and
+        whether they are the default (the table has no mass column).
 
         A catalogue of positions only, without a ``default_mass`` that states what each galaxy
         stands for, warns: the stars view is then a count of galaxies times a guess, and a deeper
@@ -425,7 +427,7 @@ class GalaxyMembers(ObservationBase):
         mstar = np.array(mstar, dtype=np.float64)
         if not np.all(np.isfinite(mstar)) or np.any(mstar < 0):
             raise ValueError(f"{owner}: stellar masses must be finite and >= 0")
-        return mstar
+        return mstar, mcol is None
 
     @staticmethod
     def _read_coords(table, coord_column, ra_column, dec_column, owner):

@@ -357,7 +357,7 @@ class XrayImage(Observation):
 
     band = EnergyBand("Observed energy band ``(E1, E2)`` (keV).")
     kT = EnergyQuantity("Gas temperature given at construction (keV), or None.", optional=True)
-    nh = ColumnDensity("Galactic hydrogen column (cm-2) of the absorption correction, or None.")
+    nh = ColumnDensity("Galactic hydrogen column (cm-2) of the absorption correction, or None.", optional=True)
     absorption_correction = PositiveFloat("Explicit unabsorbed-to-absorbed flux ratio, or None.", optional=True)
 
     def __init__(self, data, *, wcs=None, beam=None, band=REST_BAND, noise=None, mask=None, kT=None, nh=None,
