@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:?usage: bash tools/ablation_amplitude_head.sh WORK_DIR}"
 mkdir -p "$work"
-bash tools/simulate_training_set.sh "$work/train.h5"
+bash tools/simulate_training_set.sh "$work"
 sed -e 's/^steps = 10000/steps = 1500/' -e 's/^warmup_steps = 200/warmup_steps = 100/' \
     -e 's/^val_interval = 500/val_interval = 750/' configs/bundled_weights.toml > "$work/head.toml"
 sed -e 's/^amplitude_head = true/amplitude_head = false/' "$work/head.toml" > "$work/nohead.toml"

@@ -32,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:-runs/bundled}"
 mkdir -p "$work"
-bash tools/simulate_training_set.sh "$work/train.h5"
+bash tools/simulate_training_set.sh "$work"
 cp configs/bundled_weights.toml "$work/config.toml"
 cp configs/bundled_weights_finetune.toml "$work/finetune.toml"
 cp configs/bundled_weights_finetune2.toml "$work/finetune2.toml"

@@ -29,7 +29,7 @@ class PhysicsModel:
 
     name: str
     #: f_gas,500 at 5e14 Msun and its slope with M500 (see `~massrecon.simulate.gas.gas_fraction_500`)
-    fgas_norm: float = 0.125
+    fgas_norm: float = 0.12
     fgas_slope: float = 0.25
     #: log-normal scatter (dex) of the gas fraction and of the pressure normalisation
     fgas_scatter_dex: float = 0.04
@@ -59,11 +59,11 @@ class PhysicsModel:
 PHYSICS_MODELS = {
     "fiducial": PhysicsModel("fiducial"),
     "weak_feedback": PhysicsModel(
-        "weak_feedback", fgas_norm=0.135, fgas_slope=0.12, cool_core_fraction=0.45, core_scale=0.7,
+        "weak_feedback", fgas_norm=0.13, fgas_slope=0.12, cool_core_fraction=0.45, core_scale=0.7,
         stellar_scale=1.6, icl_fraction=(0.15, 0.3), clumping_r200=1.8,
     ),
     "strong_feedback": PhysicsModel(
-        "strong_feedback", fgas_norm=0.115, fgas_slope=0.32, cool_core_fraction=0.15, core_scale=1.5,
+        "strong_feedback", fgas_norm=0.11, fgas_slope=0.32, cool_core_fraction=0.15, core_scale=1.5,
         stellar_scale=0.7, icl_fraction=(0.25, 0.45), clumping_r200=1.4,
     ),
 }

@@ -64,12 +64,10 @@ def test_y_5r500_over_y500(population):
 def test_lx_m500_vikhlinin09(population):
     p = population
     d = np.log(p["lx500_soft"] / vikhlinin09_lx(p["m500"], p["z"], Planck18))
-    # Within 1.3x V09's intrinsic scatter in ln L (0.396).  Restated for issue 16: the soft-band
-    # emissivity now has the Born Gaunt factor's spectral shape (+10% at 3 keV, +30% at 5 keV,
-    # +50% at 8 keV), which moved this median from +0.31 to +0.48; the gas profiles' calibration
-    # against V09 (core scale, CORE_MASS_SLOPE) predates the fix and is to be redone before the
-    # weights are retrained.  The slope moved towards V09 (1.38 -> 1.56).
-    assert abs(np.median(d)) < 1.3 * 0.396
+    # Within half of V09's intrinsic scatter in ln L (0.396).  After the Born-Gaunt soft-band
+    # emissivity (issue 16) the median was +0.48; the core radii (CORE_RADIUS_SCALE) and f_gas
+    # were recalibrated for issue 15 (median +0.08 on this population).
+    assert abs(np.median(d)) < 0.5 * 0.396
     slope = _fit(np.log(p["m500"]), np.log(p["lx500_soft"]))[1]
     assert 1.2 < slope < 2.0  # V09 1.61 +- 0.14; Lovisari+15 1.66 +- 0.22
     # cool cores are brighter at fixed mass (e.g. Pratt+09: by a factor ~1.5-2.5)
