@@ -35,6 +35,7 @@ __all__ = [
     "SUPPORTED_BEAM_R200",
     "R200_ERROR_MAX",
     "CONDITIONING_FEATURES",
+    "OPTIONAL_CONDITIONING",
     "MEMBER_SMOOTHING_R200",
     "MEMBER_MAP_MASS_LIMIT",
     "MEMBER_CATALOGUE_MASS_LIMIT",
@@ -91,13 +92,20 @@ R200_ERROR_MAX = 0.3
 #: `massrecon.models.transforms.encode_conditioning`).
 CONDITIONING_FEATURES = {
     "per_view": ("log10_beam_fwhm_r200", "noise_asinh"),
-    "global": ("log10_pixel_kpc", "redshift", "r200_error"),
+    "global": ("log10_pixel_kpc", "redshift", "r200_error", "sz_highpass"),
     # offsets/scales applied so that typical values are O(1)
     "beam_offset": 1.0,
     "pixel_kpc_reference": 20.0,
     "redshift_scale": 10.0,
     "r200_error_scale": R200_ERROR_MAX,
+    # the high-pass filter of a ground-based y map, told as reference / theta (theta: the dispersion
+    # of the Gaussian high-pass, in frame R200; 0 for an unfiltered map), see TransferFunction
+    "sz_highpass_reference_r200": 0.1,
 }
+
+#: Conditioning features that weights written before them may lack; a missing one is left out of
+#: the vector given to such weights (they were trained without it: e.g. unfiltered y only).
+OPTIONAL_CONDITIONING = ("sz_highpass",)
 
 # --- member galaxies -------------------------------------------------------------------------------
 

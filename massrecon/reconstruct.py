@@ -323,9 +323,30 @@ class MassReconstructor:
             check_view(pv, frame, self.input_ranges, pixel_r200=native_pixel_r200(obs, frame), beam_range=sup)
             if obs.view == "stars":
                 check_member_masses(obs, frame, self.input_ranges)
+            if obs.view == "sz" and pv.highpass_r200 is not None:
+                self._check_highpass(pv.highpass_r200, obs)
+
+    def _check_highpass(self, theta_r200, obs):
+        """Warn when a filtered y map is outside what these weights were trained on."""
+        trained = self.metadata.get("supported", {}).get("sz_highpass_r200")
+        name = getattr(obs, "name", None) or "the y map"
+        if trained is None or "sz_highpass" not in (getattr(self.model, "conditioning", None) or ["sz_highpass"]):
+            warnings.warn(f"sz: {name} is filtered (equivalent high-pass {theta_r200:.3g} R200), but these weights "
+                          "were trained on unfiltered y: the large scales the filter removed read as a lower mass "
+                          "(2-5 times on the filtered maps of docs/validation.rst); treat the mass as a lower limit",
+                          OutOfDistributionWarning)
+        elif theta_r200 < 0.95 * trained[0]:
+            warnings.warn(f"sz: {name} is filtered on scales down to {theta_r200:.3g} R200 (equivalent Gaussian "
+                          f"high-pass), more strongly than the weights were trained on (down to {trained[0]:.3g} "
+                          "R200): the prediction is out of distribution", OutOfDistributionWarning)
 
     def _inputs(self, prepared, frame, r200_error):
-        from .models.transforms import VIEW_UNITS, ViewTransform, encode_conditioning, xray_reference_noise
+        from .models.transforms import (
+            VIEW_UNITS,
+            ViewTransform,
+            encode_conditioning,
+            xray_reference_noise,
+        )
 
         n = self.npix
         x = np.zeros((len(self.views), n, n), dtype=np.float32)
@@ -362,8 +383,10 @@ class MassReconstructor:
                               f"exceeds the training range (up to {top:.3g}): the prediction is out of "
                               "distribution; a deeper map or leaving the view out is safer",
                               OutOfDistributionWarning)
+        highpass = prepared["sz"].highpass_r200 if "sz" in prepared else None
         cond = encode_conditioning(self.views, beams, noises, frame.pixel_scale_kpc.to_value(u.kpc), frame.z,
-                                   present={v: v in prepared for v in self.views}, r200_error=r200_error)
+                                   present={v: v in prepared for v in self.views}, r200_error=r200_error,
+                                   sz_highpass_r200=highpass)
         return x, present.astype(np.float32), cond
 
     def _run(self, x, mask, cond, tta=True):

@@ -1,32 +1,24 @@
 #!/usr/bin/env bash
 # Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU, about
-# 2 h 20 min in all (2 h of training) on the idle development machine:
-#   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1),
-#      about 13 min (tools/simulate_training_set.sh);
-#   2. train the conditional GAN with configs/bundled_weights.toml (10,000 steps, about 80 min;
-#      checkpoints every 250 steps, an interrupted run continues with: massrecon train --resume WORK/run),
-#   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps, about 21 min: the
-#      annulus-mean profile loss and survey-depth X-ray noise; resume: massrecon train --resume WORK/run_ft),
+# 2 hours in all on the development machine (bfloat16 autocast; see docs/training.rst):
+#   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1,
+#      half fiducial physics, a quarter each weak and strong feedback), about 13 min
+#      (tools/simulate_training_set.sh);
+#   2. train the conditional GAN with configs/bundled_weights.toml (10,000 steps; checkpoints every
+#      250 steps, an interrupted run continues with: massrecon train --resume WORK/run);
+#      the instrument domain of issue 15: X-ray noise to 1e38 at the reference level with
+#      backgrounds 0.1-1e4 times it, y maps high-pass filtered as ground-based SZ maps are;
+#   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps: the annulus-mean
+#      profile loss, X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
+#      massrecon train --resume WORK/run_ft),
 #   4. fine-tune once more with configs/bundled_weights_finetune2.toml (the same for 2,500 steps
-#      from the end of step 3, about 20 min; resume: massrecon train --resume WORK/run_ft2),
+#      from the end of step 3; resume: massrecon train --resume WORK/run_ft2),
 #   5. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
-#      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio, under
-#      a minute) and measure the weights on the held-out test halos (about 6 min),
+#      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio)
+#      and measure the weights on the held-out test halos of the fiducial set (about 6 min),
 #   6. calibrate the input ranges of the checks (massrecon.checks) on the training halos (a few minutes).
-# The shipped generator.json got its projected_ratio after training, from the same 400 halos
-# simulated afresh (a data set and its configuration give the same maps, so the key is the same):
-#   python -m massrecon.validation.projected_ratio --weights-json massrecon/models/weights/generator.json \
-#     --simulation '{"seed": 1, "projections": 8, "npix": 104, "size_r200": 2.6, "z_range": [0.01, 1.0],
-#                    "maps": ["sigma_total", "compton_y", "xray_soft", "sigma_stars", "sigma_members"]}'
-# (the configuration of tools/simulate_training_set.sh); with the data set at hand, the same:
-#   python -m massrecon.validation.projected_ratio --data "$work/train.h5" --weights-json ...
-# NOTE (issue 16): the shipped generator.pt was trained by this recipe at commit c36ca23, on the
-# simulator before the physics corrections of issue 16 (Born-Gaunt X-ray emissivity, whole-column
-# observables); its input_ranges (step 6) were calibrated on that simulator too.  Rerunning the
-# recipe now trains on the corrected simulator: the bundled weights are retrained once, with the
-# real-observations work of issue 15.  To reproduce the shipped file exactly, check out c36ca23.
-# Finished stages are skipped, so rerunning the script after an interruption picks up where it
-# stopped.
+# Each stage ends within one 3-hour working session; finished stages are skipped, so rerunning the
+# script after an interruption picks up where it stopped.
 # Usage: bash tools/train_bundled_weights.sh [WORK_DIR]   (default runs/bundled)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -18,11 +18,13 @@ import warnings
 from pathlib import Path
 
 import astropy.units as u
+import numpy as np
 import torch
 
 from .. import __version__
+from ..contract import OPTIONAL_CONDITIONING
 from ..exceptions import MassreconWarning
-from .transforms import TRANSFORM_CONSTANTS, conditioning_names
+from .transforms import TRANSFORM_CONSTANTS, conditioning_names, select_conditioning
 from .unet import UNetGenerator
 
 __all__ = ["WEIGHTS_FORMAT", "load_generator", "sha256_file"]
@@ -93,7 +95,20 @@ def _same_constant(key, ours, theirs):
             return set(ours) == set(theirs) and all(u.Unit(ours[v]) == u.Unit(theirs[v]) for v in ours)
         except (ValueError, TypeError, AttributeError):
             return False
+    if key == "conditioning" and isinstance(ours, dict) and isinstance(theirs, dict):
+        ours = _without_missing_optional(ours, theirs)
     return ours == theirs
+
+
+def _without_missing_optional(ours, theirs):
+    """This version's conditioning constants less the optional features (and their constants) that
+    weights written before them lack (`~massrecon.contract.OPTIONAL_CONDITIONING`)."""
+    ours = dict(ours)
+    for name in OPTIONAL_CONDITIONING:
+        if name in ours.get("global", []) and name not in theirs.get("global", []):
+            ours["global"] = [g for g in ours["global"] if g != name]
+            ours = {k: v for k, v in ours.items() if not k.startswith(name + "_")}
+    return ours
 
 
 def load_generator(path, metadata_json=None):
@@ -183,10 +198,18 @@ def load_generator(path, metadata_json=None):
         raise ValueError(f"the metadata of {path} lists the views {meta['views']} but its model has "
                          f"{list(model.views)}")
     expected = conditioning_names(model.views)
-    if meta.get("conditioning") is not None and list(meta["conditioning"]) != expected:
+    names = expected if meta.get("conditioning") is None else list(meta["conditioning"])
+    try:
+        select_conditioning(np.zeros(len(expected)), model.views, names)
+    except ValueError:
         raise ValueError(f"the weights in {path} expect the conditioning features {meta['conditioning']}, "
                          f"massrecon {__version__} encodes {expected}: re-export them with this version "
-                         "(python -m massrecon.validation) or install the version that wrote them")
+                         "(python -m massrecon.validation) or install the version that wrote them") from None
+    if len(names) != model.n_cond:
+        raise ValueError(f"the metadata of {path} lists {len(names)} conditioning features but its model takes "
+                         f"{model.n_cond}")
+    # the features these weights take (older weights lack the optional ones), for select_conditioning
+    model.conditioning = names
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

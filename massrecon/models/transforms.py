@@ -30,6 +30,7 @@ import torch
 # the contract owns these; they are re-exported here for the transforms' users
 from ..contract import (
     CONDITIONING_FEATURES,
+    OPTIONAL_CONDITIONING,
     R200_ERROR_MAX,
     TARGET_MAP,
     TARGET_REFERENCE,
@@ -58,6 +59,7 @@ __all__ = [
     "n_conditioning",
     "conditioning_names",
     "encode_conditioning",
+    "select_conditioning",
 ]
 
 #: Unit of each view as an astropy unit string (the form stored in the weights' metadata).
@@ -217,13 +219,13 @@ class TargetTransform:
 
 
 def n_conditioning(views):
-    """Number of conditioning features for a set of views: 2 per view + 3 global.
+    """Number of conditioning features for a set of views: 2 per view + 4 global.
 
     Examples
     --------
     >>> from massrecon.models.transforms import n_conditioning
     >>> n_conditioning(["sz"]), n_conditioning(["sz", "xray", "stars"])
-    (5, 9)
+    (6, 10)
     """
     return len(CONDITIONING_FEATURES["per_view"]) * len(validate_views(views)) + len(
         CONDITIONING_FEATURES["global"]
@@ -237,7 +239,7 @@ def conditioning_names(views):
     --------
     >>> from massrecon.models.transforms import conditioning_names
     >>> conditioning_names(["sz"])
-    ['sz.log10_beam_fwhm_r200', 'sz.noise_asinh', 'log10_pixel_kpc', 'redshift', 'r200_error']
+    ['sz.log10_beam_fwhm_r200', 'sz.noise_asinh', 'log10_pixel_kpc', 'redshift', 'r200_error', 'sz_highpass']
     """
     views = validate_views(views)
     names = [f"{v}.{f}" for v in views for f in CONDITIONING_FEATURES["per_view"]]
@@ -319,7 +321,54 @@ def xray_reference_noise(data, noise, radius_r200, reference=None):
     return float(np.sqrt(g * ref + v_bkg))
 
 
-def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None, r200_error=R200_ERROR_MAX):
+def _highpass_feature(theta_r200):
+    """``reference / theta`` of the y map's high-pass filter; 0 for None, 0 or inf (unfiltered)."""
+    if theta_r200 is None:
+        return np.zeros(())
+    th = np.asarray(theta_r200, dtype=float)
+    if np.any(np.isnan(th)) or np.any(th < 0):
+        raise ValueError(f"sz_highpass_r200 must be >= 0 (0 or inf: unfiltered), got {theta_r200}")
+    ref = CONDITIONING_FEATURES["sz_highpass_reference_r200"]
+    with np.errstate(divide="ignore"):
+        return np.where((th == 0) | np.isinf(th), 0.0, ref / np.where(th == 0, 1.0, th))
+
+
+def select_conditioning(cond, views, names):
+    """The columns of a full conditioning vector that weights expecting ``names`` take, in that order.
+
+    Weights written before a feature of `~massrecon.contract.OPTIONAL_CONDITIONING` existed
+    lack it (their ``conditioning`` metadata does not list it); they get the other features.
+
+    Parameters
+    ----------
+    cond : array-like
+        Output of `encode_conditioning` for ``views``, shape ``(..., n_conditioning(views))``.
+    views : sequence of str
+    names : sequence of str or None
+        The weights' conditioning names (None: all of `conditioning_names`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.models.transforms import conditioning_names, select_conditioning
+    >>> full = np.arange(6.0)
+    >>> select_conditioning(full, ["sz"], conditioning_names(["sz"])[:-1])
+    array([0., 1., 2., 3., 4.])
+    """
+    everything = conditioning_names(views)
+    if names is None or list(names) == everything:
+        return np.asarray(cond)
+    missing = [n for n in everything if n not in names]
+    unknown = [n for n in names if n not in everything]
+    required = [n for n in missing if n not in OPTIONAL_CONDITIONING]
+    if unknown or required:
+        raise ValueError(f"conditioning features {list(names)} cannot be made from {everything} "
+                         f"(unknown {unknown}, required but missing {required})")
+    return np.asarray(cond)[..., [everything.index(n) for n in names]]
+
+
+def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None, r200_error=R200_ERROR_MAX,
+                        sz_highpass_r200=None):
     """Conditioning vector(s) of the network from physical observing conditions.
 
     Parameters
@@ -343,19 +392,23 @@ def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None
         which the true R200 lies (0: exact, as for a simulated halo or a lensing R200;
         `R200_ERROR_MAX` = 0.3, the default: an estimate from a scaling relation or a catalogue).
         The network treats the assumed R200 as prior information of that precision.
+    sz_highpass_r200 : float or array-like, optional
+        Dispersion :math:`\\theta` of the Gaussian high-pass filter of the y map (see
+        `~massrecon.observations.TransferFunction.high_pass`), in R200 of the frame; None, 0 or inf
+        for an unfiltered map (or no y map).
 
     Returns
     -------
     cond : `~numpy.ndarray`
         Shape ``(..., n_conditioning(views))``, float32, in the order of `conditioning_names`:
         ``log10(fwhm) + 1``, ``asinh(noise / scale)`` per view, then ``log10(pixel_kpc / 20)``
-        , ``10 z`` and ``r200_error / 0.3``.
+        , ``10 z``, ``r200_error / 0.3`` and ``0.1 / sz_highpass_r200`` (0 if unfiltered).
 
     Examples
     --------
     >>> from massrecon.models.transforms import encode_conditioning
     >>> encode_conditioning(["sz"], {"sz": 0.1}, {"sz": 0.0}, 20.0, 0.05, r200_error=0.15)
-    array([0. , 0. , 0. , 0.5, 0.5], dtype=float32)
+    array([0. , 0. , 0. , 0.5, 0.5, 0. ], dtype=float32)
     """
     views = validate_views(views)
 
@@ -391,11 +444,13 @@ def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None
     if np.any(~np.isfinite(r200_error)) or np.any(r200_error < 0) or np.any(r200_error > R200_ERROR_MAX + 1e-9):
         raise ValueError(f"r200_error must lie in [0, {R200_ERROR_MAX}] (fractional error of the assumed R200), "
                          f"got {r200_error}")
+    highpass = _highpass_feature(sz_highpass_r200)
     scales = np.array([VIEW_SCALES[v] for v in views])
     beam_log = np.log10(np.where(pres, beam, 1.0)) + CONDITIONING_FEATURES["beam_offset"]
     beam_feat = np.where(pres, beam_log, 0.0)
     noise_feat = np.where(pres, np.arcsinh(nse / scales), 0.0)
-    shape = np.broadcast_shapes(beam.shape[:-1], nse.shape[:-1], pixel_kpc.shape, z.shape, r200_error.shape)
+    shape = np.broadcast_shapes(beam.shape[:-1], nse.shape[:-1], pixel_kpc.shape, z.shape, r200_error.shape,
+                                highpass.shape)
     per = np.stack([np.broadcast_to(beam_feat, shape + (len(views),)),
                     np.broadcast_to(noise_feat, shape + (len(views),))], axis=-1)
     per = per.reshape(shape + (2 * len(views),))
@@ -403,5 +458,6 @@ def encode_conditioning(views, beam_fwhm_r200, noise, pixel_kpc, z, present=None
         np.broadcast_to(np.log10(pixel_kpc / CONDITIONING_FEATURES["pixel_kpc_reference"]), shape),
         np.broadcast_to(z * CONDITIONING_FEATURES["redshift_scale"], shape),
         np.broadcast_to(r200_error / CONDITIONING_FEATURES["r200_error_scale"], shape),
+        np.broadcast_to(highpass, shape),
     ], axis=-1)
     return np.concatenate([per, glob], axis=-1).astype(np.float32)

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..contract import FRAME_NPIX
-from .transforms import VIEWS, n_conditioning, validate_views
+from .transforms import VIEWS, n_conditioning, select_conditioning, validate_views
 
 __all__ = ["UNetGenerator", "PatchGANDiscriminator", "count_parameters", "flops_per_map", "disc_mask"]
 
@@ -124,6 +124,9 @@ class UNetGenerator(nn.Module):
         self.n_cond = n_conditioning(self.views) if n_cond is None else int(n_cond)
         if self.n_cond < 0:
             raise ValueError(f"n_cond must be >= 0, got {n_cond}")
+        #: Names of the conditioning features the weights take, when they lack optional ones of this
+        #: version (set by the weights loader); a full vector is then cut to them in `forward`.
+        self.conditioning = None
         self.base_channels = int(base_channels)
         self.depth = int(depth)
         self.max_channels = int(max_channels)
@@ -186,6 +189,14 @@ class UNetGenerator(nn.Module):
             raise ValueError("every sample needs at least one present view (mask all zero)")
         return mask
 
+    def _legacy_conditioning(self, cond):
+        """A full conditioning vector cut to the features of older weights (`conditioning`)."""
+        if (self.conditioning is None or not isinstance(cond, torch.Tensor) or cond.ndim != 2
+                or cond.shape[1] == self.n_cond):
+            return cond
+        idx = select_conditioning(np.arange(n_conditioning(self.views)), self.views, self.conditioning)
+        return cond[:, torch.as_tensor(idx, device=cond.device)]
+
     def _disc(self, npix, ref):
         key = (npix, ref.device, ref.dtype)
         if key not in self._masks:
@@ -204,7 +215,9 @@ class UNetGenerator(nn.Module):
             Presence of each view, shape ``(batch, n_views)``, 0 or 1 (default: all present).
             Missing views are zeroed whatever ``x`` holds.
         cond : `torch.Tensor`
-            Conditioning vectors, shape ``(batch, n_cond)``.
+            Conditioning vectors, shape ``(batch, n_cond)``, or ``(batch, n_conditioning(views))``
+            (`~massrecon.models.transforms.encode_conditioning`'s full vector) for weights that
+            lack optional features (see `conditioning`).
         return_amplitude : bool
             Also return the predicted disc-mean of ``t`` (shape ``(batch,)``).
 
@@ -213,6 +226,7 @@ class UNetGenerator(nn.Module):
         t : `torch.Tensor`
             Shape ``(batch, 1, npix, npix)``.
         """
+        cond = self._legacy_conditioning(cond)
         mask = self._check(x, mask, cond)
         b, _, n, _ = x.shape
         m = mask.to(x.dtype)[:, :, None, None]

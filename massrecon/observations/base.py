@@ -62,6 +62,10 @@ class PreparedView:
         Boolean map, True where the pixel is not observed (outside the footprint or masked).
     beam_fwhm_r200 : float
         FWHM of the beam of `data` in units of :math:`R_{200c}`.
+    highpass_r200 : float or None
+        For a filtered y map, the dispersion of the Gaussian high-pass equivalent to its transfer
+        function (`~massrecon.observations.TransferFunction.equivalent_high_pass`), in R200 of the
+        frame; None for an unfiltered map.
 
     Examples
     --------
@@ -78,6 +82,7 @@ class PreparedView:
     noise: np.ndarray | None
     mask: np.ndarray
     beam_fwhm_r200: float
+    highpass_r200: float | None = None
 
     def __post_init__(self):
         if self.view not in VIEWS:
@@ -94,6 +99,10 @@ class PreparedView:
             if self.noise.shape != self.data.shape:
                 raise ValueError(f"noise must have shape {self.data.shape}, got {self.noise.shape}")
         self.beam_fwhm_r200 = float(self.beam_fwhm_r200)
+        if self.highpass_r200 is not None:
+            self.highpass_r200 = float(self.highpass_r200)
+            if not self.highpass_r200 > 0:
+                raise ValueError(f"highpass_r200 must be > 0 (None: unfiltered), got {self.highpass_r200}")
 
     @property
     def quantity(self):

@@ -12,8 +12,8 @@ outskirts.  Give the map's beam (FWHM); Planck y maps have a 10 arcmin beam
 (`PLANCK_Y_BEAM`).
 """
 
+import dataclasses
 import os
-import warnings
 
 import astropy.units as u
 import numpy as np
@@ -22,7 +22,6 @@ from astropy.io import fits
 from astropy_healpix import npix_to_nside
 
 from ..contract import VIEW_UNITS
-from ..exceptions import OutOfDistributionWarning
 from ._attributes import bool_mask, mask_invalid_pixels, std_array
 from ._inputs import read_fits_hdus
 from ._regrid import healpix_onto
@@ -106,15 +105,16 @@ class ComptonYMap(Observation):
     def prepare(self, frame, target_beam=None, **kwargs):
         """Put the map on ``frame`` (see `~massrecon.observations.Observation.prepare`).
 
-        A map with a ``transfer_function`` warns (`~massrecon.OutOfDistributionWarning`): the
-        bundled model is trained on unfiltered y.
+        A map with a ``transfer_function`` is prepared as given (filtered); the prepared view
+        carries the equivalent Gaussian high-pass dispersion in R200 of the frame
+        (`~massrecon.observations.TransferFunction.equivalent_high_pass`), which the model is told.
         """
-        if self.transfer_function is not None:
-            warnings.warn(f"sz: {self.name or 'the y map'} is filtered ({self.transfer_function!r}); the bundled "
-                          "model is trained on unfiltered y, so the large scales the filter removed read as a "
-                          "lower mass (2-5 times on the filtered maps of docs/validation.rst): treat the mass "
-                          "as a lower limit, or use an unfiltered map", OutOfDistributionWarning)
-        return super().prepare(frame, target_beam=target_beam, **kwargs)
+        pv = super().prepare(frame, target_beam=target_beam, **kwargs)
+        if self.transfer_function is None:
+            return pv
+        theta = self.transfer_function.equivalent_high_pass()
+        highpass = float((theta / frame.theta200).decompose())
+        return dataclasses.replace(pv, highpass_r200=highpass if np.isfinite(highpass) else None)
 
     @classmethod
     def from_healpix(cls, healpix_map, *, beam=None, nested=None, frame=None, **kwargs):

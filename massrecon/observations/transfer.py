@@ -408,6 +408,38 @@ class TransferFunction:
         means = np.bincount(ring, weights=self._grid.real.ravel())[filled] / counts[filled]
         return np.interp(kk, centres, means)
 
+    def equivalent_high_pass(self):
+        """Dispersion :math:`\\theta` of the Gaussian `high_pass` that passes half a wave where this does.
+
+        The wavenumber :math:`k_{1/2}` at which the isotropic :math:`T(k)` (`evaluate`) first
+        reaches 0.5 gives :math:`\\theta = \\sqrt{2\\ln 2} / (2\\pi k_{1/2})`; the model is told
+        this scale (in R200) for a filtered y map.  A transfer function that passes at least half
+        of every scale down to :math:`k = 10^{-4}` per arcmin returns infinity (unfiltered).
+
+        Returns
+        -------
+        theta : `~astropy.units.Quantity`
+            An angle in arcmin.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from massrecon.observations.transfer import TransferFunction
+        >>> print(TransferFunction.high_pass(3 * u.arcmin).equivalent_high_pass().round(3))
+        3.0 arcmin
+        """
+        kk = np.logspace(-4.0, 2.0, 6001)
+        tt = np.asarray(self._evaluate(kk), dtype=float)
+        above = np.flatnonzero(tt >= 0.5)
+        if above.size == 0:
+            raise ValueError(f"{self!r} never passes half of a wave (T(k) < 0.5 for every k up to 100 / arcmin)")
+        i = int(above[0])
+        if i == 0:
+            return np.inf * u.arcmin
+        t0, t1 = tt[i - 1], tt[i]
+        lnk = np.log(kk[i - 1]) + (0.5 - t0) / (t1 - t0) * (np.log(kk[i]) - np.log(kk[i - 1]))
+        return math.sqrt(2.0 * math.log(2.0)) / (2.0 * math.pi * math.exp(lnk)) * u.arcmin
+
     def on_grid(self, shape, pixel_scale):
         """:math:`T` on the FFT grid of a map of ``shape`` and ``pixel_scale`` (`numpy.fft.fft2` order).
 

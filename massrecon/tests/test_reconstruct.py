@@ -80,12 +80,12 @@ def test_self_consistent_r200_converges(start):
 
 
 class EchoR200Error(torch.nn.Module):
-    """A 'model' whose Sigma is 10**(last conditioning feature): shows what r200_error it was told."""
+    """A 'model' whose Sigma is 10**(the r200_error conditioning feature): shows what r200_error it was told."""
 
     views = ("sz", "xray", "stars")
 
     def forward(self, x, mask, cond):
-        return cond[:, -1][:, None, None, None].expand(x.shape[0], 1, x.shape[2], x.shape[3]).clone()
+        return cond[:, -2][:, None, None, None].expand(x.shape[0], 1, x.shape[2], x.shape[3]).clone()
 
 
 def test_r200_error_reaches_the_network():
@@ -166,7 +166,7 @@ class FrameFollower(torch.nn.Module):
         n = x.shape[-1]
         i = torch.arange(n, dtype=torch.float32) - (n - 1) / 2
         r = torch.hypot(i[None, :], i[:, None]) / (n / 2) + 0.05
-        pixel = 10 ** (cond[:, -3] + torch.log10(torch.tensor(20.0)))  # log10(pixel_kpc / 20)
+        pixel = 10 ** (cond[:, -4] + torch.log10(torch.tensor(20.0)))  # log10(pixel_kpc / 20)
         # Sigma(R) fixed in physical units: only the frame's pixel scale changes what is seen
         rk = r[None] * pixel[:, None, None] * n / 2 / 1000.0
         return (torch.log10(1.0 / (rk * (1 + rk) ** 2)) + 1.0)[:, None]

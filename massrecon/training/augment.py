@@ -25,7 +25,14 @@ One sample is made from the maps of one projection stored over a frame wider tha
    feature of `~massrecon.models.transforms.xray_reference_noise`; the background is drawn
    log-uniformly in ``xray_background`` times the reference level: a survey image such as
    eROSITA's is background-dominated outside the core, 10^2-10^4 times the reference level);
-5. view dropout: each view is removed with probability ``view_dropout``, keeping at least one.
+5. view dropout: each view is removed with probability ``view_dropout``, keeping at least one;
+6. (drawn after the frame, applied to the stored y map before it is cut) a ground-based
+   instrument's filtering of the y map with probability ``sz_highpass_probability``: a Gaussian
+   high-pass (`high_pass`, the `~massrecon.observations.TransferFunction.high_pass` of real maps)
+   of dispersion log-uniform in ``sz_highpass_r200`` (R200); the network is told its dispersion
+   in frame R200 (``sz_highpass`` conditioning feature), as `~massrecon.ClusterReconstructor`
+   tells it that of a user's transfer function
+   (`~massrecon.observations.TransferFunction.equivalent_high_pass`).
 
 All draws come from a `numpy.random.Generator` seeded per sample, so samples do not depend on
 the number of data-loader workers and a resumed run sees exactly the same data.
@@ -37,6 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch.nn import functional as F
 
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, SUPPORTED_BEAM_R200
@@ -47,7 +55,7 @@ from ..models.transforms import (
     xray_noise_variance,
 )
 
-__all__ = ["AugmentConfig", "make_sample", "gaussian_beam", "resample_frame"]
+__all__ = ["AugmentConfig", "make_sample", "gaussian_beam", "high_pass", "resample_frame"]
 
 _FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
@@ -76,11 +84,13 @@ class AugmentConfig:
     view_dropout: float = 0.3
     r200_known_probability: float = 0.0
     r200_error: tuple = (R200_ERROR_MAX, R200_ERROR_MAX)
+    sz_highpass_probability: float = 0.0
+    sz_highpass_r200: tuple = (0.1, 2.0)
 
     def __post_init__(self):
         """Check the ranges and probabilities, naming the one at fault."""
         for name in ("frame_jitter", "beam_fwhm_r200", "noise_sz", "noise_xray", "noise_stars", "xray_background",
-                     "r200_error"):
+                     "r200_error", "sz_highpass_r200"):
             val = getattr(self, name)
             try:
                 lo, hi = (float(v) for v in val)
@@ -91,7 +101,8 @@ class AugmentConfig:
             setattr(self, name, (lo, hi))
         if self.r200_error[1] > R200_ERROR_MAX + 1e-9:
             raise ValueError(f"r200_error must not exceed {R200_ERROR_MAX}, got {self.r200_error!r}")
-        for name in ("beam_probability", "noise_probability", "view_dropout", "r200_known_probability"):
+        for name in ("beam_probability", "noise_probability", "view_dropout", "r200_known_probability",
+                     "sz_highpass_probability"):
             val = float(getattr(self, name))
             if not 0 <= val <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {val}")
@@ -215,6 +226,40 @@ def _apply_beams(stack, views, beams, augment, rng, src_pix_r200, native_fwhm_r2
             beams[v] = math.hypot(fwhm, native_fwhm_r200)
 
 
+def high_pass(img, theta_px):
+    """The map minus its Gaussian smoothing of dispersion ``theta_px`` pixels, zero outside.
+
+    This is `~massrecon.observations.TransferFunction.high_pass`,
+    :math:`T(k) = 1 - \\exp(-(2\\pi k\\theta)^2/2)`, on a map of a cluster whose signal beyond the
+    stored frame is taken as 0 (the y of the outskirts at 1.3 R200 is ~1% of the centre's; a
+    reflected border would add signal on the scales the filter removes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.training.augment import high_pass
+    >>> img = np.zeros((65, 65)); img[32, 32] = 1.0
+    >>> out = high_pass(img, 5.0)
+    >>> round(float(out.sum()), 6), round(float(out[32, 32]), 4)
+    (0.0, 0.9936)
+    """
+    img = np.asarray(img, dtype=np.float64)
+    return img - ndimage.gaussian_filter(img, theta_px, mode="constant", cval=0.0, truncate=5.0)
+
+
+def _apply_highpass(stack, views, augment, rng, src_pix_r200):
+    """High-pass the y map (in place in ``stack``) with ``sz_highpass_probability``, as a ground-based
+    instrument's transfer function does; return the dispersion in true R200 (None: unfiltered)."""
+    if "sz" not in views or augment.sz_highpass_probability <= 0:
+        return None  # draw nothing, so configurations without filtering keep their random stream
+    if rng.uniform() >= augment.sz_highpass_probability:
+        return None
+    theta = _log_uniform(rng, *augment.sz_highpass_r200)
+    i = views.index("sz")
+    stack[i] = high_pass(stack[i], theta / src_pix_r200)
+    return theta
+
+
 def _draw_frame(augment, rng, src_size_r200):
     """The jittered frame: exact with ``r200_known_probability``, else scaled within a drawn R200
     error bound (and ``frame_jitter``); the centre moves within ``center_jitter_r200`` and the
@@ -272,7 +317,7 @@ def _drop_views(views, augment, rng):
     return {v: True for v in views}
 
 
-def _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, npix):
+def _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, npix, highpass=None):
     """The network's tensors from the maps on the frame and the observing conditions."""
     x = np.stack([ViewTransform(v).forward(obs[i]) for i, v in enumerate(views)])
     mask = np.array([present[v] for v in views], dtype=np.float32)
@@ -281,8 +326,9 @@ def _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, n
     # The network is told the beam in units of the frame's R200 (f R200), as `prepare` states it
     # for real data from the assumed R200; in true-R200 units the visible blur would reveal f.
     beams_frame = {v: b / frame.scale for v, b in beams.items()}
+    hp_frame = None if highpass is None or not present.get("sz", False) else highpass / frame.scale
     cond = encode_conditioning(views, beams_frame, noise, pixel_kpc, z, present=present,
-                               r200_error=frame.r200_error)
+                               r200_error=frame.r200_error, sz_highpass_r200=hp_frame)
     t = TargetTransform().forward(np.maximum(sig, 1e-30))
     return {
         "x": torch.from_numpy(x.astype(np.float32)),
@@ -341,6 +387,7 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=FRAME_N
     noise = {v: 0.0 for v in views}
     present = {v: True for v in views}
     frame = _NOMINAL_FRAME
+    highpass = None
     if augment is not None:
         if rng is None:
             raise ValueError("rng is needed with augment")
@@ -348,6 +395,7 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=FRAME_N
             stack = _random_dihedral(stack, rng)
         _apply_beams(stack, views, beams, augment, rng, src_size_r200 / target.shape[-1], native_fwhm_r200)
         frame = _draw_frame(augment, rng, src_size_r200)
+        highpass = _apply_highpass(stack, views, augment, rng, src_size_r200 / target.shape[-1])
     half_width = frame.width_r200 / 2.0
     if src_size_r200 / 2.0 < half_width - 1e-9:
         raise ValueError(f"stored maps span {src_size_r200} R200, too small for a frame of {frame.width_r200:.3g} R200")
@@ -356,4 +404,4 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=FRAME_N
     if augment is not None:
         noise = _add_noise(obs, views, beams, augment, rng, npix, frame)
         present = _drop_views(views, augment, rng)
-    return _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, npix)
+    return _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, npix, highpass)

@@ -78,7 +78,7 @@ class ClusterMapDataset(Dataset):
     (3, [0, 1, 2])
     >>> s = ds[0]
     >>> [tuple(s[k].shape) for k in ("x", "mask", "cond", "t")]
-    [(2, 16, 16), (2,), (7,), (1, 16, 16)]
+    [(2, 16, 16), (2,), (8,), (1, 16, 16)]
     >>> ds.close()
 
     With augmentation, a sample is a function of its seed:

@@ -74,6 +74,8 @@ def _supported(config):
         "xray_background_ref": list(aug.xray_background),
         "frame_scale": list(aug.frame_jitter),
         "r200_error": [0.0, aug.r200_error[1]],
+        # filtered y maps: the high-pass dispersions (R200) trained on; absent: unfiltered only
+        **({"sz_highpass_r200": list(aug.sz_highpass_r200)} if aug.sz_highpass_probability > 0 else {}),
         "log10_m200_h": logm,
         "z": zr,
     }

@@ -69,17 +69,22 @@ def test_validate_views():
 
 def test_encode_conditioning():
     views = ("sz", "xray", "stars")
-    assert n_conditioning(views) == 9
-    assert len(conditioning_names(views)) == 9
+    assert n_conditioning(views) == 10
+    assert len(conditioning_names(views)) == 10
     c = encode_conditioning(views, {"sz": 1.0, "xray": 0.01, "stars": 0.1},
                             {"sz": 1e-6, "xray": 0, "stars": 0}, pixel_kpc=[20.0, 200.0], z=[0.1, 0.2],
                             present={"sz": True, "xray": True, "stars": False})
-    assert c.shape == (2, 9)
-    # beam, noise per view; log10(pixel / 20 kpc), 10 z, r200_error / 0.3 (default 0.3)
-    np.testing.assert_allclose(c[0], [1.0, np.arcsinh(1.0), -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0], rtol=1e-6)
-    np.testing.assert_allclose(c[1, 6:], [1.0, 2.0, 1.0], rtol=1e-6)
+    assert c.shape == (2, 10)
+    # beam, noise per view; log10(pixel / 20 kpc), 10 z, r200_error / 0.3 (default 0.3), 0.1 / highpass
+    np.testing.assert_allclose(c[0], [1.0, np.arcsinh(1.0), -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(c[1, 6:], [1.0, 2.0, 1.0, 0.0], rtol=1e-6)
     c0 = encode_conditioning(views, [0.1] * 3, [0.0] * 3, 20.0, 0.1, r200_error=[0.0, 0.06])
-    np.testing.assert_allclose(c0[:, -1], [0.0, 0.2], rtol=1e-6)
+    np.testing.assert_allclose(c0[:, -2], [0.0, 0.2], rtol=1e-6)
+    # a y map high-pass filtered with theta = 0.5 R200: 0.1 / 0.5; unfiltered (None, 0, inf): 0
+    hp = encode_conditioning(views, [0.1] * 3, [0.0] * 3, 20.0, 0.1, sz_highpass_r200=[0.5, 0.0, np.inf])
+    np.testing.assert_allclose(hp[:, -1], [0.2, 0.0, 0.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="sz_highpass_r200"):
+        encode_conditioning(views, [0.1] * 3, [0.0] * 3, 20.0, 0.1, sz_highpass_r200=-1.0)
     for bad in (-0.1, 0.5, np.nan):
         with pytest.raises(ValueError, match="r200_error"):
             encode_conditioning(("sz",), {"sz": 0.1}, {"sz": 0.0}, 20.0, 0.1, r200_error=bad)

@@ -163,11 +163,11 @@ def test_wrong_units_for_y(small_frame):
         ComptonYMap(np.ones((48, 48)) * u.uK, wcs=wcs, beam=1 * u.arcmin)
 
 
-def test_filtered_map_says_it_is_outside_the_domain():
-    # a ground-based map with its transfer function: stated, so the prediction is not silent
+def test_filtered_map_carries_its_equivalent_high_pass():
+    # a ground-based map with its transfer function: the prepared view says how it is filtered
+    # (dispersion of the equivalent Gaussian high-pass in R200 of the frame), so the model is told
     import warnings as _w
 
-    from massrecon import OutOfDistributionWarning
     from massrecon.observations import TransferFunction
 
     frame = ClusterFrame(SkyCoord(150.0, 2.0, unit="deg"), 0.3, m500=5e14 * u.Msun, npix=32)
@@ -175,10 +175,15 @@ def test_filtered_map_says_it_is_outside_the_domain():
     plain = ComptonYMap(np.full((64, 64), 1e-5), wcs=wcs, beam=1 * u.arcmin)
     with _w.catch_warnings():
         _w.simplefilter("error")
-        plain.prepare(frame)  # unfiltered: no warning
+        assert plain.prepare(frame).highpass_r200 is None  # unfiltered
     filtered = ComptonYMap(np.full((64, 64), 1e-5), wcs=wcs, beam=1 * u.arcmin,
                            transfer_function=TransferFunction.high_pass(4 * u.arcmin), name="ACT cut-out")
-    with pytest.warns(OutOfDistributionWarning, match=r"^sz: ACT cut-out is filtered .*lower limit"):
-        filtered.prepare(frame)
+    pv = filtered.prepare(frame)
+    expected = float((4 * u.arcmin / frame.theta200).decompose())
+    assert pv.highpass_r200 == pytest.approx(expected, rel=1e-3)
+    # a 1-D table of the same filter gives the same scale
+    k = np.linspace(0, 2, 401) / u.arcmin
+    table = TransferFunction.from_table(TransferFunction.high_pass(4 * u.arcmin).evaluate(k), k=k)
+    assert table.equivalent_high_pass().to_value(u.arcmin) == pytest.approx(4.0, rel=1e-2)
     with pytest.raises(TypeError, match="transfer_function must be a massrecon.observations.TransferFunction"):
         ComptonYMap(np.full((64, 64), 1e-5), wcs=wcs, beam=1 * u.arcmin, transfer_function="4 arcmin")

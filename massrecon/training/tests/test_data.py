@@ -14,9 +14,9 @@ def test_dataset_nominal_sample(tiny_dataset):
     ds = ClusterMapDataset(tiny_dataset, "train", npix=32)
     assert len(ds) == 8
     s = ds[0]
-    assert s["x"].shape == (3, 32, 32) and s["t"].shape == (1, 32, 32) and s["cond"].shape == (9,)
+    assert s["x"].shape == (3, 32, 32) and s["t"].shape == (1, 32, 32) and s["cond"].shape == (10,)
     assert float(s["r200_px"]) == 16.0
-    assert float(s["cond"][-1]) == 0.0  # the nominal frame is the true R200: r200_error = 0
+    assert float(s["cond"][-2]) == 0.0  # the nominal frame is the true R200: r200_error = 0
     # the nominal frame is the central 2 R200 of the stored 2.6 R200: the target matches a direct crop
     with h5py.File(tiny_dataset) as fh:
         sig = fh["maps/sigma_total"][ds._index[0][1]].astype(float)
@@ -52,7 +52,7 @@ def test_r200_known_and_estimated_frames(tiny_dataset):
                             augment=AugmentConfig(r200_known_probability=0.0, r200_error=(0.05, 0.3)))
     for i in range(8):
         s = est[(i, (6, 0, i))]
-        w = 0.3 * float(s["cond"][-1])
+        w = 0.3 * float(s["cond"][-2])
         f = 16.0 / float(s["r200_px"])
         assert 0.05 - 1e-6 <= w <= 0.3 + 1e-6 and abs(f - 1) <= w + 1e-5
     with pytest.raises(ValueError, match="r200_error"):

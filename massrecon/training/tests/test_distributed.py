@@ -19,7 +19,7 @@ def _batch():
     g = torch.Generator().manual_seed(11)
     b = {"x": torch.randn(4, 2, 16, 16, generator=g),
          "mask": torch.tensor([[1.0, 1], [1, 0], [0, 1], [1, 1]]),
-            "cond": torch.randn(4, 7, generator=g), "t": torch.randn(4, 1, 16, 16, generator=g),
+            "cond": torch.randn(4, 8, generator=g), "t": torch.randn(4, 1, 16, 16, generator=g),
             "r200_px": torch.tensor([8.0, 6.0, 7.0, 8.0])}
     return {k: v.double() for k, v in b.items()}
 
