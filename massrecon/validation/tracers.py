@@ -14,7 +14,7 @@ over all maps and over the merging clusters alone.
 
 Run it as::
 
-    python -m massrecon.validation.tracers --out docs/validation_tracers.rst
+    python -m massrecon.validation.tracers --n-halos 200 --out docs/validation_tracers.rst
 
 which simulates a fresh set of halos with seed 11 (never used in training) on the training set's
 grid, or give a data set with ``--data``.
@@ -39,6 +39,7 @@ __all__ = [
     "TRACER_CONDITIONS",
     "EFEDS_XRAY_NOISE",
     "TRAINING_SEEDS",
+    "EXPONENT_GRID",
     "load_maps",
     "pearson_r",
     "peak_offset",
@@ -54,7 +55,7 @@ __all__ = [
 #: a validation set must use another.
 TRAINING_SEEDS = (1, 31, 32)
 
-#: Per-pixel X-ray noise rms on the model frame at the reference level `VIEW_SCALES` ``["xray"]``
+#: Per-pixel X-ray noise rms on the model frame at the reference level `~massrecon.contract.VIEW_SCALES` ``["xray"]``
 #: (erg/s/kpc^2) of an eROSITA survey image: 3.9-4.2e38 on the eFEDS example field, soft bands
 #: summed (docs/checks.rst).
 EFEDS_XRAY_NOISE = 4e38
@@ -80,7 +81,7 @@ class TracerCondition:
         X-ray PSF FWHM (R200).
     sz_highpass_r200 : float or None
         Dispersion of the Gaussian high-pass of the y map (R200;
-        `massrecon.training.augment.high_pass`), told to the network.
+        ``massrecon.training.augment.high_pass``), told to the network.
     member_mass_limit : float or None
         Stellar-mass limit (Msun) of the member catalogue the stars view is made from; None: the
         stored map (limit `~massrecon.contract.MEMBER_MAP_MASS_LIMIT`).
@@ -97,8 +98,9 @@ class TracerCondition:
 
 
 #: The conditions measured.  The stars view is the member map above
-#: `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` (1e10 Msun): a catalogue complete below that limit gives
-#: the stored map whatever its depth, so only shallower catalogues are separate conditions.
+#: `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` (1e10 Msun): every catalogue complete to that limit or
+#: deeper gives the stored map (the ``ideal`` condition), so only shallower catalogues are separate
+#: conditions; the network is not told the depth.
 TRACER_CONDITIONS = {
     "ideal": TracerCondition("ideal", None, "idealised maps"),
     "xray_survey": TracerCondition(
@@ -121,9 +123,10 @@ def load_maps(path, views=VIEWS, n_max=None):
     Returns
     -------
     dict
-        ``views`` maps and ``"target"`` in `VIEW_UNITS` / `TARGET_UNIT` over the stored frame,
-        per-map ``r200``, ``z``, ``pixel_kpc``, ``halo_id``, ``merger`` (bool), ``members``
-        (list of dicts: x, y in kpc, mstar in Msun), ``size_r200`` and ``smoothing_r200``.
+        ``views`` maps and ``"target"`` in `~massrecon.contract.VIEW_UNITS` /
+        `~massrecon.contract.TARGET_UNIT` over the stored frame, per-map ``r200``, ``z``,
+        ``pixel_kpc``, ``halo_id``, ``merger`` (bool), ``members`` (list of dicts: x, y in kpc,
+        mstar in Msun), ``size_r200`` and ``smoothing_r200``.
     """
     from astropy import units as u
 
@@ -170,7 +173,7 @@ def peak_offset(a, b, pixel_kpc=1.0, smoothing=None):
     """Distance between the main peaks of two maps, as `~massrecon.MassMap.compare_to` finds them.
 
     Both maps are smoothed by a Gaussian of ``smoothing`` pixels (default
-    `massrecon.analysis.compare.PEAK_SMOOTHING_PIXELS`) and their maxima refined by a parabola.
+    ``massrecon.analysis.compare.PEAK_SMOOTHING_PIXELS``) and their maxima refined by a parabola.
 
     Examples
     --------
@@ -212,7 +215,7 @@ def fit_exponent(inputs, targets, mask, grid=EXPONENT_GRID):
     Parameters
     ----------
     inputs, targets : array of shape (n, npix, npix)
-        Input maps (scaled to O(1), e.g. by `VIEW_SCALES`) and true :math:`\\Sigma`.
+        Input maps (scaled to O(1), e.g. by `~massrecon.contract.VIEW_SCALES`) and true :math:`\\Sigma`.
     mask : 2D bool array
         Pixels compared (within R200).
 
@@ -436,7 +439,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m massrecon.validation.tracers", description=__doc__.split("\n")[0])
     p.add_argument("--data", help="HDF5 data set of held-out halos (default: simulate afresh)")
     p.add_argument("--weights", help="generator.pt (default: the bundled weights)")
-    p.add_argument("--n-halos", type=int, default=100, help="halos to simulate without --data (default 100)")
+    p.add_argument("--n-halos", type=int, default=200, help="halos to simulate without --data (default 200)")
     p.add_argument("--projections", type=int, default=2, help="lines of sight per simulated halo (default 2)")
     p.add_argument("--seed", type=int, default=11, help="simulation seed, not one of the training's (default 11)")
     p.add_argument("--physics", default="fiducial", help="physics variant of the simulation (default fiducial)")
