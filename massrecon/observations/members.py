@@ -399,11 +399,11 @@ class GalaxyMembers(ObservationBase):
         (``STDEPTH = 'unknown'``).
     completeness_limit : `~astropy.units.Quantity`, optional
         Stellar mass above which the catalogue is complete (see "Catalogue depth" in
-        `massrecon.observations.members`): deeper than the map's limit, the fainter galaxies are
+        :doc:`/observations`): deeper than the map's limit, the fainter galaxies are
         dropped (masses) or discounted (positions only); shallower, the missing satellite mass
         is added from the cluster stellar-mass function (`~massrecon.physics.schechter_depth_factor`),
-        with a warning when the factor exceeds `DEPTH_FACTOR_WARN` and an error above
-        `DEPTH_FACTOR_MAX`.  Default: not stated.
+        with a warning when the factor exceeds ``DEPTH_FACTOR_WARN`` (2) and an error above
+        ``DEPTH_FACTOR_MAX`` (5).  Default: not stated.
     magnitude_limit : float or `~astropy.units.Quantity`, optional
         Instead of ``completeness_limit``: the catalogue's apparent AB magnitude limit in
         ``magnitude_band``.  The completeness limit is the stellar mass of a red-sequence
@@ -557,7 +557,7 @@ class GalaxyMembers(ObservationBase):
     def depth_correction(self, frame=None):
         """How the catalogue's depth is turned into the stars view's: a `DepthCorrection`.
 
-        See "Catalogue depth" in `massrecon.observations.members`.  ``frame`` is needed for a
+        See "Catalogue depth" in :doc:`/observations`.  ``frame`` is needed for a
         ``magnitude_limit`` only.
 
         Examples
@@ -593,9 +593,9 @@ class GalaxyMembers(ObservationBase):
                 f"{DEPTH_FACTOR_MAX:g}), mostly the assumed stellar-mass function; use a deeper catalogue")
         if dc.factor > DEPTH_FACTOR_WARN:
             warnings.warn(
-                f"stars: the catalogue is complete only above {dc.completeness_limit:.3g}: the satellites' stellar mass "
-                f"is scaled by {dc.factor:.2f} +- {dc.uncertainty:.2f} to that above {self.mass_limit:.0e}, mostly "
-                "from the assumed stellar-mass function (massrecon.physics.smf)", MassreconWarning)
+                f"stars: the catalogue is complete only above {dc.completeness_limit:.3g}: the satellites' stellar "
+                f"mass is scaled by {dc.factor:.2f} +- {dc.uncertainty:.2f} to that above {self.mass_limit:.0e}, "
+                "mostly from the assumed stellar-mass function (massrecon.physics.smf)", MassreconWarning)
         return dc
 
     def _depth_masses(self, dc, frame, x, y, mstar):

@@ -4,7 +4,6 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from astropy.table import QTable
 from scipy.integrate import quad
 
 from massrecon import ClusterFrame, MassreconWarning, OutOfDistributionWarning
@@ -105,7 +104,7 @@ def test_three_depths_with_masses(frame):
             assert views[1e11].meta["STDFACT"] == pytest.approx(3.822, abs=1e-3)
             assert views[1e11].meta["STDFERR"] > 0 and views[1e11].meta["STCOMPL"] == 1e11
     ratios = np.array(ratios)
-    # measured: mean 0.99, scatter 0.13 per cluster of ~640 galaxies above 1e10 Msun
+    # measured: mean 1.00, scatter 0.14 per cluster (~640 galaxies above 1e10 Msun, ~40 above 1e11 Msun)
     assert np.mean(ratios) == pytest.approx(1.0, abs=0.05)
     assert np.median(np.abs(ratios - 1)) < 0.15
 
