@@ -675,6 +675,8 @@ class MassReconstructor:
             "NITER": len(history),
             "R200HIST": ",".join(f"{h:.1f}" for h in history),
             "RUNTIME": round(runtime, 4),
+            # what the views' preparation reports (e.g. the stars view's catalogue-depth correction)
+            **{k: v for pv in prepared.values() for k, v in getattr(pv, "meta", {}).items()},
             **cards,
         }
         return MassMap.from_frame(sigma * SIGMA_UNIT, frame, uncertainty=unc, meta=meta)

@@ -25,6 +25,7 @@ from .catalogs import (
     read_spt,
 )
 from .members import (
+    DepthCorrection,
     GalaxyMembers,
     StellarMassImage,
     members_to_map,
@@ -48,6 +49,7 @@ __all__ = [
     "rest_frame_emissivity",
     "temperature_from_m500",
     "GalaxyMembers",
+    "DepthCorrection",
     "StellarMassImage",
     "members_to_map",
     "stellar_mass_from_magnitude",

@@ -66,6 +66,9 @@ class PreparedView:
         For a filtered y map, the dispersion of the Gaussian high-pass equivalent to its transfer
         function (`~massrecon.observations.TransferFunction.equivalent_high_pass`), in R200 of the
         frame; None for an unfiltered map.
+    meta : dict
+        Header cards the reconstructor copies into the mass map's meta (e.g. the catalogue-depth
+        correction of the stars view, `~massrecon.observations.DepthCorrection.cards`).
 
     Examples
     --------
@@ -83,6 +86,7 @@ class PreparedView:
     mask: np.ndarray
     beam_fwhm_r200: float
     highpass_r200: float | None = None
+    meta: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.view not in VIEWS:

@@ -18,9 +18,38 @@ A catalogue with positions only gives every galaxy `MEMBER_DEFAULT_MASS`
 Schechter stellar-mass function with :math:`\\log M^* = 10.9`, :math:`\\alpha = -1.2`, typical of
 cluster galaxies (e.g. van der Burg et al. 2018, A&A 618, A140): the map then traces the
 member number density.
+
+Catalogue depth
+---------------
+The map means "stellar mass of the members above `MEMBER_MAP_MASS_LIMIT`" whatever catalogue
+it is made from, if the catalogue's depth is told (`GalaxyMembers`' ``completeness_limit``, or
+``magnitude_limit`` and ``magnitude_band``); `GalaxyMembers.depth_correction` says what is done:
+
+* stellar masses, complete down to the map's limit or deeper: the galaxies below the limit are
+  dropped (as without a stated depth, which is taken to mean complete above the limit);
+* stellar masses, complete only above a higher limit :math:`M_c`: the galaxies below
+  :math:`M_c` are dropped and the satellites above it (all but the central galaxy, the most
+  massive within `CENTRAL_RADIUS_R200` of the centre) are scaled by the stellar mass of the
+  satellite stellar-mass function above the map's limit over that above :math:`M_c`
+  (`~massrecon.physics.schechter_depth_factor`, Schechter 1976 with the cluster parameters of
+  `massrecon.physics.smf`);
+* positions only, with a stated depth: each galaxy stands for the stellar mass above the map's
+  limit per galaxy above :math:`M_c`, :math:`\\rho(>M_{map})/N(>M_c)` of the same function (or
+  ``default_mass`` times :math:`\\rho(>M_{map})/\\rho(>M_c)`), so that a catalogue five times
+  deeper in numbers gives the same map, not five times its mass;
+* positions only, no stated depth: the map scales with the catalogue's depth.  It warns, and
+  the prediction's header says ``STDEPTH = 'unknown'``.
+
+A correction factor above `DEPTH_FACTOR_WARN` (2) warns, one above `DEPTH_FACTOR_MAX` (5, a
+completeness limit near :math:`1.2 \\times 10^{11} M_\\odot`) is refused: most of the map would be
+the assumed function.  The factor and its uncertainty (from the assumed uncertainties of the
+function's parameters, not counting the shot noise of the few galaxies scaled) are in
+`PreparedView.meta <massrecon.observations.PreparedView>` and the mass map's header (``STDEPTH``,
+``STCOMPL``, ``STDFACT``, ``STDFERR``).
 """
 
 import warnings
+from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
@@ -41,12 +70,17 @@ from ..contract import (
 from ..exceptions import MassreconWarning, OutOfDistributionWarning
 from ..logger import log
 from ..physics import galaxies
+from ..physics.smf import schechter_depth_factor, schechter_mass_above, schechter_number_above
 from ._attributes import AngleOrR200Fraction, MassQuantity, msun_value
 from ._inputs import angle_or_r200
 from ._regrid import unit_vectors
 from .base import Observation, ObservationBase, PreparedView, _check_frame
 
 __all__ = [
+    "CENTRAL_RADIUS_R200",
+    "DEPTH_FACTOR_MAX",
+    "DEPTH_FACTOR_WARN",
+    "DepthCorrection",
     "GalaxyMembers",
     "StellarMassImage",
     "members_to_map",
@@ -60,6 +94,55 @@ _KDTREE_MIN_GALAXIES = 20_000
 _MASS_COLUMNS = ("mstar", "stellar_mass", "m_star", "mass_star")
 _RA_COLUMNS = ("ra", "raj2000", "radeg", "ra_deg", "alpha_j2000")
 _DEC_COLUMNS = ("dec", "dej2000", "decj2000", "dedeg", "dec_deg", "delta_j2000")
+
+
+#: A catalogue-depth correction factor above this warns (see "Catalogue depth" above).
+DEPTH_FACTOR_WARN = 2.0
+#: A catalogue-depth correction factor above this is refused: the map would mostly be the assumed SMF.
+DEPTH_FACTOR_MAX = 5.0
+#: The central galaxy (not scaled by a depth correction) is the most massive member within this
+#: projected radius (in R200) of the frame's centre.
+CENTRAL_RADIUS_R200 = 0.5
+
+
+@dataclass(frozen=True)
+class DepthCorrection:
+    """How a member catalogue's depth is turned into the stars view's (`GalaxyMembers.depth_correction`).
+
+    Attributes
+    ----------
+    status : str
+        ``"masses"`` (stellar masses, no stated depth: taken as complete above the map's limit),
+        ``"complete"`` (masses complete down to the map's limit or deeper), ``"corrected"``
+        (masses complete above a higher limit: satellites scaled by `factor`), ``"counts"``
+        (positions only, stated depth), ``"assumed"`` (positions only, ``default_mass`` without a
+        stated depth) or ``"unknown"`` (positions only, nothing stated: the map scales with the
+        catalogue's depth).
+    completeness_limit : `~astropy.units.Quantity` or None
+        Stellar mass above which the catalogue is complete, where stated.
+    factor, uncertainty : float
+        Stellar mass above the map's limit over that above `completeness_limit`, and its
+        uncertainty (1 and 0 where nothing is scaled).
+
+    Examples
+    --------
+    >>> from massrecon.observations import DepthCorrection
+    >>> DepthCorrection("masses", None, 1.0, 0.0).cards()
+    {'STDEPTH': 'masses', 'STDFACT': 1.0, 'STDFERR': 0.0}
+    """
+
+    status: str
+    completeness_limit: u.Quantity | None
+    factor: float
+    uncertainty: float
+
+    def cards(self):
+        """Header cards for the prediction (`~massrecon.MassMap` meta)."""
+        cards = {"STDEPTH": self.status}
+        if self.completeness_limit is not None:
+            cards["STCOMPL"] = float(f"{self.completeness_limit.to_value(u.Msun):.4e}")
+        cards.update(STDFACT=round(self.factor, 4), STDFERR=round(self.uncertainty, 4))
+        return cards
 
 
 #: Absolute magnitude of the Sun (AB) in SDSS bands (Willmer 2018, ApJS 236, 47, table 3).
@@ -305,11 +388,31 @@ class GalaxyMembers(ObservationBase):
     redshift_column, velocity_column : str, optional
         Columns kept for the user (`z`, `velocity`); not used by the map.
     default_mass : `~astropy.units.Quantity`, optional
-        Mass of each galaxy when there is no mass column.  Without it a positions-only
-        catalogue warns (`~massrecon.OutOfDistributionWarning`: its amplitude depends on the
-        catalogue's depth) and every galaxy gets `~massrecon.contract.MEMBER_DEFAULT_MASS`;
-        giving it states that the catalogue is complete above
-        `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` and no deeper.
+        Mean stellar mass of a catalogued galaxy when there is no mass column.  With a stated
+        depth (``completeness_limit`` or ``magnitude_limit``) each galaxy then stands for
+        ``default_mass`` times the depth factor (see `depth_correction`); without one it is
+        taken to mean a catalogue complete above `~massrecon.contract.MEMBER_MAP_MASS_LIMIT`
+        and no deeper, and a `~massrecon.MassreconWarning` asks for the depth.  A
+        positions-only catalogue with neither warns (`~massrecon.OutOfDistributionWarning`: its
+        amplitude scales with the catalogue's depth), every galaxy gets
+        `~massrecon.contract.MEMBER_DEFAULT_MASS` and the prediction is flagged
+        (``STDEPTH = 'unknown'``).
+    completeness_limit : `~astropy.units.Quantity`, optional
+        Stellar mass above which the catalogue is complete (see "Catalogue depth" in
+        :doc:`/observations`): deeper than the map's limit, the fainter galaxies are
+        dropped (masses) or discounted (positions only); shallower, the missing satellite mass
+        is added from the cluster stellar-mass function (`~massrecon.physics.schechter_depth_factor`),
+        with a warning when the factor exceeds ``DEPTH_FACTOR_WARN`` (2) and an error above
+        ``DEPTH_FACTOR_MAX`` (5).  Default: not stated.
+    magnitude_limit : float or `~astropy.units.Quantity`, optional
+        Instead of ``completeness_limit``: the catalogue's apparent AB magnitude limit in
+        ``magnitude_band``.  The completeness limit is the stellar mass of a red-sequence
+        galaxy at that magnitude at the frame's redshift (`stellar_mass_from_magnitude`
+        without a colour): red galaxies have the largest mass-to-light ratio, so every galaxy
+        above that mass is brighter than the limit.  Needs the frame's z <= 0.5 (the range of
+        the K-corrections).
+    magnitude_band : {"r", "g", "i", "z"}, optional
+        SDSS band of ``magnitude_limit``; default ``"r"``.
     mass_limit : `~astropy.units.Quantity`, optional
         Default `MEMBER_MAP_MASS_LIMIT`.
     smoothing : float or `~astropy.units.Quantity`, optional
@@ -349,7 +452,8 @@ class GalaxyMembers(ObservationBase):
     def __init__(self, table, *, coord_column=None, ra_column=None, dec_column=None, mass_column=None,
                  probability_column=None, redshift_column=None, velocity_column=None,
                  default_mass=None, mass_limit=MEMBER_MAP_MASS_LIMIT,
-                 smoothing=MEMBER_SMOOTHING_R200, name=None):
+                 smoothing=MEMBER_SMOOTHING_R200, name=None, completeness_limit=None, magnitude_limit=None,
+                 magnitude_band="r"):
         owner = type(self).__name__
         if not isinstance(table, Table):
             raise TypeError(f"{owner}: table must be an astropy Table or QTable, got {type(table).__name__}")
@@ -366,8 +470,9 @@ class GalaxyMembers(ObservationBase):
                           "or Dec); they are left out of the stars view", MassreconWarning)
         self._xyz = np.ascontiguousarray(unit_vectors(icrs).T)
         self._tree = None
-        self._mstar, defaulted = self._read_masses(table, mass_column, default_mass, owner)
-        positions_only = defaulted and default_mass is None
+        self._mstar, self._positions_only = self._read_masses(table, mass_column, default_mass, owner)
+        self._default_mass = None if default_mass is None else float(msun_value(default_mass, "default_mass", owner))
+        self._set_depth(completeness_limit, magnitude_limit, magnitude_band, owner)
 
         self._prob = None
         pcol = _named_column(table, probability_column, "probability_column", owner)
@@ -387,14 +492,131 @@ class GalaxyMembers(ObservationBase):
         self.mass_limit = mass_limit
         self.smoothing = smoothing
         self._table = table
-        if positions_only:
+        stated = self._completeness_msun is not None or self._magnitude_limit is not None
+        if self._positions_only and not stated and default_mass is None:
             warnings.warn(
-                f"stars: {owner} has no stellar masses, so every galaxy gets {MEMBER_DEFAULT_MASS:.1e} and the "
-                "stars view scales with how deep the catalogue goes (a catalogue with 5 times more faint "
-                "galaxies reads as a cluster 5 times heavier): the mass from this view is not "
-                "trustworthy.  Give stellar masses (or magnitudes: GalaxyMembers.from_magnitudes), or pass "
-                f"default_mass= for a catalogue complete above {MEMBER_MAP_MASS_LIMIT:.0e} and no deeper",
-                OutOfDistributionWarning)
+                f"stars: {owner} has no stellar masses and no stated depth, so every galaxy gets "
+                f"{MEMBER_DEFAULT_MASS:.1e} and the stars view scales with how deep the catalogue goes (a catalogue "
+                "with 5 times more faint galaxies reads as a cluster 5 times heavier): the mass from this view is "
+                "not trustworthy, and the prediction is flagged (STDEPTH = 'unknown').  Give stellar masses (or "
+                "magnitudes: GalaxyMembers.from_magnitudes), or the catalogue's depth: completeness_limit= (a "
+                "stellar mass) or magnitude_limit=", OutOfDistributionWarning)
+        elif self._positions_only and not stated:
+            warnings.warn(
+                f"stars: {owner} has no stellar masses and no stated depth: default_mass is taken to mean a "
+                f"catalogue complete above {MEMBER_MAP_MASS_LIMIT:.0e} and no deeper (a deeper one reads as a "
+                "heavier cluster); state it with completeness_limit= (a stellar mass) or magnitude_limit=",
+                MassreconWarning)
+
+    def _set_depth(self, completeness_limit, magnitude_limit, magnitude_band, owner):
+        """Keep the stated depth: a completeness limit (Msun) or a magnitude limit and band."""
+        if completeness_limit is not None and magnitude_limit is not None:
+            raise ValueError(f"{owner}: give completeness_limit or magnitude_limit, not both")
+        self._completeness_msun = None
+        if completeness_limit is not None:
+            if not isinstance(completeness_limit, u.Quantity):
+                raise u.UnitsError(f"{owner}: completeness_limit must be a Quantity with mass units (e.g. Msun)")
+            c = float(msun_value(completeness_limit, "completeness_limit", owner))
+            if not np.isfinite(c) or c <= 0:
+                raise ValueError(f"{owner}: completeness_limit must be finite and > 0, got {completeness_limit}")
+            self._completeness_msun = c
+        self._magnitude_limit = None
+        if magnitude_limit is not None:
+            if magnitude_band not in BELL03_GR:
+                raise ValueError(f"{owner}: magnitude_band must be one of {sorted(BELL03_GR)}, got {magnitude_band!r}")
+            mag = float(getattr(magnitude_limit, "value", magnitude_limit))
+            if not np.isfinite(mag):
+                raise ValueError(f"{owner}: magnitude_limit must be finite, got {magnitude_limit}")
+            self._magnitude_limit = mag
+        self._magnitude_band = magnitude_band
+
+    def completeness_limit(self, frame=None):
+        """The stated completeness limit (Msun), None if not stated.
+
+        With ``magnitude_limit`` it depends on the redshift: ``frame`` (a `~massrecon.ClusterFrame`)
+        is then required.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from massrecon import ClusterFrame
+        >>> from massrecon.observations import GalaxyMembers
+        >>> m = GalaxyMembers.from_arrays(SkyCoord([10], [5], unit="deg"), [6e10] * u.Msun, magnitude_limit=17.77)
+        >>> frame = ClusterFrame(SkyCoord(10, 5, unit="deg"), 0.1, m500=5e14 * u.Msun, npix=16)
+        >>> f"{m.completeness_limit(frame):.2e}"
+        '3.67e+10 solMass'
+        """
+        if self._magnitude_limit is None:
+            return None if self._completeness_msun is None else self._completeness_msun * u.Msun
+        if frame is None:
+            raise ValueError(f"{type(self).__name__}: a magnitude_limit needs the frame (its redshift) to give "
+                             "a stellar-mass completeness limit")
+        return stellar_mass_from_magnitude(self._magnitude_limit, frame.z, band=self._magnitude_band)
+
+    def depth_correction(self, frame=None):
+        """How the catalogue's depth is turned into the stars view's: a `DepthCorrection`.
+
+        See "Catalogue depth" in :doc:`/observations`.  ``frame`` is needed for a
+        ``magnitude_limit`` only.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from massrecon.observations import GalaxyMembers
+        >>> m = GalaxyMembers.from_arrays(SkyCoord([10], [5], unit="deg"), [2e11] * u.Msun,
+        ...                               completeness_limit=5e10 * u.Msun)
+        >>> dc = m.depth_correction()
+        >>> dc.status, round(dc.factor, 2), round(dc.uncertainty, 2)
+        ('corrected', 1.88, 0.46)
+        """
+        c = self.completeness_limit(frame)
+        limit = float(self.mass_limit.to_value(u.Msun))
+        if c is None:
+            if not self._positions_only:
+                return DepthCorrection("masses", None, 1.0, 0.0)
+            return DepthCorrection("unknown" if self._default_mass is None else "assumed", None, 1.0, 0.0)
+        c_msun = float(c.to_value(u.Msun))
+        if not self._positions_only and c_msun <= limit:
+            return DepthCorrection("complete", c, 1.0, 0.0)
+        factor, err = schechter_depth_factor(c_msun, limit)
+        return DepthCorrection("counts" if self._positions_only else "corrected", c, factor, err)
+
+    def _checked_depth(self, frame):
+        """`depth_correction` on ``frame``, warning for a large factor and refusing a too large one."""
+        dc = self.depth_correction(frame)
+        if dc.factor > DEPTH_FACTOR_MAX:
+            raise ValueError(
+                f"{type(self).__name__}: the catalogue is complete only above {dc.completeness_limit:.3g}: the stellar "
+                f"mass above {self.mass_limit:.0e} would be {dc.factor:.2g} times that observed (more than "
+                f"{DEPTH_FACTOR_MAX:g}), mostly the assumed stellar-mass function; use a deeper catalogue")
+        if dc.factor > DEPTH_FACTOR_WARN:
+            warnings.warn(
+                f"stars: the catalogue is complete only above {dc.completeness_limit:.3g}: the satellites' stellar "
+                f"mass is scaled by {dc.factor:.2f} +- {dc.uncertainty:.2f} to that above {self.mass_limit:.0e}, "
+                "mostly from the assumed stellar-mass function (massrecon.physics.smf)", MassreconWarning)
+        return dc
+
+    def _depth_masses(self, dc, frame, x, y, mstar):
+        """Masses (Msun) to deposit and the mass limit to apply, for the depth correction ``dc``."""
+        limit = float(self.mass_limit.to_value(u.Msun))
+        if dc.status == "counts":
+            # each galaxy stands for the stellar mass above the map's limit per catalogued galaxy
+            c = float(dc.completeness_limit.to_value(u.Msun))
+            mean = self._default_mass if self._default_mass is not None else (
+                schechter_mass_above(c) / schechter_number_above(c))
+            return np.full(mstar.shape, mean * dc.factor), 0.0
+        if dc.status != "corrected":
+            return mstar, limit
+        c = float(dc.completeness_limit.to_value(u.Msun))
+        scaled = np.where(mstar >= c, mstar * dc.factor, mstar)
+        # the central galaxy is not a satellite: the Schechter function does not describe it
+        central = np.hypot(x, y) <= CENTRAL_RADIUS_R200 * frame.r200.to_value(u.kpc)
+        if np.any(central & (mstar >= c)):
+            i = np.flatnonzero(central)[np.argmax(mstar[central])]
+            scaled[i] = mstar[i]
+        return scaled, c
 
     @staticmethod
     def _read_masses(table, mass_column, default_mass, owner):
@@ -612,8 +834,9 @@ class GalaxyMembers(ObservationBase):
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.all():
             log.debug(f"{type(self).__name__}: {int((~ok).sum())} galaxies cannot be projected on the frame")
-        mstar = self._mstar[near]
-        inside = ok & (np.abs(x) <= half) & (np.abs(y) <= half) & (mstar >= self.mass_limit.value)
+        dc = self._checked_depth(frame)
+        mstar, limit = self._depth_masses(dc, frame, x[ok], y[ok], self._mstar[near][ok])
+        inside = (np.abs(x[ok]) <= half) & (np.abs(y[ok]) <= half) & (mstar >= limit)
         if not inside.any():
             warnings.warn(
                 f"{type(self).__name__}: no galaxy above {self.mass_limit:.3g} lies in the frame around "
@@ -621,12 +844,13 @@ class GalaxyMembers(ObservationBase):
                 MassreconWarning,
             )
         data = members_to_map(
-            x[ok], y[ok], mstar[ok], frame.npix, frame.pixel_scale_kpc.to_value(u.kpc),
-            r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=smoothing_r200, mass_limit=self.mass_limit,
+            x[ok], y[ok], mstar, frame.npix, frame.pixel_scale_kpc.to_value(u.kpc),
+            r200_kpc=frame.r200.to_value(u.kpc), smoothing_r200=smoothing_r200, mass_limit=limit,
             weights=None if self._prob is None else self._prob[near][ok],
         )
         return PreparedView(view=self.view, data=data, unit=VIEW_UNITS[self.view], noise=None,
-                            mask=np.zeros(frame.array_shape, dtype=bool), beam_fwhm_r200=smoothing_r200)
+                            mask=np.zeros(frame.array_shape, dtype=bool), beam_fwhm_r200=smoothing_r200,
+                            meta=dc.cards())
 
 
 class StellarMassImage(Observation):

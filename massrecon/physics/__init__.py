@@ -10,6 +10,8 @@ Self-contained conversions with cited formulas, built on numpy, scipy and astrop
   2010, 2012) and stellar masses from the colour-based mass-to-light ratio of Bell et al. (2003);
 * ``massrecon.physics.response``: energy conversion factors (count rate per energy flux) from an
   OGIP ancillary response file;
+* ``massrecon.physics.smf``: the Schechter stellar-mass function of cluster satellites and the
+  correction of a member catalogue's stellar mass from its completeness limit to another;
 * ``massrecon.physics.tsz``: the non-relativistic thermal Sunyaev-Zeldovich spectrum, conversions
   between Compton-y and CMB or Rayleigh-Jeans temperature and specific intensity at a frequency.
 
@@ -24,7 +26,9 @@ from .galaxies import *  # noqa: F403
 from .galaxies import __all__ as _galaxies_all
 from .response import *  # noqa: F403
 from .response import __all__ as _response_all
+from .smf import *  # noqa: F403
+from .smf import __all__ as _smf_all
 from .tsz import *  # noqa: F403
 from .tsz import __all__ as _tsz_all
 
-__all__ = _bremsstrahlung_all + _absorption_all + _galaxies_all + _response_all + _tsz_all
+__all__ = _bremsstrahlung_all + _absorption_all + _galaxies_all + _response_all + _smf_all + _tsz_all

@@ -128,6 +128,16 @@ def test_fill_uses_the_nearest_observed_ring():
     assert np.allclose(filled[r < 0.1], np.median(t[ring]))
 
 
+def test_positions_only_catalogue_of_unknown_depth_flags_the_prediction(rec):
+    tab = members()
+    del tab["mstar"]
+    with pytest.warns(OutOfDistributionWarning, match="no stated depth"):
+        stars = GalaxyMembers(tab)
+    assert rec.predict([stars], FRAME).meta["STDEPTH"] == "unknown"
+    told = GalaxyMembers(tab, completeness_limit=1e10 * u.Msun)
+    assert rec.predict([told], FRAME).meta["STDEPTH"] == "counts"
+
+
 def test_nan_member_coordinates_warn_with_the_count():
     tab = members()
     tab["ra"][:30] = np.nan * u.deg

@@ -129,9 +129,14 @@ def test_positions_only_get_default_mass(frame, rng):
     with pytest.warns(OutOfDistributionWarning, match=r"^stars: .* scales with how deep the catalogue goes"):
         members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}))
     assert np.all(members.mstar == MEMBER_DEFAULT_MASS)
-    # stating what each galaxy stands for is the user's statement of the depth: no warning
-    members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}), default_mass=MEMBER_DEFAULT_MASS)
+    # a mass per galaxy without the depth it belongs to is taken as complete above the map's limit, and says so
+    with pytest.warns(MassreconWarning, match=r"^stars: .* no stated depth: default_mass is taken to mean"):
+        members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}), default_mass=MEMBER_DEFAULT_MASS)
     assert np.all(members.mstar == MEMBER_DEFAULT_MASS)
+    # stating the depth as well is the user's full statement: no warning
+    members = GalaxyMembers(QTable({"ra": coords.ra, "dec": coords.dec}), default_mass=MEMBER_DEFAULT_MASS,
+                            completeness_limit=MEMBER_MAP_MASS_LIMIT)
+    assert members.depth_correction().status == "counts"
 
 
 def test_members_bad_input(frame):
