@@ -236,7 +236,8 @@ def measure_variant(model, calibration, data, *, conditions=DEFAULT_CONDITIONS, 
     Returns
     -------
     metrics : dict
-        ``{condition: {view_set: {"mass_r500": ..., "pixel": ...}}}`` (`summarize` items).
+        ``{condition: {view_set: {"mass_r500": ..., "pixel": ...}}}`` (items of
+        `~massrecon.validation.summarize`).
     tallies : dict
         View set -> `CoverageTally` over the `COVERAGE_CONDITIONS` measured.
     """
@@ -380,7 +381,7 @@ def rst_table(results, *, command=None, weights_label="", bias_limit=0.05):
     variants = results["variants"]
     names = [f"{v} (seed {r['seed']})" for v, r in variants.items()]
     first = next(iter(variants.values()))
-    lines = []
+    lines = [".. This file is written by python -m massrecon.validation.heldout (massrecon.validation.heldout).", ""]
     if command:
         lines += ["Regenerate with::", "", f"    {command}", ""]
     lines += [f"Weights {weights_label}; per variant {first['n_halos']} halos, {first['n_maps']} maps (all "
@@ -405,8 +406,9 @@ def rst_table(results, *, command=None, weights_label="", bias_limit=0.05):
                              for r in variants.values()]
                     + [f"{100 * c['68']:.1f}%", f"{100 * c['95']:.1f}%", f"{c['current_scale']:.3f}",
                        f"{c['scale']:.3f}", f"{100 * results['physics_systematic'][key]:.1f}%"])
+    what = {"max": "the largest absolute", "rms": "the rms of the"}[results["statistic"]]
     lines += _list_table(f"Pixel-interval coverage within R200 ({', '.join(COVERAGE_CONDITIONS)}) and the "
-                         f"physics systematic ({results['statistic']} |M500 bias| over variants and inputs)",
+                         f"physics systematic ({what} M500 biases over variants and inputs)",
                          ["view set", *(f"68%: {v}" for v in variants), "68%: all", "95%: all",
                           "coverage scale in use", "coverage scale fitted", "physics systematic"], rows)
     return "\n".join(lines)
@@ -482,6 +484,8 @@ def _parser():
                    help="with R200 estimated, frames of 1 +- this true R200 (default 0: the true frame)")
     p.add_argument("--statistic", choices=("max", "rms"), default="max", help="of the physics systematic")
     p.add_argument("--workers", type=int, help="simulation processes (default: all cores)")
+    p.add_argument("--threads", type=int, help="torch threads of the predictions (default: torch's; 1 is "
+                                               "faster on a machine shared with other jobs)")
     p.add_argument("--seed", type=int, default=0, help="of the noise and frame draws")
     p.add_argument("--out", help="RST table to write, e.g. docs/validation_heldout.rst")
     p.add_argument("--json", help="JSON file for the full results")
@@ -507,6 +511,10 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.rescale_coverage and not args.write_metadata:
         raise SystemExit("--rescale-coverage stores the scales with --write-metadata: give both")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model, meta, wpath = _load(args.weights)
     conditions = [c.strip() for c in args.conditions.split(",")]
     unknown = [c for c in conditions if c not in CONDITIONS]
