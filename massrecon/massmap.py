@@ -452,7 +452,8 @@ class MassMap(CCDData):
         which the mean density is :math:`\\Delta \\rho_c(z)` (the *critical* density at the
         cluster's redshift, cosmology ``COSMO``), of the NFW halo whose projection in the
         :math:`\\pm R_{200}` slab best fits the map's profile.  Its errors come from the fit's
-        covariance (pixel term + correlated model term of the profile).
+        covariance (pixel term + correlated model term of the profile), with the weights' physics
+        systematic, if any, in quadrature (`massrecon.analysis.masses`).
 
         Parameters
         ----------
@@ -470,7 +471,8 @@ class MassMap(CCDData):
         if not (np.isfinite(delta) and delta > 0):
             raise ValueError(f"delta must be a positive overdensity (e.g. 500), got {delta}")
         fit, pixel_cov = self._fit(None, edges, error_model, fit_kwargs)
-        return mapfit.spherical_mass(fit, pixel_cov, delta)
+        errors = self._errors(error_model)
+        return mapfit.spherical_mass(fit, pixel_cov, delta, 0.0 if errors is None else errors.physics_systematic)
 
     # --- profiles and fits --------------------------------------------------------------------
     def _edges_pixels(self, edges):

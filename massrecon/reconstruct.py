@@ -425,7 +425,9 @@ class MassReconstructor:
         The calibration (``metadata["calibration"]``) holds, per view set and radial bin, the
         half 16-84% range of log10(pred / true) measured on held-out mocks (without test-time
         augmentation, which narrows the errors slightly, so the intervals are a little conservative
-        with it), so 68% intervals cover 68% of true pixels there by construction.
+        with it), so 68% intervals cover 68% of true pixels there by construction.  A table's
+        ``coverage_scale`` (`massrecon.validation.heldout`: the factor that makes the 68% intervals
+        cover 68% on fresh simulations of every physics variant) multiplies it.
         """
         cal = self.metadata.get("calibration", {})
         key = "+".join(v for v in self.views if v in views_used)
@@ -435,7 +437,7 @@ class MassReconstructor:
             edges = np.asarray(table["edges_r200"])
             sig = np.asarray(table["sigma_log10"])
             idx = np.clip(np.searchsorted(edges, r) - 1, 0, sig.size - 1)
-            base = sig[idx]
+            base = sig[idx] * float(table.get("coverage_scale", 1.0))
         else:
             base = np.full(r.shape, 0.1)  # uncalibrated: a conservative 0.1 dex
         return base

@@ -7,6 +7,8 @@ The mean of :math:`\\Sigma` over an annulus is not :math:`\\Sigma` at the annulu
 radii where the first best fit equals its own annulus mean.
 """
 
+import dataclasses
+
 import astropy.units as u
 import numpy as np
 from scipy import linalg
@@ -45,6 +47,8 @@ def fit_map_profile(mass_map, model, edges_pix, errors):
     edges_pix : `~numpy.ndarray`
         Annulus edges in pixels.
     errors : `~massrecon.analysis.ModelErrors` or None
+        Model errors; the fit leaves out their physics systematic (an uncertainty of the mass
+        scale, added to masses after the fit by `spherical_mass`).
 
     Returns
     -------
@@ -53,6 +57,8 @@ def fit_map_profile(mass_map, model, edges_pix, errors):
     pixel_covariance : `~numpy.ndarray`
         Covariance of the free parameters from the pixel term alone.
     """
+    if errors is not None and errors.physics_systematic:
+        errors = dataclasses.replace(errors, physics_systematic=0.0)
     prof = map_profile(mass_map, edges_pix, errors)
     sigma = prof.sigma.to_value(TARGET_UNIT)
     cov = prof.covariance.to_value(TARGET_UNIT**2)
@@ -97,8 +103,11 @@ def _nfw_mass(log_m200, c200, delta):
     return 10.0**log_m200 * nfw_enclosed_mass_shape(x) / nfw_enclosed_mass_shape(c200)
 
 
-def spherical_mass(fit, pixel_covariance, delta):
+def spherical_mass(fit, pixel_covariance, delta, physics_systematic=0.0):
     """:math:`M_{\\Delta c}` of an NFW fit, with the fit's total and pixel-only errors.
+
+    The model error is the fit's total error less its pixel term, in quadrature, and the
+    ``physics_systematic`` fraction of the mass (`massrecon.analysis.ModelErrors`) in quadrature.
 
     Parameters
     ----------
@@ -108,6 +117,8 @@ def spherical_mass(fit, pixel_covariance, delta):
         Covariance of the free parameters from the pixel term alone.
     delta : float
         Overdensity with respect to the critical density, e.g. 200, 500, 2500.
+    physics_systematic : float
+        Fraction of the mass added in quadrature to the model (and total) error.
 
     Returns
     -------
@@ -128,6 +139,9 @@ def spherical_mass(fit, pixel_covariance, delta):
     total = mass * float(np.sqrt(max(grad @ fit.covariance @ grad, 0.0)))
     pixel = mass * float(np.sqrt(max(grad @ pixel_covariance @ grad, 0.0)))
     model = float(np.sqrt(max(total**2 - pixel**2, 0.0)))
+    if physics_systematic:
+        model = float(np.hypot(model, physics_systematic * mass))
+        total = float(np.hypot(total, physics_systematic * mass))
     radius = radius_from_mass(mass * u.Msun, delta, fit.model.redshift, fit.model.cosmology)
     return MassMeasurement(mass=mass * u.Msun, error=total * u.Msun, pixel_error=pixel * u.Msun,
                            model_error=model * u.Msun, kind=f"M{delta:g}c", radius=radius.to(u.kpc))

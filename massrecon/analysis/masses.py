@@ -12,7 +12,10 @@ Every mass or profile measured here carries two errors, added in quadrature:
   :math:`s` = half the 16-84% range of :math:`\\log_{10}` pred / true, both as fractions) of
   the projected masses inside :math:`R_{500}` and :math:`R_{200}` and of the profile in 8
   logarithmic bins from 0.1 to 1 :math:`R_{200}`.  The bias is not subtracted: it is a property
-  of the test set, quoted as part of the error.
+  of the test set, quoted as part of the error.  Where the weights' metadata carry a
+  ``"physics_systematic"`` (`massrecon.validation.heldout`: the largest bias of
+  :math:`M(<R_{500})` over fresh simulations of the simulator's physics variants), that fraction
+  of the mass is added in quadrature, as an uncertainty of the mass scale shared by all radii.
 
 The correlation model of the profile's model term: the relative errors :math:`\\delta(R)` of two
 annuli at :math:`R_i, R_j` correlate as :math:`\\rho_{ij} = \\exp(-|\\ln R_i / R_j| / \\ell)`
@@ -22,7 +25,11 @@ neighbours.  The model covariance of a profile is :math:`C_{ij} = \\rho_{ij} s_i
 \\Sigma_j`.  Circles centred on the cluster use the measured aperture-mass errors (interpolated
 in :math:`\\ln R` between :math:`R_{500}` and :math:`R_{200}`, constant outside); annuli and
 other regions sum the profile covariance over the radial bins they cover, weighted by their mass
-in each.  Maps not made by the model (no ``VIEWS`` in their meta) have no model term.
+in each.  The physics systematic :math:`s_{\\rm phys}` enters every mass as
+:math:`\\sigma^2_{\\rm model} \\to \\sigma^2_{\\rm model} + (s_{\\rm phys} M)^2` and the profile
+covariance as the fully correlated :math:`s^2_{\\rm phys} \\Sigma_i \\Sigma_j`; profile fits leave it
+out and spherical masses add it after the fit (`massrecon.analysis.mapfit.spherical_mass`).
+Maps not made by the model (no ``VIEWS`` in their meta) have no model term.
 """
 
 import dataclasses
@@ -38,7 +45,7 @@ from ..contract import TARGET_UNIT
 from ..exceptions import ApertureWarning
 
 __all__ = ["CORRELATION_LENGTH", "ModelErrors", "MassMeasurement", "ProfileMeasurement", "bundled_metrics",
-           "map_mass", "map_profile", "check_radius"]
+           "bundled_physics_systematic", "map_mass", "map_profile", "check_radius"]
 
 #: e-folding length, in :math:`\ln R`, of the correlation of the model errors between radii.
 CORRELATION_LENGTH = 1.0
@@ -48,6 +55,12 @@ _COMPLETE = 0.999
 
 
 @functools.lru_cache(maxsize=1)
+def _bundled_metadata():
+    path = resources.files("massrecon.models").joinpath("weights", "generator.json")
+    with path.open("r") as fh:
+        return json.load(fh)
+
+
 def bundled_metrics():
     """The test-split ``metrics`` of the bundled weights (``massrecon/models/weights/generator.json``).
 
@@ -64,9 +77,27 @@ def bundled_metrics():
     >>> sorted(bundled_metrics()["planck_like"])[:3]
     ['stars', 'sz', 'sz+stars']
     """
-    path = resources.files("massrecon.models").joinpath("weights", "generator.json")
-    with path.open("r") as fh:
-        return json.load(fh).get("metrics", {})
+    return _bundled_metadata().get("metrics", {})
+
+
+def bundled_physics_systematic():
+    """The physics systematic of the bundled weights, per view set (empty if they carry none).
+
+    The ``"fraction"`` of the metadata entry ``"physics_systematic"`` written by
+    ``python -m massrecon.validation.heldout --write-metadata`` (`massrecon.validation.heldout`).
+
+    Returns
+    -------
+    systematic : dict
+        View set (``"sz+xray"``, ...) -> fraction of the mass.
+
+    Examples
+    --------
+    >>> from massrecon.analysis.masses import bundled_physics_systematic
+    >>> isinstance(bundled_physics_systematic(), dict)
+    True
+    """
+    return dict(_bundled_metadata().get("physics_systematic", {}).get("fraction", {}))
 
 
 def _rms(entry):
@@ -91,6 +122,9 @@ class ModelErrors:
         Relative rms error of :math:`\\Sigma` in each bin.
     correlation_length : float
         :math:`\\ell` of the correlation between radii.
+    physics_systematic : float
+        Fraction of the mass added in quadrature to every mass error, fully correlated across
+        radii (0: none).
 
     Examples
     --------
@@ -107,9 +141,11 @@ class ModelErrors:
     profile_edges_r200: np.ndarray
     profile: np.ndarray
     correlation_length: float = CORRELATION_LENGTH
+    physics_systematic: float = 0.0
 
     @classmethod
-    def from_meta(cls, meta, setting=None, metrics=None, correlation_length=CORRELATION_LENGTH):
+    def from_meta(cls, meta, setting=None, metrics=None, correlation_length=CORRELATION_LENGTH,
+                  physics_systematic=None):
         """The errors for a map's ``VIEWS`` (None if it has none: not a model map).
 
         Parameters
@@ -124,6 +160,9 @@ class ModelErrors:
             Test metrics; default `bundled_metrics`.
         correlation_length : float, optional
             :math:`\\ell`; default `CORRELATION_LENGTH`.
+        physics_systematic : dict, optional
+            View set -> fraction; default `bundled_physics_systematic` (without an entry for the
+            map's view set, none).
         """
         views = str(meta.get("VIEWS", "") or "").strip()
         if not views:
@@ -140,17 +179,22 @@ class ModelErrors:
         entry = metrics[setting][key]
         prof = entry["profile"]
         rms = np.hypot(np.asarray(prof["bin_bias"]), np.asarray(prof["bin_scatter"]))
+        systematic = bundled_physics_systematic() if physics_systematic is None else physics_systematic
         return cls(views=key, setting=setting, mass_r500=_rms(entry["mass_r500"]), mass_r200=_rms(entry["mass_r200"]),
                    profile_edges_r200=np.asarray(prof["edges_r200"], dtype=float), profile=rms,
-                   correlation_length=float(correlation_length))
+                   correlation_length=float(correlation_length),
+                   physics_systematic=float(systematic.get(key, 0.0)))
 
     def aperture_fraction(self, radius_r200, r500_r200):
-        """Relative error of the mass in a circle of ``radius_r200`` (interpolated in ln R)."""
+        """Relative error of the mass in a circle of ``radius_r200`` (interpolated in ln R), with the
+        physics systematic in quadrature."""
         x = np.log([r500_r200, 1.0])
-        return float(np.interp(np.log(radius_r200), x, [self.mass_r500, self.mass_r200]))
+        return float(np.hypot(np.interp(np.log(radius_r200), x, [self.mass_r500, self.mass_r200]),
+                              self.physics_systematic))
 
     def profile_fraction(self, radius_r200):
-        """Relative error of :math:`\\Sigma` at ``radius_r200`` (constant beyond the bins)."""
+        """Relative error of :math:`\\Sigma` at ``radius_r200`` (constant beyond the bins), without
+        the physics systematic (the part correlated over `correlation`)."""
         centres = np.sqrt(self.profile_edges_r200[:-1] * self.profile_edges_r200[1:])
         return np.interp(np.log(radius_r200), np.log(centres), self.profile)
 
@@ -316,7 +360,7 @@ def _model_error(mass_map, errors, mass_per_pixel, kind, radius_pix, mass):
     m_bin = np.bincount(idx.ravel(), weights=mass_per_pixel.ravel(), minlength=bins.size - 1)
     centres = np.exp(0.5 * (bins[:-1] + bins[1:]))
     s = errors.profile_fraction(centres) * m_bin
-    return float(np.sqrt(max(s @ errors.correlation(centres) @ s, 0.0)))
+    return float(np.sqrt(max(s @ errors.correlation(centres) @ s, 0.0) + (errors.physics_systematic * mass) ** 2))
 
 
 def map_profile(mass_map, edges_pix, errors=None):
@@ -338,8 +382,10 @@ def map_profile(mass_map, edges_pix, errors=None):
     model_err = np.zeros_like(sigma)
     if errors is not None:
         r = radius / _r200_kpc(mass_map)
-        model_err = errors.profile_fraction(r) * np.abs(sigma)
-        cov = cov + errors.correlation(r) * np.outer(model_err, model_err)
+        correlated = errors.profile_fraction(r) * np.abs(sigma)
+        scale = errors.physics_systematic * sigma  # the mass scale: fully correlated
+        cov = cov + errors.correlation(r) * np.outer(correlated, correlated) + np.outer(scale, scale)
+        model_err = np.hypot(correlated, scale)
     return ProfileMeasurement(edges=np.asarray(edges_pix) * pix * u.kpc, radius=radius * u.kpc,
                               sigma=sigma * TARGET_UNIT, pixel_error=pix_err * TARGET_UNIT,
                               model_error=model_err * TARGET_UNIT, error=np.sqrt(np.diag(cov)) * TARGET_UNIT,

@@ -22,13 +22,16 @@ from .self_consistent import self_consistent_masses
 __all__ = ["load_split", "evaluate"]
 
 def load_split(path, split, views, n_max=None, seed=0):
-    """Read the maps of one split (``0`` train, ``1`` validation, ``2`` test) of a dataset."""
+    """Read the maps of one split (``0`` train, ``1`` validation, ``2`` test; None: every map) of a dataset."""
     from astropy import units as u
 
-    split_code = {"train": 0, "validation": 1, "test": 2}[split] if isinstance(split, str) else int(split)
     with h5py.File(path, "r") as f:
         cfg = json.loads(f.attrs["config"])
-        sel = np.nonzero(f["meta/split"][...] == split_code)[0]
+        if split is None:
+            sel = np.arange(f["meta/split"].shape[0])
+        else:
+            code = {"train": 0, "validation": 1, "test": 2}[split] if isinstance(split, str) else int(split)
+            sel = np.nonzero(f["meta/split"][...] == code)[0]
         if n_max is not None and sel.size > n_max:
             sel = np.sort(np.random.default_rng(seed).choice(sel, n_max, replace=False))
         out = {"index": sel}
@@ -44,14 +47,20 @@ def load_split(path, split, views, n_max=None, seed=0):
     return out
 
 
-def _samples(data, views, instrument, npix, rng):
-    """Nominal frames (2 R200) with the instrument's beams and noise, all views present."""
+def _samples(data, views, instrument, npix, rng, frame_scale=None):
+    """Nominal frames (2 R200) with the instrument's beams and noise, all views present.
+
+    ``frame_scale`` (one per map, default 1) makes the frame's R200 that many true R200 (a wrong
+    R200 estimate, <= ``size_r200 / 2``): the beams and the pixel size are stated in its units.
+    """
     from ..training.augment import gaussian_beam, make_sample
 
     xs, ts, conds = [], [], []
     n = data["target"].shape[0]
     src_pix = data["size_r200"] / data["target"].shape[-1]
+    scales = np.ones(n) if frame_scale is None else np.asarray(frame_scale, dtype=float)
     for i in range(n):
+        f = float(scales[i])
         maps = {}
         for v in views:
             m = data[v][i]
@@ -59,16 +68,17 @@ def _samples(data, views, instrument, npix, rng):
             if fwhm > 0.011:
                 m = gaussian_beam(m, fwhm / src_pix)
             maps[v] = m
-        s = make_sample(views, maps, data["target"][i], src_size_r200=data["size_r200"],
-                        r200_kpc=float(data["r200"][i]), z=float(data["z"][i]), npix=npix,
-                        native_fwhm_r200=data["smoothing_r200"])
+        # the frame's R200 is f true R200: the stored field and its smoothing in its units
+        s = make_sample(views, maps, data["target"][i], src_size_r200=data["size_r200"] / f,
+                        r200_kpc=f * float(data["r200"][i]), z=float(data["z"][i]), npix=npix,
+                        native_fwhm_r200=data["smoothing_r200"] / f)
         x = s["x"].numpy()
         from ..models.transforms import ViewTransform
 
         beams, noises = {}, {}
         for j, v in enumerate(views):
             fwhm, rms = INSTRUMENTS[instrument][v]
-            beams[v] = max(fwhm, data["smoothing_r200"])
+            beams[v] = max(fwhm, data["smoothing_r200"]) / f
             noises[v] = rms
             if rms > 0:
                 phys = ViewTransform(v).inverse(x[j].astype(np.float64))
@@ -77,7 +87,7 @@ def _samples(data, views, instrument, npix, rng):
                     phys = phys + rng.normal(size=phys.shape) * np.sqrt(var)
                 elif v == "sz":
                     white = rng.normal(size=phys.shape)
-                    fpx = fwhm * npix / FRAME_SIZE_R200
+                    fpx = fwhm / f * npix / FRAME_SIZE_R200
                     if fpx > 1:
                         white = gaussian_beam(white, fpx)
                         white /= white.std()
@@ -87,7 +97,7 @@ def _samples(data, views, instrument, npix, rng):
                 x[j] = ViewTransform(v).forward(phys)
         xs.append(x)
         ts.append(s["t"].numpy()[0])
-        conds.append((beams, noises, FRAME_SIZE_R200 * float(data["r200"][i]) / npix, float(data["z"][i])))
+        conds.append((beams, noises, FRAME_SIZE_R200 * f * float(data["r200"][i]) / npix, float(data["z"][i])))
     return np.stack(xs), np.stack(ts), conds
 
 
