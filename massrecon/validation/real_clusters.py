@@ -35,6 +35,7 @@ import massrecon
 from massrecon import ClusterFrame
 from massrecon.observations import (
     ComptonYMap,
+    TransferFunction,
     XrayImage,
     find_clusters,
     frame_from_mcxc,
@@ -263,10 +264,15 @@ def load_zwcl2341(data_dir=DATA_DIR):
 
 
 #: The MACS J0025 cut-outs: file, effective frequency, pixel size, beam FWHM (README of the data and
-#: the origin's code, harrylu/clustergnfwfit_package extract_maps.py: 30" ACT pixels, uK_CMB).
-MACSJ0025_MAPS = (("act_150_data.npy", "ACT 150 GHz", 150 * u.GHz, 30 * u.arcsec, 1.4 * u.arcmin),
-                  ("act_90_data.npy", "ACT 90 GHz", 90 * u.GHz, 30 * u.arcsec, 2.1 * u.arcmin),
-                  ("bolocam_data.npy", "Bolocam 140 GHz", 140 * u.GHz, 20 * u.arcsec, 58 * u.arcsec))
+#: the origin's code, harrylu/clustergnfwfit_package extract_maps.py: 30" ACT pixels, uK_CMB), and the
+#: dispersion of the Gaussian high-pass assumed for the filtering (no transfer function comes with
+#: the files): ACT, the subtraction of the Planck CMB reconvolved to the ACT beam, which removes
+#: what a 5' (FWHM) map holds, theta = 5' / 2.355 = 2.1'; Bolocam, a transfer function that passes
+#: half of a 10' wave (Sayers et al. 2011, ApJ 728, 39, Fig. 4), theta = 10' / 5.34 = 1.9'.
+MACSJ0025_MAPS = (("act_150_data.npy", "ACT 150 GHz", 150 * u.GHz, 30 * u.arcsec, 1.4 * u.arcmin, 2.1 * u.arcmin),
+                  ("act_90_data.npy", "ACT 90 GHz", 90 * u.GHz, 30 * u.arcsec, 2.1 * u.arcmin, 2.1 * u.arcmin),
+                  ("bolocam_data.npy", "Bolocam 140 GHz", 140 * u.GHz, 20 * u.arcsec, 58 * u.arcsec,
+                   1.9 * u.arcmin))
 MACSJ0025_CENTER = SkyCoord("00h25m29.9s", "-12d22m45s")
 
 
@@ -276,24 +282,39 @@ def load_macsj0025(data_dir=DATA_DIR):
     The arrays are CMB-subtracted, *filtered* temperature maps in uK_CMB without a WCS: a TAN WCS
     is built at the stated centre and pixel size, and `~massrecon.physics.y_from_map` converts
     them to Compton-y.  The per-pixel noise is the standard deviation beyond 5 arcmin of the
-    centre.  The model is not trained on filtered maps: these rows are outside its domain.
+    centre.  Each map is given the assumed Gaussian high-pass of `MACSJ0025_MAPS` as its transfer
+    function; the rows are inside the model's domain when the weights were trained on filtered y.
     """
     d = Path(data_dir) / "realclusters" / "macsj0025_sz"
     psz2, mcxc = _catalogs(data_dir)
     frame = frame_from_mcxc("J0025.4-1222", mcxc, name="MACS J0025.4-1222")
     refs = _references(frame.center, psz2, mcxc)
+    filtered_ok = _weights_take_filtered_sz()
     out = []
-    for fname, label, nu, pixel, beam in MACSJ0025_MAPS:
+    for fname, label, nu, pixel, beam, theta in MACSJ0025_MAPS:
         temp = np.load(d / fname) * u.uK
         y = y_from_map(temp, nu)
         wcs = _tan_wcs(MACSJ0025_CENTER, y.shape, pixel)
         yy, xx = np.indices(y.shape)
         r = np.hypot(yy - (y.shape[0] - 1) / 2, xx - (y.shape[1] - 1) / 2) * pixel
         noise = np.full(y.shape, np.std(y[r > 5 * u.arcmin]))
-        ymap = ComptonYMap(y, wcs=wcs, beam=beam, noise=noise, name=f"MACS J0025 {label}")
+        ymap = ComptonYMap(y, wcs=wcs, beam=beam, noise=noise, name=f"MACS J0025 {label}",
+                           transfer_function=TransferFunction.high_pass(theta))
+        notes = (f"filtered SZ map, assumed Gaussian high-pass theta = {theta.to_value(u.arcmin):.1f}'"
+                 if filtered_ok else "filtered SZ map: outside the model's domain")
         out.append(ViewSet("MACS J0025.4-1222 (z=0.586)", f"sz: {label} (filtered)", [ymap], frame,
-                           "MCXC M500", refs, in_domain=False, notes="filtered SZ map: outside the model's domain"))
+                           "MCXC M500", refs, in_domain=filtered_ok, notes=notes))
     return out
+
+
+def _weights_take_filtered_sz():
+    """Whether the bundled weights were trained on filtered y maps."""
+    import json
+
+    from astropy.utils.data import get_pkg_data_path
+
+    meta = json.loads(Path(get_pkg_data_path("models", "weights", "generator.json", package="massrecon")).read_text())
+    return "sz_highpass_r200" in meta.get("supported", {})
 
 
 def load_all(data_dir=DATA_DIR):
