@@ -11,12 +11,10 @@
 #   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps: the annulus-mean
 #      profile loss, X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
 #      massrecon train --resume WORK/run_ft),
-#   4. fine-tune once more with configs/bundled_weights_finetune2.toml (the same for 2,500 steps
-#      from the end of step 3; resume: massrecon train --resume WORK/run_ft2),
-#   5. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
+#   4. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
 #      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio)
 #      and measure the weights on the held-out test halos of the fiducial set (about 6 min),
-#   6. calibrate the input ranges of the checks (massrecon.checks) on the training halos (a few minutes).
+#   5. calibrate the input ranges of the checks (massrecon.checks) on the training halos (a few minutes).
 # Each stage ends within one 3-hour working session; finished stages are skipped, so rerunning the
 # script after an interruption picks up where it stopped.
 # Usage: bash tools/train_bundled_weights.sh [WORK_DIR]   (default runs/bundled)
@@ -27,7 +25,6 @@ mkdir -p "$work"
 bash tools/simulate_training_set.sh "$work"
 cp configs/bundled_weights.toml "$work/config.toml"
 cp configs/bundled_weights_finetune.toml "$work/finetune.toml"
-cp configs/bundled_weights_finetune2.toml "$work/finetune2.toml"
 stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
     if [ -f "$2/checkpoint.pt" ]; then
         if ! python -c "import sys, torch; sys.exit(torch.load('$2/checkpoint.pt', weights_only=True)['step'] < $3)"; then
@@ -39,7 +36,6 @@ stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
 }
 stage "$work/config.toml" "$work/run" 10000
 stage "$work/finetune.toml" "$work/run_ft" 2500
-stage "$work/finetune2.toml" "$work/run_ft2" 2500
-python -m massrecon.validation "$work/run_ft2" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
-# 6. calibrate the input ranges of the checks on 1000 training halos (a few minutes; see docs/checks.rst)
+python -m massrecon.validation "$work/run_ft" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
+# 5. calibrate the input ranges of the checks on 1000 training halos (a few minutes; see docs/checks.rst)
 python -m massrecon.validation.input_ranges massrecon/models/weights/generator.json --n-halos 1000
