@@ -6,8 +6,9 @@ this module compares, within :math:`R_{200}`,
 
 * the predicted :math:`\\Sigma` with the true one (Pearson r of the pixels, and the offset of the
   main mass peaks, both found as `~massrecon.MassMap.compare_to` finds them), and
-* the input itself, raised to its best power :math:`X^a` (one exponent per view and condition,
-  fitted on other halos: see `fit_exponent`), with the true :math:`\\Sigma`,
+* the input itself, smoothed to its best resolution and raised to its best power :math:`X^a`
+  (one smoothing of `SMOOTHING_GRID` and one exponent per view and condition, fitted on other
+  halos: see `fit_exponent`), with the true :math:`\\Sigma`,
 
 for each view set (one view, or all of them; for all views the input is the best single view),
 over all maps and over the merging clusters alone.
@@ -30,6 +31,8 @@ import time
 
 import h5py
 import numpy as np
+from astropy.stats import gaussian_fwhm_to_sigma
+from scipy import ndimage
 
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, TARGET_MAP, TARGET_UNIT, VIEW_MAPS, VIEW_SCALES, VIEW_UNITS, VIEWS
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
@@ -290,16 +293,34 @@ def _predict(model, views, obs, info, subset, condition, r200_error, batch=32):
     return TargetTransform().inverse(np.concatenate(out).astype(np.float64))
 
 
+#: FWHM (pixels) of the Gaussian smoothings tried on each input before its power (`_input_scores`):
+#: a noisy survey image or a member map is compared at its best resolution, not at the raw one.
+SMOOTHING_GRID = (0.0, 2.0, 4.0, 8.0)
+
+
+def _smooth(maps, fwhm_px):
+    if fwhm_px <= 0:
+        return maps
+    return np.stack([ndimage.gaussian_filter(m, fwhm_px * gaussian_fwhm_to_sigma, mode="nearest") for m in maps])
+
+
 def _input_scores(obs_v, true, folds, disc, pixel_kpc):
-    """Per-map r and peak offset of the best power of one input, the exponent fitted on the other fold."""
+    """Per-map r and peak offset of the best smoothing and power of one input, fitted on the other fold."""
     r, off = np.empty(len(true)), np.empty(len(true))
     exps = []
+    smoothed = {fw: _smooth(obs_v, fw) for fw in SMOOTHING_GRID}
     for k in np.unique(folds):
         fit = folds != k if np.any(folds != k) else np.ones_like(folds, bool)  # one fold only: fit on all
-        a = fit_exponent(obs_v[fit], true[fit], disc)
+        best = None
+        for fw, maps in smoothed.items():
+            a = fit_exponent(maps[fit], true[fit], disc)
+            score = np.median([pearson_r(signed_power(x, a), t, disc) for x, t in zip(maps[fit], true[fit])])
+            if best is None or score > best[0]:
+                best = (score, fw, a)
+        _, fw, a = best
         exps.append(a)
         for i in np.nonzero(folds == k)[0]:
-            xa = signed_power(obs_v[i], a)
+            xa = signed_power(smoothed[fw][i], a)
             r[i] = pearson_r(xa, true[i], disc)
             off[i] = peak_offset(xa, true[i], pixel_kpc[i])
     return r, off, float(np.mean(exps))
