@@ -47,6 +47,10 @@ def register(sub):
     g.add_argument("--y-kind", choices=("cmb", "rj"), default="cmb",
                    help="temperature convention of a temperature map (default cmb)")
     g.add_argument("--y-frequency", type=float, help="observing frequency in GHz of a temperature map")
+    g.add_argument("--y-highpass", type=float, metavar="THETA",
+                   help="a filtered (ground-based) map: dispersion in arcmin of its Gaussian high-pass")
+    g.add_argument("--y-transfer", metavar="TABLE",
+                   help="a filtered map: text table of its isotropic transfer function, columns ell and T(ell)")
     g = p.add_argument_group("X-ray (counts; several --counts are summed, each with its --exposure)")
     g.add_argument("--counts", action="append", default=[], help="counts image (repeat for several bands)")
     g.add_argument("--exposure", action="append", default=[], help="exposure map in s (one per --counts)")
@@ -63,6 +67,12 @@ def register(sub):
     g.add_argument("--psf", type=float, help="X-ray PSF FWHM in arcsec")
     g = p.add_argument_group("member galaxies")
     g.add_argument("--members", help="member table (ECSV, FITS, CSV) with RA, Dec and stellar masses")
+    g.add_argument("--members-completeness", type=float, metavar="MSUN",
+                   help="stellar mass (Msun) above which the member table is complete")
+    g.add_argument("--members-mag-limit", type=float, metavar="MAG",
+                   help="instead: the member table's apparent AB magnitude limit (with --members-band)")
+    g.add_argument("--members-band", choices=("g", "r", "i", "z"), default="r",
+                   help="band of --members-mag-limit (default r)")
     g = p.add_argument_group("the prediction")
     g.add_argument("--r200-error", type=float, default=0.3,
                    help="fractional precision of the R200 from the mass guess (default 0.3)")
@@ -111,10 +121,15 @@ def _sz(args):
     if args.y_beam is None:
         raise ValueError("--y-beam (the SZ beam FWHM in arcmin) is required with an SZ map")
     beam = args.y_beam * u.arcmin
+    transfer = _transfer_function(args)
     if args.y_healpix:
+        if transfer is not None:
+            raise ValueError("--y-highpass and --y-transfer describe a filtered cut-out, not a HEALPix map")
         return ComptonYMap.from_healpix(args.y_healpix, beam=beam)
     if args.y_unit in (None, "", "1"):
-        return ComptonYMap.read(args.y, beam=beam, unit=u.dimensionless_unscaled)
+        ymap = ComptonYMap.read(args.y, beam=beam, unit=u.dimensionless_unscaled)
+        return ymap if transfer is None else ComptonYMap(ymap.data, wcs=ymap.wcs, beam=beam, name=ymap.name,
+                                                         transfer_function=transfer)
     from astropy.io import fits
 
     from .physics.tsz import y_from_map
@@ -125,7 +140,26 @@ def _sz(args):
     with fits.open(args.y) as hdul:
         data = np.squeeze(hdul[0].data).astype(float) * u.Unit(args.y_unit)
     y = y_from_map(data, args.y_frequency * u.GHz, kind=args.y_kind)
-    return ComptonYMap(np.asarray(y), wcs=ymap.wcs, beam=beam, name=ymap.name)
+    return ComptonYMap(np.asarray(y), wcs=ymap.wcs, beam=beam, name=ymap.name, transfer_function=transfer)
+
+
+def _transfer_function(args):
+    """The filter of a ground-based SZ map from --y-highpass or --y-transfer (None: unfiltered)."""
+    import astropy.units as u
+    import numpy as np
+
+    from .observations import TransferFunction
+
+    if args.y_highpass is not None and args.y_transfer:
+        raise ValueError("give one of --y-highpass and --y-transfer")
+    if args.y_highpass is not None:
+        return TransferFunction.high_pass(args.y_highpass * u.arcmin)
+    if args.y_transfer:
+        table = np.loadtxt(args.y_transfer, ndmin=2)
+        if table.shape[1] < 2:
+            raise ValueError(f"--y-transfer {args.y_transfer}: expected two columns (ell, T), got {table.shape[1]}")
+        return TransferFunction.from_table(table[:, 1], ell=table[:, 0])
+    return None
 
 
 def _xray(args, frame):
@@ -183,14 +217,22 @@ def _ecf(args, frame, band):
 
 
 def _members(args):
+    import astropy.units as u
     from astropy.table import QTable
 
     from .observations import GalaxyMembers
 
     if not args.members:
         return None
+    if args.members_completeness is not None and args.members_mag_limit is not None:
+        raise ValueError("give one of --members-completeness and --members-mag-limit")
+    depth = {}
+    if args.members_completeness is not None:
+        depth["completeness_limit"] = args.members_completeness * u.Msun
+    elif args.members_mag_limit is not None:
+        depth.update(magnitude_limit=args.members_mag_limit, magnitude_band=args.members_band)
     fmt = "ascii.csv" if str(args.members).lower().endswith(".csv") else None
-    return GalaxyMembers(QTable.read(args.members, format=fmt) if fmt else QTable.read(args.members))
+    return GalaxyMembers(QTable.read(args.members, format=fmt) if fmt else QTable.read(args.members), **depth)
 
 
 def _tables(mass_map, frame):

@@ -6,6 +6,7 @@ from astropy.table import QTable
 
 from massrecon.cli import main
 from massrecon.datasets import make_example_observations
+from massrecon.observations.transfer import multipole_to_wavenumber
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,8 @@ def test_predict_writes_map_and_tables(example, tmp_path, capsys):
     (("--ecf", "6.36e11"), (), "--ecf"),
     (("--m500", "9.2e14"), (), "--m500"),
     ((), ("--counts", "extra.fits"), "one --exposure per --counts"),
+    ((), ("--y-highpass", "3", "--y-transfer", "t.txt"), "one of --y-highpass and --y-transfer"),
+    ((), ("--members-completeness", "1e10", "--members-mag-limit", "17.8"), "one of --members-completeness"),
 ])
 def test_predict_argument_errors(example, tmp_path, capsys, drop, add, message):
     args = _args(example, tmp_path)
@@ -61,3 +64,21 @@ def test_predict_argument_errors(example, tmp_path, capsys, drop, add, message):
 def test_predict_needs_an_observation(tmp_path, capsys):
     assert main(["predict", "--ra", "1", "--dec", "2", "--z", "0.1", "--m500", "5e14", "--out", str(tmp_path)]) == 2
     assert "at least one observation" in capsys.readouterr().err
+
+
+def test_predict_depth_and_filter_options_reach_the_observations(example, tmp_path):
+    from argparse import Namespace
+
+    from massrecon.cli_predict import _members, _sz
+
+    args = Namespace(members=example["members"], members_completeness=1e11, members_mag_limit=None,
+                     members_band="r")
+    assert _members(args).completeness_limit() == 1e11 * u.Msun
+    table = tmp_path / "t.txt"
+    table.write_text("0 0\n500 0.3\n1500 0.8\n4000 1\n")
+    sz = Namespace(y=example["y"], y_healpix=None, y_beam=10.0, y_unit=None, y_kind="cmb", y_frequency=None,
+                   y_highpass=None, y_transfer=str(table))
+    tf = _sz(sz).transfer_function
+    assert tf is not None and abs(tf.evaluate(multipole_to_wavenumber(1000)) - 0.55) < 1e-9
+    sz.y_transfer, sz.y_highpass = None, 3.0
+    assert _sz(sz).transfer_function.equivalent_high_pass().to_value(u.arcmin) == pytest.approx(3.0, rel=1e-3)
