@@ -669,6 +669,9 @@ class MassReconstructor:
         unc = sigma * np.log(10) * sig_log
         beams = {v: round(pv.beam_fwhm_r200, 4) for v, pv in prepared.items()}
         meta = {
+            # what the views' preparation reports (e.g. the stars view's catalogue-depth correction),
+            # first, so that it can never replace the reconstructor's own cards
+            **{k: v for pv in prepared.values() for k, v in getattr(pv, "meta", {}).items()},
             "MODEL": "massrecon U-Net generator",
             "MODELVER": str(self.metadata.get("massrecon_version", "")),
             "VIEWS": ",".join(v for v in self.views if v in prepared),
@@ -677,8 +680,6 @@ class MassReconstructor:
             "NITER": len(history),
             "R200HIST": ",".join(f"{h:.1f}" for h in history),
             "RUNTIME": round(runtime, 4),
-            # what the views' preparation reports (e.g. the stars view's catalogue-depth correction)
-            **{k: v for pv in prepared.values() for k, v in getattr(pv, "meta", {}).items()},
             **cards,
         }
         return MassMap.from_frame(sigma * SIGMA_UNIT, frame, uncertainty=unc, meta=meta)

@@ -206,8 +206,9 @@ def load_generator(path, metadata_json=None):
                          f"massrecon {__version__} encodes {expected}: re-export them with this version "
                          "(python -m massrecon.validation) or install the version that wrote them") from None
     if len(names) != model.n_cond:
-        raise ValueError(f"the metadata of {path} lists {len(names)} conditioning features but its model takes "
-                         f"{model.n_cond}")
+        listed = "has no conditioning list (this version's" if meta.get("conditioning") is None else "lists"
+        raise ValueError(f"the metadata of {path} {listed} {len(names)} conditioning features"
+                         f"{')' if meta.get('conditioning') is None else ''} but its model takes {model.n_cond}")
     # the features these weights take (older weights lack the optional ones), for select_conditioning
     model.conditioning = names
     try:

@@ -192,8 +192,8 @@ class UNetGenerator(nn.Module):
     def _legacy_conditioning(self, cond):
         """A full conditioning vector cut to the features of older weights (`conditioning`)."""
         if (self.conditioning is None or not isinstance(cond, torch.Tensor) or cond.ndim != 2
-                or cond.shape[1] == self.n_cond):
-            return cond
+                or cond.shape[1] == self.n_cond or cond.shape[1] != n_conditioning(self.views)):
+            return cond  # any other width is refused by _check, naming the expected shape
         idx = select_conditioning(np.arange(n_conditioning(self.views)), self.views, self.conditioning)
         return cond[:, torch.as_tensor(idx, device=cond.device)]
 

@@ -14,6 +14,7 @@ outskirts.  Give the map's beam (FWHM); Planck y maps have a 10 arcmin beam
 
 import dataclasses
 import os
+import warnings
 
 import astropy.units as u
 import numpy as np
@@ -22,6 +23,7 @@ from astropy.io import fits
 from astropy_healpix import npix_to_nside
 
 from ..contract import VIEW_UNITS
+from ..exceptions import OutOfDistributionWarning
 from ._attributes import bool_mask, mask_invalid_pixels, std_array
 from ._inputs import read_fits_hdus
 from ._regrid import healpix_onto
@@ -67,16 +69,17 @@ class ComptonYMap(Observation):
         True where pixels are bad (e.g. point sources).
     transfer_function : `~massrecon.observations.TransferFunction`, optional
         The filtering of a ground-based map (ACT, SPT, Bolocam, NIKA2: scan strategy and
-        filters remove large scales).  Stating it is always right; the bundled model is trained on
-        unfiltered y, so `prepare` then warns that the map is outside its domain.
+        filters remove large scales).  `prepare` states it to the model as the dispersion of the
+        equivalent Gaussian high-pass in R200 (`PreparedView.highpass_r200`); weights trained on
+        unfiltered y only then warn that the map is outside their domain (:doc:`/filtered_sz`).
     **kwargs
         ``unit``, ``meta``, ``name``, ``mask_invalid``: see `~massrecon.observations.Observation`.
 
     Notes
     -----
-    The bundled model assumes an unfiltered y map (see the module documentation): on a filtered
-    map it reads the missing outskirts as a lower mass (2-5 times on the filtered MACS J0025 maps
-    of :doc:`/validation`).  Give the ``transfer_function`` so that this is said, not silent.
+    A filtered map without its ``transfer_function`` is read as an unfiltered one: the missing
+    outskirts then read as a lower mass (2-5 times on the filtered MACS J0025 maps with weights
+    trained on unfiltered y).  Always give the ``transfer_function`` of a ground-based map.
 
     Examples
     --------
@@ -114,7 +117,13 @@ class ComptonYMap(Observation):
             return pv
         theta = self.transfer_function.equivalent_high_pass()
         highpass = float((theta / frame.theta200).decompose())
-        return dataclasses.replace(pv, highpass_r200=highpass if np.isfinite(highpass) else None)
+        if not np.isfinite(highpass):
+            warnings.warn(f"sz: the transfer_function of {self.name or 'the y map'} ({self.transfer_function!r}) "
+                          "passes at least half of every scale it describes, so the map is treated as unfiltered; "
+                          "if it removes large scales, give T(k) down to the scales it removes",
+                          OutOfDistributionWarning)
+            return pv
+        return dataclasses.replace(pv, highpass_r200=highpass)
 
     @classmethod
     def from_healpix(cls, healpix_map, *, beam=None, nested=None, frame=None, **kwargs):

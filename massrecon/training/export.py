@@ -74,8 +74,11 @@ def _supported(config):
         "xray_background_ref": list(aug.xray_background),
         "frame_scale": list(aug.frame_jitter),
         "r200_error": [0.0, aug.r200_error[1]],
-        # filtered y maps: the high-pass dispersions (R200) trained on; absent: unfiltered only
-        **({"sz_highpass_r200": list(aug.sz_highpass_r200)} if aug.sz_highpass_probability > 0 else {}),
+        # filtered y maps: the high-pass dispersions trained on, in R200 of the frame as the network
+        # is told them (the draw is in true R200, the frame 1 +- frame_jitter of it); absent: unfiltered only
+        **({"sz_highpass_r200": [aug.sz_highpass_r200[0] / aug.frame_jitter[1],
+                                 aug.sz_highpass_r200[1] / aug.frame_jitter[0]]}
+           if aug.sz_highpass_probability > 0 else {}),
         "log10_m200_h": logm,
         "z": zr,
     }
