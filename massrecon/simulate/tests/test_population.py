@@ -199,3 +199,24 @@ def test_mass_function_sampling_and_high_z():
     assert np.median(lm) < 14.2
     assert all(0.1 <= h.z <= 1.0 for h in hs)
     assert all(1.5 <= h.c200 <= 15 for h in hs)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the core radii were widened 2.5x (CORE_RADIUS_SCALE) to bring L_X-M500 onto Vikhlinin+09 after the "
+    "Born-Gaunt fix: cool cores now have c_SB ~0.03 (0.10 before), i.e. look like non-cool cores; the gas "
+    "calibration must be redone against L-M, T-M, f_gas and c_SB together before the next retraining"))
+def test_surface_brightness_concentration_santos08():
+    # Santos et al. 2008 (A&A 483, 35, sect. 3.2): c_SB = S(< 40 kpc) / S(< 400 kpc) of the soft X-ray
+    # image; non-cool cores c_SB < 0.075, cool cores above (strong ones > 0.155)
+    from massrecon.simulate import project_halo, projection_bases
+
+    cfg = SimulationConfig(seed=5, z_range=(0.1, 0.1), log_m200_range=(14.6, 15.3))
+    c_sb = {True: [], False: []}
+    for i in range(16):
+        h = sample_halo(i, cfg)
+        maps, _ = project_halo(HaloModel(h), projection_bases(1)[0], npix=160, size_r200=2.0, smoothing_r200=0.0)
+        yy, xx = np.indices(maps["xray_soft"].shape)
+        r = np.hypot(yy - 79.5, xx - 79.5) * (2 * h.r200 / 160)  # kpc
+        c_sb[bool(h.cool_core)].append(maps["xray_soft"][r < 40].sum() / maps["xray_soft"][r < 400].sum())
+    assert np.median(c_sb[True]) > 0.075
+    assert 0.01 < np.median(c_sb[False]) < 0.075
