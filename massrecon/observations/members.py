@@ -588,7 +588,8 @@ class GalaxyMembers(ObservationBase):
         dc = self.depth_correction(frame)
         if dc.factor > DEPTH_FACTOR_MAX:
             raise ValueError(
-                f"{type(self).__name__}: the catalogue is complete only above {dc.completeness_limit:.3g}: the stellar "
+                f"{type(self).__name__}: the catalogue is complete only above {dc.completeness_limit:.3g} (its "
+                f"{'magnitude_limit' if self._magnitude_limit is not None else 'completeness_limit'}): the stellar "
                 f"mass above {self.mass_limit:.0e} would be {dc.factor:.2g} times that observed (more than "
                 f"{DEPTH_FACTOR_MAX:g}), mostly the assumed stellar-mass function; use a deeper catalogue")
         if dc.factor > DEPTH_FACTOR_WARN:
