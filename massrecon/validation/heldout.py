@@ -420,7 +420,7 @@ def rst_table(results, *, command=None, weights_label="", bias_limit=0.05):
 
 
 def update_metadata(path, results, *, rescale_coverage=False, sha256=None):
-    """Store the physics systematic (and the coverage scales) in a weights' ``generator.json``.
+    """Store the physics systematic (and the coverage scales) in a weights' metadata file (generator JSON).
 
     Only ``"physics_systematic"`` and, with ``rescale_coverage``, the ``coverage_scale`` of each
     measured view set's ``calibration`` table are written; every other key is kept as it is.
@@ -512,7 +512,7 @@ def _load(weights):
 
 
 def main(argv=None):
-    """``python -m massrecon.validation.heldout``."""
+    """The command line: python -m massrecon.validation.heldout (see the module docstring)."""
     args = _parser().parse_args(argv)
     if args.rescale_coverage and not args.write_metadata:
         raise SystemExit("--rescale-coverage stores the scales with --write-metadata: give both")

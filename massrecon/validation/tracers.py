@@ -412,7 +412,7 @@ _COLUMNS = ("condition", "view_set", "input", "r_pred", "r_input", "r_pred_merge
 
 
 def write_table(table, path, command=None, seconds=None):
-    """Write the result of `tracer_comparison` as an RST fragment (for ``.. include::``)."""
+    """Write the result of `tracer_comparison` as an RST fragment, to be included in a page."""
     m = table.meta
     lines = []
     if command:
@@ -456,7 +456,7 @@ def simulate_test_set(path, n_halos, *, seed=11, projections=2, physics="fiducia
 
 
 def main(argv=None):
-    """``python -m massrecon.validation.tracers [--data DATA.h5] [--out TABLE.rst] ...``."""
+    """The command line: python -m massrecon.validation.tracers (see the module docstring)."""
     p = argparse.ArgumentParser(prog="python -m massrecon.validation.tracers", description=__doc__.split("\n")[0])
     p.add_argument("--data", help="HDF5 data set of held-out halos (default: simulate afresh)")
     p.add_argument("--weights", help="generator.pt (default: the bundled weights)")
