@@ -63,7 +63,7 @@ def test_filtered_maps_give_the_unfiltered_mass(reconstructor, mocks, theta_arcm
     for frame, wcs, pixel, beam, y in mocks:
         tf = TransferFunction.high_pass(theta_arcmin * u.arcmin)
         filtered = tf.apply(y, pixel)
-        assert filtered[SKY_NPIX // 2, SKY_NPIX // 2] < 0.95 * y[SKY_NPIX // 2, SKY_NPIX // 2]  # it is filtered
+        assert abs(filtered.mean()) < 0.1 * y.mean()  # filtered: the mean level is gone
         ratios.append(_m500(reconstructor, filtered, wcs, beam, frame, tf) / _m500(reconstructor, y, wcs, beam, frame))
     # the bound: M500 bias within 5% (median over the mocks)
     assert abs(np.median(ratios) - 1) < 0.05, ratios

@@ -31,9 +31,10 @@ _FAILING = {
     ("xray: Chandra 5786+17170", "PSZ2"):
         "ZwCl 2341 is a merging, filamentary system (two subclusters, radio relics) at the X-ray depth of "
         "two short Chandra pointings; the model gives ~3.5e14 against MSZ/0.8 ~ 6.5e14 Msun (pull ~ -2.1)",
-    ("sz: Bolocam 140 GHz (filtered)", "MCXC"):
-        "a filtered Bolocam map, outside the model's domain: the filtering removes the cluster's outskirts "
-        "and the model reads a lower mass (~1.8e14 against MCXC/0.8 ~ 5.8e14 Msun)",
+    ("xray: XMM 0404910601", "PSZ2"):
+        "the X-ray-only mass of Abell 907 is low with the weights of issue 15 (3.0e14 on the catalogue frame "
+        "against PSZ2 MSZ/0.8 ~ 6.8e14, pull -2.4): the recalibrated mock gas has too flat cores "
+        "(test_surface_brightness_concentration_santos08), a relaxed cool-core cluster is brighter in its core",
 }
 
 _CASES = [

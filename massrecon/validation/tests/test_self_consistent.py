@@ -33,9 +33,11 @@ def test_example_solution_is_independent_of_the_start(example, views):
 
 
 def _check_response(out):
-    """The scaling-relation response (within 20%), or an expected failure that states the number:
-    the bundled weights predate the simulator fixes of issue 16 (measured: y map of the example 0.50,
-    its X-ray image 1.45, eFEDS 0.12; expected 0.6), so this is reported, not asserted, until retraining."""
+    """The scaling-relation response (within 20%), or an expected failure that states the number.
+
+    With the weights of issue 15 the y map of the example responds as the Y-M relation says; its
+    X-ray image gives 0.31 and eFEDS 0.10 (0.6 expected; the earlier weights gave 1.45 and 0.12),
+    so the X-ray response is reported, not asserted, until the gas model is recalibrated."""
     if out["expected"] is None:
         return
     if abs(out["response"] / out["expected"] - 1) > 0.2:
