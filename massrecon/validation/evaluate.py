@@ -101,24 +101,26 @@ def _samples(data, views, instrument, npix, rng, frame_scale=None):
     return np.stack(xs), np.stack(ts), conds
 
 
-def _predict(model, views, x, conds, subset, batch=64, r200_error=0.0, tta=False):
+def _predict(model, views, x, conds, subset, batch=64, r200_error=0.0, tta=False, sz_highpass_r200=None):
     if tta:  # the reconstructor's test-time augmentation: mean of log10 Sigma over the 8 symmetries
         logs = [undo_dihedral(np.log10(_predict(model, views, np.ascontiguousarray(dihedral(x, k)), conds, subset,
-                                                batch, r200_error)), k) for k in range(N_DIHEDRAL)]
+                                                batch, r200_error, sz_highpass_r200=sz_highpass_r200)), k)
+                for k in range(N_DIHEDRAL)]
         return 10 ** np.mean(logs, axis=0)
     from ..models.transforms import encode_conditioning
 
     present = {v: v in subset for v in views}
     mask = np.array([present[v] for v in views], dtype=np.float32)
-    cond = np.stack([encode_conditioning(views, b, n, p, z, present=present, r200_error=r200_error)
-                     for b, n, p, z in conds])
+    hp = sz_highpass_r200 if present.get("sz", False) else None
+    cond = np.stack([encode_conditioning(views, b, n, p, z, present=present, r200_error=r200_error,
+                                         sz_highpass_r200=hp) for b, n, p, z in conds])
     out = []
     with torch.inference_mode():
         for s in range(0, x.shape[0], batch):
             xb = torch.from_numpy((x[s:s + batch] * mask[None, :, None, None]).astype(np.float32))
             mb = torch.from_numpy(np.repeat(mask[None], xb.shape[0], axis=0))
             cb = torch.from_numpy(cond[s:s + batch].astype(np.float32))
-            out.append(model(xb, mb, cb)[:, 0].numpy())
+            out.append(model(xb, mb, cb)[:, 0].float().numpy())
     return TargetTransform().inverse(np.concatenate(out))
 
 

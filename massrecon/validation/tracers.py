@@ -35,6 +35,8 @@ from astropy.stats import gaussian_fwhm_to_sigma
 from scipy import ndimage
 
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, TARGET_MAP, TARGET_UNIT, VIEW_MAPS, VIEW_SCALES, VIEW_UNITS, VIEWS
+from ..models.transforms import ViewTransform
+from .evaluate import _predict
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
 
 __all__ = [
@@ -271,28 +273,6 @@ def _frames(data, views, condition, npix, seed):
     return np.stack(obs), np.stack(true), info
 
 
-def _predict(model, views, obs, info, subset, condition, r200_error, batch=32):
-    """Predicted Sigma of every map from the views of ``subset``, the others masked."""
-    import torch
-
-    from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning
-
-    present = {v: v in subset for v in views}
-    mask = np.array([present[v] for v in views], dtype=np.float32)
-    hp = condition.sz_highpass_r200 if present.get("sz", False) else None
-    cond = np.stack([encode_conditioning(views, b, nz, p, z, present=present, r200_error=r200_error,
-                                         sz_highpass_r200=hp) for b, nz, p, z in info]).astype(np.float32)
-    x = np.stack([ViewTransform(v).forward(obs[:, j]) for j, v in enumerate(views)], axis=1)
-    x = (x * mask[None, :, None, None]).astype(np.float32)
-    out = []
-    with torch.inference_mode():
-        for s in range(0, x.shape[0], batch):
-            xb = torch.from_numpy(x[s:s + batch])
-            mb = torch.from_numpy(np.repeat(mask[None], xb.shape[0], axis=0))
-            out.append(model(xb, mb, torch.from_numpy(cond[s:s + batch]))[:, 0].float().numpy())
-    return TargetTransform().inverse(np.concatenate(out).astype(np.float64))
-
-
 #: FWHM (pixels) of the Gaussian smoothings tried on each input before its power (`_input_scores`):
 #: a noisy survey image or a member map is compared at its best resolution, not at the raw one.
 SMOOTHING_GRID = (0.0, 2.0, 4.0, 8.0)
@@ -383,8 +363,10 @@ def tracer_comparison(model, data, conditions=None, *, seed=0, r200_error=0.0, n
             else:
                 inputs[v] = clean[v]
         sets = [(v,) for v in views] + [views] if cond.view is None else [(cond.view,), views]
+        x = np.stack([ViewTransform(v).forward(obs[:, j]) for j, v in enumerate(views)], axis=1)
         for subset in sets:
-            pred = _predict(model, views, obs, info, subset, cond, r200_error)
+            pred = _predict(model, views, x, info, subset, batch=32, r200_error=r200_error,
+                            sz_highpass_r200=cond.sz_highpass_r200)
             r = np.array([pearson_r(p, t, disc) for p, t in zip(pred, true)])
             off = np.array([peak_offset(p, t, k) for p, t, k in zip(pred, true, pixel_kpc)])
             best = max(subset, key=lambda v: np.median(inputs[v][0]))
