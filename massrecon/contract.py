@@ -36,6 +36,7 @@ __all__ = [
     "R200_ERROR_MAX",
     "CONDITIONING_FEATURES",
     "OPTIONAL_CONDITIONING",
+    "FRAME_INTEGRAL_REFERENCE",
     "MEMBER_SMOOTHING_R200",
     "MEMBER_MAP_MASS_LIMIT",
     "MEMBER_CATALOGUE_MASS_LIMIT",
@@ -102,6 +103,12 @@ CONDITIONING_FEATURES = {
     # of the Gaussian high-pass, in frame R200; 0 for an unfiltered map), see TransferFunction
     "sz_highpass_reference_r200": 0.1,
 }
+
+#: Reference values of the integrals of each view within the frame's R200 disc, in the view's
+#: physical unit times kpc^2 (sz: Y in kpc^2; xray: L_X in erg/s; stars: M* in Msun): the
+#: generator's ``integral_features`` are ``asinh(integral / reference) / 5`` (about 0.5-2 over
+#: the simulated population, 0 for a missing view); see `massrecon.models.UNetGenerator`.
+FRAME_INTEGRAL_REFERENCE = {"sz": 1e-2, "xray": 1e41, "stars": 1e11}
 
 #: Conditioning features that weights written before them may lack; a missing one is left out of
 #: the vector given to such weights (they were trained without it: e.g. unfiltered y only).

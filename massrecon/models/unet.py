@@ -12,6 +12,14 @@ R200 of the assumed frame), and the decoder's map has its own disc mean removed 
 is added.  The decoder then only learns the zero-mean shape, and the global amplitude gets a
 direct, short gradient path.
 
+With ``integral_features`` the conditioning embedding also gets, per view, the integral of the
+view within the frame's R200 disc in physical units (Y in kpc^2, L_X in erg/s, M* in Msun; the
+views are ``scale * sinh(x)``, see `~massrecon.models.transforms.ViewTransform`, and the pixel size
+comes from the ``log10_pixel_kpc`` feature), as ``asinh(integral / reference) / 5``
+(`~massrecon.contract.FRAME_INTEGRAL_REFERENCE`).  These are the observables of the scaling
+relations (Y-M, L_X-M, M*-M); told them exactly, the network need not learn to add up
+asinh-compressed pixels, and the mass it predicts can use what the relation knows (issue 15).
+
 The encoder uses one 3x3 convolution per level after a strided downsampling convolution, the
 decoder upsamples (nearest), projects with a 1x1 convolution and adds the skip connection
 (additive skips, cheaper than concatenation at equal width), then refines with a 3x3
@@ -23,8 +31,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..contract import FRAME_NPIX
-from .transforms import VIEWS, n_conditioning, select_conditioning, validate_views
+from ..contract import CONDITIONING_FEATURES, FRAME_INTEGRAL_REFERENCE, FRAME_NPIX, VIEW_SCALES
+from .transforms import VIEWS, conditioning_names, n_conditioning, select_conditioning, validate_views
 
 __all__ = ["UNetGenerator", "PatchGANDiscriminator", "count_parameters", "flops_per_map", "disc_mask"]
 
@@ -97,6 +105,9 @@ class UNetGenerator(nn.Module):
     amplitude_head : bool
         Predict the disc-mean amplitude with a scalar head (see the module docstring); if False,
         the decoder predicts the map directly.
+    integral_features : bool
+        Add each view's integral within the frame's R200 disc to the conditioning (see the module
+        docstring; default False, as for weights written before the option existed).
 
     Examples
     --------
@@ -111,7 +122,7 @@ class UNetGenerator(nn.Module):
     """
 
     def __init__(self, views=VIEWS, base_channels=16, depth=4, n_cond=None, max_channels=192,
-                 cond_embedding=64, amplitude_head=True):
+                 cond_embedding=64, amplitude_head=True, integral_features=False):
         super().__init__()
         self.views = validate_views(views)
         for name, val, lo in (("base_channels", base_channels, 2), ("depth", depth, 1),
@@ -132,10 +143,14 @@ class UNetGenerator(nn.Module):
         self.max_channels = int(max_channels)
         self.cond_embedding = int(cond_embedding)
         self.amplitude_head = bool(amplitude_head)
+        self.integral_features = bool(integral_features)
+        if self.integral_features and "log10_pixel_kpc" not in conditioning_names(self.views)[:self.n_cond]:
+            raise ValueError("integral_features needs the full conditioning vector (its log10_pixel_kpc feature)")
         emb = self.cond_embedding
         chans = [min(self.base_channels * 2**k, self.max_channels) for k in range(self.depth + 1)]
         self.channels = chans
-        self.cond_mlp = nn.Sequential(nn.Linear(max(self.n_cond, 1), emb), nn.SiLU(),
+        n_in = max(self.n_cond, 1) + (self.n_views if self.integral_features else 0)
+        self.cond_mlp = nn.Sequential(nn.Linear(n_in, emb), nn.SiLU(),
                                       nn.Linear(emb, emb), nn.SiLU())
         self.stem = _FiLMBlock(2 * self.n_views, chans[0], emb)
         self.down = nn.ModuleList()
@@ -157,7 +172,8 @@ class UNetGenerator(nn.Module):
         """Constructor arguments (JSON-serialisable) to rebuild this model."""
         return {"views": list(self.views), "base_channels": self.base_channels, "depth": self.depth,
                 "n_cond": self.n_cond, "max_channels": self.max_channels,
-                "cond_embedding": self.cond_embedding, "amplitude_head": self.amplitude_head}
+                "cond_embedding": self.cond_embedding, "amplitude_head": self.amplitude_head,
+                "integral_features": self.integral_features}
 
     def _check(self, x, mask, cond):
         if not isinstance(x, torch.Tensor):
@@ -197,6 +213,35 @@ class UNetGenerator(nn.Module):
         idx = select_conditioning(np.arange(n_conditioning(self.views)), self.views, self.conditioning)
         return cond[:, torch.as_tensor(idx, device=cond.device)]
 
+    def frame_integrals(self, x, mask, cond):
+        """``asinh(integral / reference) / 5`` of each view within the frame's R200 disc.
+
+        The integral is the disc mean of ``scale * sinh(x)`` times the disc's area
+        ``pi (npix / 2 * pixel_kpc)^2``, in float32 whatever the autocast; missing views give 0.
+
+        Parameters
+        ----------
+        x, mask, cond : `torch.Tensor`
+            As for `forward` (``cond`` the vector these weights take).
+
+        Returns
+        -------
+        `torch.Tensor`
+            Shape ``(batch, n_views)``.
+        """
+        names = self.conditioning if self.conditioning is not None else conditioning_names(self.views)
+        i_pix = list(names).index("log10_pixel_kpc")
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            xf = x.float()
+            n = xf.shape[-1]
+            w = self._disc(n, xf)
+            pixel_kpc = CONDITIONING_FEATURES["pixel_kpc_reference"] * torch.pow(10.0, cond[:, i_pix].float())
+            area = np.pi * (n / 2.0 * pixel_kpc) ** 2  # kpc^2
+            mean = (torch.sinh(xf) * w).sum(dim=(2, 3))  # (batch, views), in units of the view scale
+            ref = torch.tensor([FRAME_INTEGRAL_REFERENCE[v] / VIEW_SCALES[v] for v in self.views],
+                               device=x.device, dtype=torch.float32)
+            return torch.asinh(mean * area[:, None] / ref) / 5.0 * mask.float()
+
     def _disc(self, npix, ref):
         key = (npix, ref.device, ref.dtype)
         if key not in self._masks:
@@ -232,6 +277,8 @@ class UNetGenerator(nn.Module):
         m = mask.to(x.dtype)[:, :, None, None]
         h = torch.cat([x * m, m.expand(b, self.n_views, n, n)], dim=1)
         c = cond if self.n_cond else torch.zeros(b, 1, dtype=x.dtype, device=x.device)
+        if self.integral_features:
+            c = torch.cat([c.float(), self.frame_integrals(x * m, mask, cond)], dim=1)
         e = self.cond_mlp(c)
         h = self.stem(h, e)
         skips = [h]

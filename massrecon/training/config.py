@@ -162,7 +162,7 @@ class TrainingConfig:
         Views of the model.
     npix : int
         Pixels across the model frame (default `~massrecon.contract.FRAME_NPIX`).
-    base_channels, depth, max_channels, cond_embedding, amplitude_head :
+    base_channels, depth, max_channels, cond_embedding, amplitude_head, integral_features :
         Generator hyper-parameters (`~massrecon.models.UNetGenerator`).
     ndf : int
         Width of the discriminator's first layer.
@@ -227,6 +227,7 @@ class TrainingConfig:
     max_channels: int = 192
     cond_embedding: int = 64
     amplitude_head: bool = True
+    integral_features: bool = False
     ndf: int = 16
     batch_size: int = 32
     steps: int = 10000
@@ -308,7 +309,7 @@ class TrainingConfig:
                 raise TypeError(f"init_from must be a path to a checkpoint, got {self.init_from!r}")
             self.init_from = str(self.init_from)
         self.amplitude_head = bool(self.amplitude_head)
-        for name in ("channels_last", "compile"):
+        for name in ("channels_last", "compile", "integral_features"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.autocast not in _AUTOCAST:
@@ -398,4 +399,4 @@ class TrainingConfig:
         """Keyword arguments of `~massrecon.models.UNetGenerator`."""
         return dict(views=tuple(self.views), base_channels=self.base_channels, depth=self.depth,
                     max_channels=self.max_channels, cond_embedding=self.cond_embedding,
-                    amplitude_head=self.amplitude_head)
+                    amplitude_head=self.amplitude_head, integral_features=self.integral_features)

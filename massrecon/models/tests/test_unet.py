@@ -98,3 +98,33 @@ def test_discriminator_and_counts():
     assert flops_per_map(g, npix=160) == pytest.approx(4 * macs, rel=0.02)
     with pytest.raises(TypeError):
         flops_per_map(torch.nn.Linear(2, 2))
+
+
+def test_frame_integrals_are_the_physical_integrals():
+    # Y, L_X and M* within the frame's R200 disc, computed here with numpy from the physical maps
+    from massrecon.contract import FRAME_INTEGRAL_REFERENCE
+    from massrecon.models.transforms import ViewTransform, encode_conditioning
+
+    g = UNetGenerator(views=("sz", "xray", "stars"), base_channels=4, depth=2, integral_features=True)
+    n, pixel_kpc = 16, 37.5
+    rng = np.random.default_rng(3)
+    phys = {"sz": 3e-5 * rng.uniform(0.5, 1.5, (n, n)), "xray": 4e36 * rng.uniform(0.5, 1.5, (n, n)),
+            "stars": -2e5 * np.ones((n, n))}  # a negative (noise-dominated) map gives a negative feature
+    x = torch.tensor(np.stack([ViewTransform(v).forward(phys[v]) for v in g.views])[None], dtype=torch.float32)
+    cond = torch.tensor(encode_conditioning(g.views, [0.1] * 3, [0.0] * 3, pixel_kpc, 0.2)[None])
+    mask = torch.tensor([[1.0, 1.0, 0.0]])
+    feats = g.frame_integrals(x * mask[:, :, None, None], mask, cond)[0].numpy()
+    yy, xx = np.indices((n, n)) - (n - 1) / 2
+    disc = np.hypot(yy, xx) <= n / 2
+    for k, v in enumerate(("sz", "xray")):
+        # disc mean times the disc's area pi (R200)^2, R200 = n/2 pixels
+        integral = phys[v][disc].mean() * np.pi * (n / 2 * pixel_kpc) ** 2
+        assert feats[k] == pytest.approx(np.arcsinh(integral / FRAME_INTEGRAL_REFERENCE[v]) / 5, rel=1e-4)
+    assert feats[2] == 0.0  # missing view
+    mask_all = torch.ones(1, 3)
+    neg = g.frame_integrals(x, mask_all, cond)[0, 2].item()
+    assert neg < 0
+    out = g(x, mask_all, cond)
+    assert out.shape == (1, 1, n, n)
+    assert g.config()["integral_features"] is True
+    assert UNetGenerator(**g.config()).cond_mlp[0].in_features == g.n_cond + 3
