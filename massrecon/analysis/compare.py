@@ -8,7 +8,7 @@ from astropy.coordinates import SkyCoord
 
 from ..contract import TARGET_UNIT
 
-__all__ = ["MapComparison", "compare_maps"]
+__all__ = ["MapComparison", "compare_maps", "peak_position"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,11 +76,33 @@ def _smoothed(data, good, sigma_pixels):
         return np.where(w > 0.2, v / w, np.nan)
 
 
-def _peak(data, good, sigma_pixels=0.0):
+def peak_position(data, good, sigma_pixels=0.0):
     """Zero-based (x, y) of the maximum of the smoothed map, refined by a parabola on each axis.
 
     A single bright pixel (a cusp, a subhalo, a noise spike) is not the main mass peak: the map is
     smoothed first, as peaks of lensing maps are found on smoothed maps.
+
+    Parameters
+    ----------
+    data : `~numpy.ndarray`
+        2-D map.
+    good : `~numpy.ndarray` of bool
+        Pixels to use (same shape).
+    sigma_pixels : float
+        Dispersion of the Gaussian smoothing, pixels (0: none).
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.analysis.compare import peak_position
+    >>> yy, xx = np.indices((21, 21))
+    >>> blob = np.exp(-((xx - 12.3) ** 2 + (yy - 7.0) ** 2) / 8.0)
+    >>> [round(float(v), 1) for v in peak_position(blob, np.ones_like(blob, bool))]
+    [12.3, 7.0]
     """
     data = _smoothed(data, good, sigma_pixels)
     good = good & np.isfinite(data)
@@ -139,7 +161,7 @@ def compare_maps(mass_map, other, order="bilinear", peak_smoothing=PEAK_SMOOTHIN
     r = float(np.corrcoef(values[good], sigma[good])[0, 1])
     if not (np.isfinite(peak_smoothing) and peak_smoothing >= 0):
         raise ValueError(f"peak_smoothing must be finite and >= 0 (pixels), got {peak_smoothing}")
-    p_self, p_other = _peak(sigma, good, peak_smoothing), _peak(values, good, peak_smoothing)
+    p_self, p_other = peak_position(sigma, good, peak_smoothing), peak_position(values, good, peak_smoothing)
     offset = float(np.hypot(p_self[0] - p_other[0], p_self[1] - p_other[1])) * mass_map.pixel_kpc
     residual = np.where(good, sigma - (a * values + b), np.nan)
     res_map = type(mass_map)(residual * TARGET_UNIT, wcs=mass_map.wcs, meta=dict(mass_map.meta))

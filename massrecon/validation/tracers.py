@@ -189,11 +189,12 @@ def peak_offset(a, b, pixel_kpc=1.0, smoothing=None):
     >>> round(peak_offset(g(20), g(23), pixel_kpc=10.0), 1)
     30.0
     """
-    from ..analysis.compare import PEAK_SMOOTHING_PIXELS, _peak
+    from ..analysis.compare import PEAK_SMOOTHING_PIXELS, peak_position
 
     smoothing = PEAK_SMOOTHING_PIXELS if smoothing is None else smoothing
     good = np.ones(np.shape(a), dtype=bool)
-    pa, pb = _peak(np.asarray(a, dtype=float), good, smoothing), _peak(np.asarray(b, dtype=float), good, smoothing)
+    pa = peak_position(np.asarray(a, dtype=float), good, smoothing)
+    pb = peak_position(np.asarray(b, dtype=float), good, smoothing)
     return float(np.hypot(pa[0] - pb[0], pa[1] - pb[1])) * float(pixel_kpc)
 
 
