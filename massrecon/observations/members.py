@@ -83,6 +83,7 @@ __all__ = [
     "DepthCorrection",
     "GalaxyMembers",
     "StellarMassImage",
+    "depth_corrected_masses",
     "members_to_map",
     "stellar_mass_from_magnitude",
 ]
@@ -248,6 +249,42 @@ def stellar_mass_from_magnitude(mag, z, band="r", color_gr=None, cosmology=None,
     a, b = BELL03_GR[band]
     log_ml = a + b * galaxies.rest_frame_gr(z, gr) + float(imf_offset)
     return 10 ** (log_ml - 0.4 * (absmag - SUN_ABS_MAG_AB[band])) * u.Msun
+
+
+def depth_corrected_masses(x_kpc, y_kpc, mstar_msun, completeness_limit, factor, r200_kpc):
+    """Stellar masses of a catalogue complete above ``completeness_limit``, the satellites scaled by ``factor``.
+
+    The satellites above the limit are multiplied by the depth factor
+    (`~massrecon.physics.schechter_depth_factor`); the central galaxy (the most massive within
+    `CENTRAL_RADIUS_R200` of the centre) is not, since the cluster stellar-mass function does not
+    describe it.  `GalaxyMembers` does this for a ``completeness_limit`` or ``magnitude_limit``;
+    `massrecon.validation.tracers` does it for its shallow catalogues.
+
+    Parameters
+    ----------
+    x_kpc, y_kpc, mstar_msun : `~numpy.ndarray`
+        Projected positions from the centre (kpc) and stellar masses (Msun).
+    completeness_limit, factor, r200_kpc : float
+
+    Returns
+    -------
+    `~numpy.ndarray`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.observations.members import depth_corrected_masses
+    >>> depth_corrected_masses(np.array([0.0, 500.0, 900.0]), np.zeros(3), np.array([1e12, 2e11, 5e10]),
+    ...                        1e11, 1.5, 1500.0)
+    array([1.e+12, 3.e+11, 5.e+10])
+    """
+    mstar = np.asarray(mstar_msun, dtype=float)
+    scaled = np.where(mstar >= completeness_limit, mstar * factor, mstar)
+    central = np.hypot(x_kpc, y_kpc) <= CENTRAL_RADIUS_R200 * r200_kpc
+    if np.any(central & (mstar >= completeness_limit)):
+        i = np.flatnonzero(central)[np.argmax(mstar[central])]
+        scaled[i] = mstar[i]
+    return scaled
 
 
 def members_to_map(x_kpc, y_kpc, mstar_msun, frame_npix, pixel_kpc, *, r200_kpc=None,
@@ -611,13 +648,7 @@ class GalaxyMembers(ObservationBase):
         if dc.status != "corrected":
             return mstar, limit
         c = float(dc.completeness_limit.to_value(u.Msun))
-        scaled = np.where(mstar >= c, mstar * dc.factor, mstar)
-        # the central galaxy is not a satellite: the Schechter function does not describe it
-        central = np.hypot(x, y) <= CENTRAL_RADIUS_R200 * frame.r200.to_value(u.kpc)
-        if np.any(central & (mstar >= c)):
-            i = np.flatnonzero(central)[np.argmax(mstar[central])]
-            scaled[i] = mstar[i]
-        return scaled, c
+        return depth_corrected_masses(x, y, mstar, c, dc.factor, frame.r200.to_value(u.kpc)), c
 
     @staticmethod
     def _read_masses(table, mass_column, default_mass, owner):

@@ -29,12 +29,23 @@ import sys
 import tempfile
 import time
 
+import astropy.units as u
 import h5py
 import numpy as np
 from astropy.stats import gaussian_fwhm_to_sigma
 from scipy import ndimage
 
-from ..contract import FRAME_NPIX, FRAME_SIZE_R200, TARGET_MAP, TARGET_UNIT, VIEW_MAPS, VIEW_SCALES, VIEW_UNITS, VIEWS
+from ..contract import (
+    FRAME_NPIX,
+    FRAME_SIZE_R200,
+    MEMBER_MAP_MASS_LIMIT,
+    TARGET_MAP,
+    TARGET_UNIT,
+    VIEW_MAPS,
+    VIEW_SCALES,
+    VIEW_UNITS,
+    VIEWS,
+)
 from ..models.transforms import ViewTransform
 from .evaluate import _predict
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
@@ -105,7 +116,8 @@ class TracerCondition:
 #: The conditions measured.  The stars view is the member map above
 #: `~massrecon.contract.MEMBER_MAP_MASS_LIMIT` (1e10 Msun): every catalogue complete to that limit or
 #: deeper gives the stored map (the ``ideal`` condition), so only shallower catalogues are separate
-#: conditions; the network is not told the depth.
+#: conditions; their satellites are scaled by the depth factor as `~massrecon.observations.GalaxyMembers`
+#: does for a stated ``completeness_limit``.
 TRACER_CONDITIONS = {
     "ideal": TracerCondition("ideal", None, "idealised maps"),
     "xray_survey": TracerCondition(
@@ -240,6 +252,8 @@ def fit_exponent(inputs, targets, mask, grid=EXPONENT_GRID):
 def _frames(data, views, condition, npix, seed):
     """Model-frame inputs (physical units), true Sigma and the observing conditions of each map."""
     from ..models.transforms import xray_noise_variance
+    from ..observations.members import depth_corrected_masses
+    from ..physics.smf import schechter_depth_factor
     from ..simulate.projection import members_map
     from ..training.augment import gaussian_beam, high_pass, resample_frame
 
@@ -251,8 +265,12 @@ def _frames(data, views, condition, npix, seed):
         if condition.sz_highpass_r200 and "sz" in maps:
             maps["sz"] = high_pass(maps["sz"], condition.sz_highpass_r200 / src_pix)
         if condition.member_mass_limit and "stars" in maps:
+            # as GalaxyMembers(completeness_limit=...) does: the satellites scaled by the depth factor
             m = data["members"][i]
-            maps["stars"] = members_map(m["x"], m["y"], m["mstar"], data["target"].shape[-1],
+            factor, _ = schechter_depth_factor(condition.member_mass_limit, MEMBER_MAP_MASS_LIMIT.to_value(u.Msun))
+            mstar = depth_corrected_masses(m["x"], m["y"], m["mstar"], condition.member_mass_limit, factor,
+                                           float(data["r200"][i]))
+            maps["stars"] = members_map(m["x"], m["y"], mstar, data["target"].shape[-1],
                                         float(data["pixel_kpc"][i]), float(data["r200"][i]),
                                         mass_limit=condition.member_mass_limit)
         if "xray" in maps and condition.xray_beam_r200 > 0.011:
