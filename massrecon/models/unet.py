@@ -278,7 +278,7 @@ class UNetGenerator(nn.Module):
         h = torch.cat([x * m, m.expand(b, self.n_views, n, n)], dim=1)
         c = cond if self.n_cond else torch.zeros(b, 1, dtype=x.dtype, device=x.device)
         if self.integral_features:
-            c = torch.cat([c.float(), self.frame_integrals(x * m, mask, cond)], dim=1)
+            c = torch.cat([c.float(), self.frame_integrals(x, mask, cond)], dim=1)
         e = self.cond_mlp(c)
         h = self.stem(h, e)
         skips = [h]

@@ -279,6 +279,12 @@ def depth_corrected_masses(x_kpc, y_kpc, mstar_msun, completeness_limit, factor,
     array([1.e+12, 3.e+11, 5.e+10])
     """
     mstar = np.asarray(mstar_msun, dtype=float)
+    if np.shape(x_kpc) != mstar.shape or np.shape(y_kpc) != mstar.shape:
+        raise ValueError(f"x_kpc, y_kpc and mstar_msun must have one shape, got {np.shape(x_kpc)}, "
+                         f"{np.shape(y_kpc)} and {mstar.shape}")
+    for name, val in (("completeness_limit", completeness_limit), ("factor", factor), ("r200_kpc", r200_kpc)):
+        if not np.isfinite(val) or val <= 0:
+            raise ValueError(f"{name} must be finite and > 0, got {val}")
     scaled = np.where(mstar >= completeness_limit, mstar * factor, mstar)
     central = np.hypot(x_kpc, y_kpc) <= CENTRAL_RADIUS_R200 * r200_kpc
     if np.any(central & (mstar >= completeness_limit)):

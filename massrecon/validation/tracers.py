@@ -260,6 +260,8 @@ def _frames(data, views, condition, npix, seed):
     n = data["target"].shape[0]
     src_pix = data["size_r200"] / data["target"].shape[-1]
     obs, true, info = [], [], []
+    if condition.member_mass_limit:
+        factor, _ = schechter_depth_factor(condition.member_mass_limit, MEMBER_MAP_MASS_LIMIT.to_value(u.Msun))
     for i in range(n):
         maps = {v: data[v][i] for v in views}
         if condition.sz_highpass_r200 and "sz" in maps:
@@ -267,7 +269,6 @@ def _frames(data, views, condition, npix, seed):
         if condition.member_mass_limit and "stars" in maps:
             # as GalaxyMembers(completeness_limit=...) does: the satellites scaled by the depth factor
             m = data["members"][i]
-            factor, _ = schechter_depth_factor(condition.member_mass_limit, MEMBER_MAP_MASS_LIMIT.to_value(u.Msun))
             mstar = depth_corrected_masses(m["x"], m["y"], m["mstar"], condition.member_mass_limit, factor,
                                            float(data["r200"][i]))
             maps["stars"] = members_map(m["x"], m["y"], mstar, data["target"].shape[-1],

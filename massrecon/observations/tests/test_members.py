@@ -305,3 +305,15 @@ def test_cone_search_reaches_the_kernels_square_corner(size_r200, smoothing):
 def test_smoothing_at_the_supported_limit_is_accepted(frame):
     members = GalaxyMembers.from_arrays(SkyCoord([150.0], [2.0], unit="deg"), mstar=[1e11] * u.Msun, smoothing=1.5)
     assert members.prepare(frame).beam_fwhm_r200 == pytest.approx(1.5)
+
+
+def test_depth_corrected_masses_errors_and_central():
+    from massrecon.observations.members import depth_corrected_masses
+
+    x, y, m = np.array([0.0, 800.0]), np.zeros(2), np.array([5e11, 2e11])
+    out = depth_corrected_masses(x, y, m, 1e11, 2.0, 1500.0)
+    assert out[0] == 5e11 and out[1] == 4e11  # the central is not scaled, the satellite is
+    with pytest.raises(ValueError, match="factor must be finite and > 0"):
+        depth_corrected_masses(x, y, m, 1e11, np.nan, 1500.0)
+    with pytest.raises(ValueError, match="one shape"):
+        depth_corrected_masses(x[:1], y, m, 1e11, 2.0, 1500.0)
