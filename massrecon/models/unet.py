@@ -19,6 +19,13 @@ comes from the ``log10_pixel_kpc`` feature), as ``asinh(integral / reference) / 
 (`~massrecon.contract.FRAME_INTEGRAL_REFERENCE`).  These are the observables of the scaling
 relations (Y-M, L_X-M, M*-M); told them exactly, the network need not learn to add up
 asinh-compressed pixels, and the mass it predicts can use what the relation knows (issue 15).
+With ``integral_apertures_kpc`` the integrals are taken instead within fixed *physical* radii
+(e.g. 300 and 600 kpc, cut at the frame's R200 disc), which do not grow with the assumed frame:
+the self-consistent R200 search then gets no feedback from the feature itself (an integral within
+the frame's R200 grows with the guessed R200, so a larger guess reads as a brighter cluster).
+At survey depth, where almost every pixel is noise-dominated and ``asinh`` works in its
+logarithmic regime, a pixel's value says little about the mean signal; the integral, a linear sum
+of the physical map, keeps the amplitude that averaging over many pixels measures.
 
 The encoder uses one 3x3 convolution per level after a strided downsampling convolution, the
 decoder upsamples (nearest), projects with a 1x1 convolution and adds the skip connection
@@ -108,6 +115,9 @@ class UNetGenerator(nn.Module):
     integral_features : bool
         Add each view's integral within the frame's R200 disc to the conditioning (see the module
         docstring; default False, as for weights written before the option existed).
+    integral_apertures_kpc : sequence of float, optional
+        With ``integral_features``: take the integrals within these physical radii (kpc, each
+        cut at the frame's R200 disc) instead of the R200 disc, one feature per view and radius.
 
     Examples
     --------
@@ -122,7 +132,7 @@ class UNetGenerator(nn.Module):
     """
 
     def __init__(self, views=VIEWS, base_channels=16, depth=4, n_cond=None, max_channels=192,
-                 cond_embedding=64, amplitude_head=True, integral_features=False):
+                 cond_embedding=64, amplitude_head=True, integral_features=False, integral_apertures_kpc=None):
         super().__init__()
         self.views = validate_views(views)
         for name, val, lo in (("base_channels", base_channels, 2), ("depth", depth, 1),
@@ -146,10 +156,20 @@ class UNetGenerator(nn.Module):
         self.integral_features = bool(integral_features)
         if self.integral_features and "log10_pixel_kpc" not in conditioning_names(self.views)[:self.n_cond]:
             raise ValueError("integral_features needs the full conditioning vector (its log10_pixel_kpc feature)")
+        if integral_apertures_kpc is not None:
+            if not self.integral_features:
+                raise ValueError("integral_apertures_kpc needs integral_features=True")
+            aps = np.atleast_1d(np.asarray(integral_apertures_kpc, dtype=float))
+            if aps.ndim != 1 or aps.size == 0 or not np.all(np.isfinite(aps)) or np.any(aps <= 0):
+                raise ValueError("integral_apertures_kpc must be a non-empty sequence of finite radii > 0 (kpc), "
+                                 f"got {integral_apertures_kpc!r}")
+            integral_apertures_kpc = [float(a) for a in aps]
+        self.integral_apertures_kpc = integral_apertures_kpc
+        n_integrals = self.n_views * (len(integral_apertures_kpc) if integral_apertures_kpc else 1)
         emb = self.cond_embedding
         chans = [min(self.base_channels * 2**k, self.max_channels) for k in range(self.depth + 1)]
         self.channels = chans
-        n_in = max(self.n_cond, 1) + (self.n_views if self.integral_features else 0)
+        n_in = max(self.n_cond, 1) + (n_integrals if self.integral_features else 0)
         self.cond_mlp = nn.Sequential(nn.Linear(n_in, emb), nn.SiLU(),
                                       nn.Linear(emb, emb), nn.SiLU())
         self.stem = _FiLMBlock(2 * self.n_views, chans[0], emb)
@@ -173,7 +193,7 @@ class UNetGenerator(nn.Module):
         return {"views": list(self.views), "base_channels": self.base_channels, "depth": self.depth,
                 "n_cond": self.n_cond, "max_channels": self.max_channels,
                 "cond_embedding": self.cond_embedding, "amplitude_head": self.amplitude_head,
-                "integral_features": self.integral_features}
+                "integral_features": self.integral_features, "integral_apertures_kpc": self.integral_apertures_kpc}
 
     def _check(self, x, mask, cond):
         if not isinstance(x, torch.Tensor):
@@ -214,10 +234,12 @@ class UNetGenerator(nn.Module):
         return cond[:, torch.as_tensor(idx, device=cond.device)]
 
     def frame_integrals(self, x, mask, cond):
-        """``asinh(integral / reference) / 5`` of each view within the frame's R200 disc.
+        """``asinh(integral / reference) / 5`` of each view within the frame's R200 disc or the apertures.
 
-        The integral is the disc mean of ``scale * sinh(x)`` times the disc's area
-        ``pi (npix / 2 * pixel_kpc)^2``, in float32 whatever the autocast; missing views give 0.
+        The integral is the sum of ``scale * sinh(x)`` times the pixel area over the frame's R200
+        disc, or, with ``integral_apertures_kpc``, over each physical radius (pixels weighted by
+        their overlap with the aperture, ``clip(r_ap - r + 1/2, 0, 1)``, and cut at the R200
+        disc), in float32 whatever the autocast; missing views give 0.
 
         Parameters
         ----------
@@ -227,20 +249,32 @@ class UNetGenerator(nn.Module):
         Returns
         -------
         `torch.Tensor`
-            Shape ``(batch, n_views)``.
+            Shape ``(batch, n_views)``, or ``(batch, n_views * n_apertures)`` (aperture-major).
         """
         names = self.conditioning if self.conditioning is not None else conditioning_names(self.views)
         i_pix = list(names).index("log10_pixel_kpc")
         with torch.autocast(device_type=x.device.type, enabled=False):
             xf = x.float()
             n = xf.shape[-1]
-            w = self._disc(n, xf)
             pixel_kpc = CONDITIONING_FEATURES["pixel_kpc_reference"] * torch.pow(10.0, cond[:, i_pix].float())
-            area = np.pi * (n / 2.0 * pixel_kpc) ** 2  # kpc^2
-            mean = (torch.sinh(xf) * w).sum(dim=(2, 3))  # (batch, views), in units of the view scale
             ref = torch.tensor([FRAME_INTEGRAL_REFERENCE[v] / VIEW_SCALES[v] for v in self.views],
                                device=x.device, dtype=torch.float32)
-            return torch.asinh(mean * area[:, None] / ref) / 5.0 * mask.float()
+            phys = torch.sinh(xf)  # in units of the view scale
+            if not self.integral_apertures_kpc:
+                w = self._disc(n, xf)
+                area = np.pi * (n / 2.0 * pixel_kpc) ** 2  # kpc^2
+                integral = (phys * w).sum(dim=(2, 3)) * area[:, None]
+                return torch.asinh(integral / ref) / 5.0 * mask.float()
+            idx = torch.arange(n, device=x.device, dtype=torch.float32) - (n - 1) / 2.0
+            r = torch.hypot(idx[None, :], idx[:, None])
+            inside = (r <= n / 2.0).float()
+            feats = []
+            for radius in self.integral_apertures_kpc:
+                r_ap = radius / pixel_kpc  # (batch,) in pixels
+                w = torch.clamp(r_ap[:, None, None] - r[None] + 0.5, 0.0, 1.0) * inside
+                integral = (phys * w[:, None]).sum(dim=(2, 3)) * (pixel_kpc**2)[:, None]
+                feats.append(torch.asinh(integral / ref) / 5.0 * mask.float())
+            return torch.cat(feats, dim=1)
 
     def _disc(self, npix, ref):
         key = (npix, ref.device, ref.dtype)

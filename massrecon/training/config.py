@@ -162,7 +162,7 @@ class TrainingConfig:
         Views of the model.
     npix : int
         Pixels across the model frame (default `~massrecon.contract.FRAME_NPIX`).
-    base_channels, depth, max_channels, cond_embedding, amplitude_head, integral_features :
+    base_channels, depth, max_channels, cond_embedding, amplitude_head, integral_features, integral_apertures_kpc :
         Generator hyper-parameters (`~massrecon.models.UNetGenerator`).
     ndf : int
         Width of the discriminator's first layer.
@@ -228,6 +228,7 @@ class TrainingConfig:
     cond_embedding: int = 64
     amplitude_head: bool = True
     integral_features: bool = False
+    integral_apertures_kpc: list = None
     ndf: int = 16
     batch_size: int = 32
     steps: int = 10000
@@ -312,6 +313,14 @@ class TrainingConfig:
         for name in ("channels_last", "compile", "integral_features"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.integral_apertures_kpc is not None:
+            aps = self.integral_apertures_kpc
+            if not isinstance(aps, (list, tuple)) or not aps or not all(
+                    isinstance(a, (int, float)) and not isinstance(a, bool) and 0 < a < float("inf") for a in aps):
+                raise ValueError(f"integral_apertures_kpc must be a list of radii > 0 in kpc, got {aps!r}")
+            if not self.integral_features:
+                raise ValueError("integral_apertures_kpc needs integral_features = true")
+            self.integral_apertures_kpc = [float(a) for a in aps]
         if self.autocast not in _AUTOCAST:
             raise ValueError(f"autocast must be one of {_AUTOCAST}, got {self.autocast!r}")
         self.seed = int(self.seed)
@@ -399,4 +408,5 @@ class TrainingConfig:
         """Keyword arguments of `~massrecon.models.UNetGenerator`."""
         return dict(views=tuple(self.views), base_channels=self.base_channels, depth=self.depth,
                     max_channels=self.max_channels, cond_embedding=self.cond_embedding,
-                    amplitude_head=self.amplitude_head, integral_features=self.integral_features)
+                    amplitude_head=self.amplitude_head, integral_features=self.integral_features,
+                    integral_apertures_kpc=self.integral_apertures_kpc)

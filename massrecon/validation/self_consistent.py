@@ -6,7 +6,17 @@ frame whose M200 equals the M200 implied by the map predicted on it.  Here the s
 (`massrecon.solvers.find_log_scale_roots`, the same consistency function) runs on test-split maps
 in the model's own space: the stored maps span 2.6 R200, so a frame whose R200 is ``f`` true
 R200 (``f <= 1.3``) is cut from them directly instead of being reprojected from the sky.
+
+The same module checks the reconstructor's solve on observations (`amplitude_response`) and
+regenerates the table of ``docs/validation.rst`` ("One answer and the amplitude response") for
+the bundled example and every real cluster of ``shared/data``::
+
+    python -m massrecon.validation.self_consistent --out docs/validation_response.rst
 """
+
+import argparse
+import sys
+import time
 
 import astropy.units as u
 import numpy as np
@@ -22,7 +32,8 @@ from ..solvers import find_log_scale_roots, log_scale_grid
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
 from .metrics import summarize
 
-__all__ = ["self_consistent_masses", "amplitude_response", "EXPECTED_RESPONSE"]
+__all__ = ["self_consistent_masses", "amplitude_response", "response_cases", "response_table", "EXPECTED_RESPONSE",
+           "main"]
 
 #: :math:`d\ln M_{500}/d\ln A` expected when a view's amplitude ``A`` is scaled: the inverse
 #: slopes of the scaling relations, :math:`Y \propto M^{5/3}` (self-similar; Arnaud et al. 2010,
@@ -281,3 +292,120 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
     out["expected"] = exp[0] if len(set(exp)) == 1 and exp[0] is not None else None
     return out
 
+
+
+def response_cases(data_dir=None):
+    """The inputs of the response table: the bundled example's views and every real view set.
+
+    Parameters
+    ----------
+    data_dir : str or `~pathlib.Path`, optional
+        The shared data directory (default `massrecon.validation.real_clusters.DATA_DIR`); its
+        clusters are left out, with a log message, when it is absent.
+
+    Returns
+    -------
+    list of tuple
+        ``(label, observations, frame)`` per case.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from astropy.coordinates import SkyCoord
+
+    from ..datasets import make_example_observations, read_example_observations
+    from ..logger import log
+    from . import real_clusters
+
+    obs, row = read_example_observations(make_example_observations(tempfile.mkdtemp()))
+    frame = ClusterFrame(SkyCoord(row["ra"], row["dec"]), float(row["z"]), m500=row["m500"])
+    cases = [(f"example, {name}", [obs[v] for v in views], frame)
+             for name, views in (("y map", ("sz",)), ("X-ray", ("xray",)), ("members", ("stars",)),
+                                 ("all views", ("sz", "xray", "stars")))]
+    data_dir = Path(data_dir or real_clusters.DATA_DIR)
+    if not (data_dir / "realclusters").is_dir():
+        log.info(f"no real clusters at {data_dir}: the response table holds the example only")
+        return cases
+    for vs in real_clusters.load_all(data_dir):
+        cases.append((f"{vs.cluster.split(' (')[0]}, {vs.label}", vs.observations, vs.frame))
+    return cases
+
+
+def response_table(rec, cases, *, factor=4.0, progress=True):
+    """`amplitude_response` of each case, as an RST table and a list of dicts.
+
+    Parameters
+    ----------
+    rec : `~massrecon.MassReconstructor`
+    cases : list of tuple
+        ``(label, observations, frame)``, e.g. from `response_cases`.
+    factor : float
+        Amplitude scaling.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    rst : str
+        A simple RST table: the ratio of the self-consistent R200 from the 0.5x and 2x starts,
+        the self-consistent M500 (the frame's, header card ``M500C``) from the 0.5x start, the
+        same with the inputs scaled, the response and the scaling relations' value (a bound,
+        ``>`` or ``<``, when the scaled solve found no root), the ``SCFLAG`` of the three solves
+        and the warnings raised.
+    rows : list of dict
+        The `amplitude_response` output of each case with its ``label``.
+    """
+    import warnings
+
+    from tqdm.auto import tqdm
+
+    rows = []
+    for label, observations, frame in tqdm(cases, disable=not progress, unit="case", desc="response"):
+        with warnings.catch_warnings():
+            # amplitude_response records each solve's warnings for the flags column
+            warnings.simplefilter("ignore")
+            out = amplitude_response(rec, observations, frame, factor=factor, r200_error=R200_ERROR_MAX)
+        rows.append({"label": label, **out})
+    head = ("input", "R200 0.5x/2x", "M500 (1e14)", f"M500 x{factor:g}", "response (expected)",
+            "SCFLAG 0.5x/2x/x" + f"{factor:g}", "warnings")
+    cells = []
+    for r in rows:
+        exp = "--" if r["expected"] is None else f"{r['expected']:.1f}"
+        # no root for the scaled inputs: the mass sits at an end of the supported range, so the
+        # response is only a bound
+        bound = {"none": ">" if r["response"] > 0 else "<"}.get(r["flags"][-1], "")
+        warn = ", ".join(sorted({w.removesuffix("Warning") for ws in r["warnings"] for w in ws})) or "-"
+        cells.append((r["label"], f"{r['r200_ratio']:.3f}", f"{r['m500'][0] / 1e14:.2f}",
+                      f"{r['m500_scaled'] / 1e14:.2f}", f"{bound}{r['response']:.2f} ({exp})",
+                      "/".join(r["flags"]), warn))
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [rule, "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(), rule]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths)).rstrip() for cell in cells]
+    return "\n".join([*lines, rule, ""]), rows
+
+
+def main(argv=None):
+    """Command line: regenerate the response table of ``docs/validation.rst``."""
+    from pathlib import Path
+
+    from ..reconstruct import MassReconstructor
+
+    parser = argparse.ArgumentParser(prog="python -m massrecon.validation.self_consistent",
+                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="docs/validation_response.rst", help="RST include to write")
+    parser.add_argument("--data", default=None, help="the shared data directory")
+    parser.add_argument("--factor", type=float, default=4.0, help="amplitude scaling (default 4)")
+    args = parser.parse_args(argv)
+    if not args.factor > 0 or args.factor == 1:
+        parser.error(f"--factor must be positive and not 1, got {args.factor}")
+    t0 = time.perf_counter()
+    rst, rows = response_table(MassReconstructor.pretrained(), response_cases(args.data), factor=args.factor)
+    Path(args.out).write_text(rst, encoding="utf-8")
+    print(rst)
+    print(f"wrote {args.out} ({len(rows)} rows) in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

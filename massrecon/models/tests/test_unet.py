@@ -128,3 +128,34 @@ def test_frame_integrals_are_the_physical_integrals():
     assert out.shape == (1, 1, n, n)
     assert g.config()["integral_features"] is True
     assert UNetGenerator(**g.config()).cond_mlp[0].in_features == g.n_cond + 3
+
+
+def test_aperture_integrals_are_the_physical_integrals():
+    # Y and L_X within fixed physical radii (kpc), computed here with numpy on a finely
+    # subsampled grid: the feature must not depend on the frame's size, only on the aperture
+    from massrecon.contract import FRAME_INTEGRAL_REFERENCE
+    from massrecon.models.transforms import ViewTransform, encode_conditioning
+
+    g = UNetGenerator(views=("sz", "xray"), base_channels=4, depth=2, integral_features=True,
+                      integral_apertures_kpc=[150, 300])
+    assert g.cond_mlp[0].in_features == g.n_cond + 4
+    feats = {}
+    for n, pixel_kpc in ((24, 40.0), (48, 20.0)):  # two frames, one with twice the resolution
+        yy, xx = (np.indices((n, n)) - (n - 1) / 2) * pixel_kpc
+        rk = np.hypot(yy, xx)
+        phys = {"sz": 1e-4 * np.exp(-rk / 200.0), "xray": 1e38 * np.exp(-rk / 100.0)}
+        x = torch.tensor(np.stack([ViewTransform(v).forward(phys[v]) for v in g.views])[None], dtype=torch.float32)
+        cond = torch.tensor(encode_conditioning(g.views, [0.1] * 2, [0.0] * 2, pixel_kpc, 0.2)[None])
+        feats[n] = g.frame_integrals(x, torch.ones(1, 2), cond)[0].numpy()
+    for k, radius in enumerate((150, 300)):
+        for j, (v, amp, scale) in enumerate((("sz", 1e-4, 200.0), ("xray", 1e38, 100.0))):
+            # analytic: 2 pi A s^2 [1 - (1 + R/s) exp(-R/s)]
+            exact = 2 * np.pi * amp * scale**2 * (1 - (1 + radius / scale) * np.exp(-radius / scale))
+            want = np.arcsinh(exact / FRAME_INTEGRAL_REFERENCE[v]) / 5
+            for n in feats:
+                assert feats[n][2 * k + j] == pytest.approx(want, abs=0.02 / 5)
+    with pytest.raises(ValueError, match="integral_apertures_kpc"):
+        UNetGenerator(views=("sz",), integral_features=False, integral_apertures_kpc=[300])
+    with pytest.raises(ValueError, match="integral_apertures_kpc"):
+        UNetGenerator(views=("sz",), integral_features=True, integral_apertures_kpc=[-1])
+    assert UNetGenerator(**g.config()).integral_apertures_kpc == [150.0, 300.0]

@@ -170,3 +170,19 @@ def test_compile(tiny_config, tmp_path, monkeypatch):
     assert res["losses"] == pytest.approx(ref["losses"], rel=1e-5)
     ckpt = load_checkpoint(tmp_path / "run")
     assert not any(k.startswith("_orig_mod") for k in ckpt["generator"])
+
+
+def test_aperture_integral_features_train_and_load(tiny_config, tmp_path):
+    # the option travels from the configuration to the checkpoint and the exported weights
+    cfg = dataclasses.replace(tiny_config, integral_features=True, integral_apertures_kpc=[300.0, 600.0])
+    out = train(cfg, tmp_path / "a", progress=False)
+    assert all(torch.isfinite(torch.tensor(out["losses"])))
+    export_weights(tmp_path / "a", tmp_path / "weights")
+    g, _ = load_generator(tmp_path / "weights" / "generator.pt")
+    assert g.integral_apertures_kpc == [300.0, 600.0]
+    assert g.cond_mlp[0].in_features == g.n_cond + 2 * len(g.views)
+    with pytest.raises(ValueError, match="integral_apertures_kpc"):
+        TrainingConfig.from_dict({"data": {"data_paths": ["a.h5"]}, "model": {"integral_apertures_kpc": [300.0]}})
+    with pytest.raises(ValueError, match="integral_apertures_kpc"):
+        TrainingConfig.from_dict({"data": {"data_paths": ["a.h5"]},
+                                  "model": {"integral_features": True, "integral_apertures_kpc": ["300"]}})
