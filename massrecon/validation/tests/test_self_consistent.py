@@ -6,6 +6,7 @@ import warnings
 
 import astropy.units as u
 import pytest
+import torch
 from astropy.coordinates import SkyCoord
 
 from massrecon import ClusterFrame, MassReconstructor
@@ -69,3 +70,54 @@ def test_efeds_one_answer_from_both_starts():
     assert out["r200_ratio"] < 1.05, out
     assert out["response"] > 0, out
     _check_response(out)
+
+
+class _PowerLawModel(torch.nn.Module):
+    """A stand-in generator whose Sigma is the X-ray view's physical map to the power ``slope``:
+    its amplitude slope is ``slope`` exactly (noise-free), whatever the map."""
+
+    views = ("sz", "xray", "stars")
+
+    def __init__(self, slope):
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, x, mask, cond):
+        from massrecon.models.transforms import TargetTransform, ViewTransform
+
+        phys = ViewTransform("xray").inverse(x[:, 1:2].double()).clamp_min(1e30) / 1e35
+        return TargetTransform().forward(1e8 * phys**self.slope).float()
+
+
+def test_fixed_frame_amplitude_slopes_measure_an_analytic_response(tmp_path):
+    from massrecon.simulate import SimulationConfig
+    from massrecon.simulate.dataset import write_dataset
+    from massrecon.validation.evaluate import load_split
+    from massrecon.validation.self_consistent import fixed_frame_amplitude_slopes
+
+    path = tmp_path / "d.h5"
+    cfg = SimulationConfig(projections=1, npix=32, size_r200=2.6, seed=5, z_range=(0.05, 0.5),
+                           maps=("sigma_total", "compton_y", "xray_soft", "sigma_members"))
+    write_dataset(path, 4, cfg, workers=1, progress=False)
+    data = load_split(path, None, ("sz", "xray", "stars"))
+    out = fixed_frame_amplitude_slopes(_PowerLawModel(0.5), data, noise_levels=(0.0, 1e37))
+    assert [r["noise"] for r in out] == [0.0, 1e37] and out[0]["n"] == 4
+    assert out[0]["median"] == pytest.approx(0.5, abs=1e-6)
+    assert out[0]["p16"] == pytest.approx(0.5, abs=1e-6)
+    assert 0 < out[1]["median"] <= 0.5 + 1e-6  # noise clipped at the floor dilutes the response
+    with pytest.raises(ValueError, match="view"):
+        fixed_frame_amplitude_slopes(_PowerLawModel(0.5), data, view="stars")
+    with pytest.raises(ValueError, match="factor"):
+        fixed_frame_amplitude_slopes(_PowerLawModel(0.5), data, factor=1.0)
+
+
+def test_response_table_of_the_example(example):
+    from massrecon.validation.self_consistent import response_table
+
+    rec, obs, frame = example
+    rst, rows = response_table(rec, [("example, y map", [obs["sz"]], frame)], progress=False)
+    lines = rst.splitlines()
+    assert lines[0].startswith("====") and lines[-1].startswith("====") and len(lines) == 5
+    assert lines[3].startswith("example, y map") and f"{rows[0]['response']:.2f} (0.6)" in lines[3]
+    # the table's masses are the solves' own: M500 from the 0.5x start and with the y map x4
+    assert f"{rows[0]['m500'][0] / 1e14:.2f}" in lines[3] and f"{rows[0]['m500_scaled'] / 1e14:.2f}" in lines[3]
