@@ -234,6 +234,11 @@ def _baselines(data_path, views, test, true, r5, n_train, seed):
                                                 train["z"])
         pred = b.predict(te[v], r5, pix_test, test["z"], test["r200"])
         res[f"scaling_relation_{v}"] = _metrics(pred, true, r5)
+        # without the true R500, as an observer: the aperture follows the relation's mass
+        # (R500 / M500^(1/3) depends on z only), the baseline of the R200-estimated rows
+        m_it = b.predict_m500_iterated(te[v], r5 / test["m500"] ** (1 / 3), pix_test, test["z"])
+        pred = np.array([b.paint(m, zi, r) for m, zi, r in zip(m_it, test["z"], test["r200"])])
+        res[f"scaling_relation_{v}_self_consistent"] = _metrics(pred, true, r5)
     floors = {"sz": 1e-8, "xray": 1e32, "stars": 1e3}
     for k in range(1, len(views) + 1):
         for subset in itertools.combinations(views, k):

@@ -37,6 +37,7 @@ def test_evaluate_structure(dataset):
         assert set(res[condition]) == set(res["ideal"]), condition
     assert set(res["ideal_tta"]) == {"sz+xray+stars"}
     assert "scaling_relation_sz" in res["baselines"] and "power_law_sz+xray+stars" in res["baselines"]
+    assert "scaling_relation_sz_self_consistent" in res["baselines"]
     cal = res["calibration"]["sz"]
     assert len(cal["sigma_log10"]) == len(cal["edges_r200"]) - 1
     assert 0 <= res["coverage_68"]["sz"] <= 1

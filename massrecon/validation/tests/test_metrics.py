@@ -73,3 +73,16 @@ def test_scaling_relation_baseline_on_mocks():
     w = aperture_weights(32, 16.0)
     m_cyl = (sigma[0] * w).sum() * pk[12] ** 2
     assert 0.5 < m_cyl / (pred[0] / 0.7) < 2.0
+    # without R500: the aperture follows the mass; R500 / M500^(1/3) is (3 / (4 pi 500 rho_c(z)))^(1/3),
+    # computed here from the cosmology, independently of the halos' own radii
+    import astropy.units as u
+    from astropy.cosmology import Planck18
+
+    zz = np.array(z[12:])
+    rho = Planck18.critical_density(zz).to_value(u.Msun / u.kpc**3)
+    k = (3 / (4 * np.pi * 500 * rho)) ** (1 / 3) / np.array(r200[12:])
+    assert np.allclose(k * np.array(m500[12:]) ** (1 / 3), r5[12:], rtol=0.02)
+    m_a = b.predict_m500_iterated(ys[12:], k, pk[12:], zz, m500_start=np.array(m500[12:]) / 2)
+    m_b = b.predict_m500_iterated(ys[12:], k, pk[12:], zz, m500_start=np.array(m500[12:]) * 2)
+    assert np.allclose(m_a, m_b, rtol=0.01)  # one fixed point, from either side
+    assert np.all(np.abs(np.log10(m_a / np.array(m500[12:]))) < 0.15)
