@@ -93,7 +93,7 @@ def test_fixed_frame_amplitude_slopes_measure_an_analytic_response(tmp_path):
     from massrecon.simulate import SimulationConfig
     from massrecon.simulate.dataset import write_dataset
     from massrecon.validation.evaluate import load_split
-    from massrecon.validation.self_consistent import fixed_frame_amplitude_slopes
+    from massrecon.validation.response import fixed_frame_amplitude_slopes
 
     path = tmp_path / "d.h5"
     cfg = SimulationConfig(projections=1, npix=32, size_r200=2.6, seed=5, z_range=(0.05, 0.5),
@@ -112,7 +112,7 @@ def test_fixed_frame_amplitude_slopes_measure_an_analytic_response(tmp_path):
 
 
 def test_response_table_of_the_example(example):
-    from massrecon.validation.self_consistent import response_table
+    from massrecon.validation.response import response_table
 
     rec, obs, frame = example
     rst, rows = response_table(rec, [("example, y map", [obs["sz"]], frame)], progress=False)
