@@ -183,23 +183,24 @@ def response_table(rec, cases, *, factor=4.0, progress=True):
         cells.append((r["label"], f"{r['r200_ratio']:.3f}", f"{r['m500'][0] / 1e14:.2f}",
                       f"{r['m500_scaled'] / 1e14:.2f}", f"{bound}{r['response']:.2f} ({exp})",
                       "/".join(r["flags"]), warn))
-    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [rule, "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(), rule]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths)).rstrip() for cell in cells]
-    return "\n".join([*lines, rule, ""]), rows
+    return _simple_table(head, cells), rows
 
 
-def _slope_table(rows_by_view, factor):
-    head = ("view", "noise rms per pixel", "d ln M500 / d ln A (median)", "16-84%", "maps")
-    cells = [(view, f"{r['noise']:.1e}" if r["noise"] else "0 (ideal)", f"{r['median']:.2f}",
-              f"{r['p16']:.2f} - {r['p84']:.2f}", str(r["n"]))
-             for view, rows in rows_by_view.items() for r in rows]
+def _simple_table(head, cells):
+    """An RST simple table of string cells, columns as wide as their widest cell."""
     widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
     rule = "  ".join("=" * w for w in widths)
     lines = [rule, "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(), rule]
     lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths)).rstrip() for cell in cells]
     return "\n".join([*lines, rule, ""])
+
+
+def _slope_table(rows_by_view):
+    head = ("view", "noise rms per pixel", "d ln M500 / d ln A (median)", "16-84%", "maps")
+    cells = [(view, f"{r['noise']:.1e}" if r["noise"] else "0 (ideal)", f"{r['median']:.2f}",
+              f"{r['p16']:.2f} - {r['p84']:.2f}", str(r["n"]))
+             for view, rows in rows_by_view.items() for r in rows]
+    return _simple_table(head, cells)
 
 
 #: Noise levels of the mock slope table: per-pixel rms (X-ray at the reference level 1e35
@@ -238,7 +239,7 @@ def main(argv=None):
         slopes = {v: fixed_frame_amplitude_slopes(model, data, view=v, noise_levels=MOCK_NOISE_LEVELS[v])
                   for v in ("xray", "sz")}
         rst += f"\nFixed-frame slopes on {data['target'].shape[0]} mock maps ({Path(args.mock_data).name}):\n\n"
-        rst += _slope_table(slopes, args.factor)
+        rst += _slope_table(slopes)
     Path(args.out).write_text(rst, encoding="utf-8")
     print(rst)
     print(f"wrote {args.out} ({len(rows)} rows) in {time.perf_counter() - t0:.0f} s")
