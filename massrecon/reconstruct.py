@@ -17,20 +17,90 @@ import numpy as np
 from astropy.utils.data import get_pkg_data_path
 
 from .apertures import aperture_weights
-from .checks import INPUT_RANGES_KEY, check_member_masses, check_view, native_pixel_r200
+from .checks import INPUT_RANGES_KEY, aperture_integral, check_member_masses, check_view, native_pixel_r200
 from .contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, SUPPORTED_BEAM_R200
 from .exceptions import AmbiguousMassWarning, NotConvergedWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
 from .halo import nfw_enclosed_mass_shape
 from .logger import log
 from .massmap import SIGMA_UNIT, MassMap
+from .relations import RELATIONS_KEY, ScalingRelation, aperture_fraction, combine_log_masses
 from .solvers import CONSISTENT_H, FLAT_RESPONSE, find_log_scale_roots, log_scale_grid
 from .symmetry import N_DIHEDRAL, dihedral, undo_dihedral
 
 __all__ = ["MassReconstructor", "projected_to_m200_ratio", "PROJECTED_RATIO_FORM", "PROJECTED_RATIO_TERMS",
-           "projected_ratio_regressors"]
+           "projected_ratio_regressors", "RelationMass", "SELF_CONSISTENT_METHODS",
+           "MIN_APERTURE_FRACTION", "RELATION_FRAME_ERROR_FACTOR", "relation_frame_error"]
 
 _MIN_BEAM_R200 = 0.01
+
+# FITS card suffixes of the views
+_VIEW_CARD = {"sz": "SZ", "xray": "XRAY", "stars": "STAR"}
+
+#: Ways of finding a self-consistent frame (``predict(..., self_consistent=...)``).
+SELF_CONSISTENT_METHODS = ("relation", "roots")
+
+#: The relation frame's R200 is told to the network as known to ``RELATION_FRAME_ERROR_FACTOR``
+#: times the relation's scatter in ln R200 (the half-width of the ~95% range, as ``r200_error`` is a
+#: half-width), between 0.05 and 0.3, the range the network was trained with.  On 200 held-out
+#: mocks this beats telling it 0.3 (M(<R500) scatter 7.9% against 9.4% with all views, 9.9%
+#: against 11.6% with y; docs/validation.rst).
+RELATION_FRAME_ERROR_FACTOR = 2.0
+
+#: Smallest fraction of a view's integral within R500 that its beam and filter may leave
+#: (`~massrecon.relations.aperture_fraction`) for the view to enter the relation mass: below it
+#: the correction would multiply the noise and the template's errors by more than 3.
+MIN_APERTURE_FRACTION = 0.3
+
+
+def relation_frame_error(scatter_dex, largest=R200_ERROR_MAX):
+    """``r200_error`` of a relation frame whose :math:`M_{500}` scatters by ``scatter_dex``.
+
+    ``RELATION_FRAME_ERROR_FACTOR`` times the scatter in :math:`\\ln R_{200}` (a third of that in
+    :math:`\\ln M`), within 0.05 and ``largest``.
+
+    Examples
+    --------
+    >>> from massrecon.reconstruct import relation_frame_error
+    >>> round(relation_frame_error(0.1), 4)  # 0.1 dex in mass: 7.7% in R200
+    0.1535
+    >>> relation_frame_error(0.01), relation_frame_error(1.0)
+    (0.05, 0.3)
+    """
+    sd_ln_r = float(scatter_dex) * np.log(10) / 3
+    return float(np.clip(RELATION_FRAME_ERROR_FACTOR * sd_ln_r, 0.05, largest))
+
+
+class RelationMass(typing.NamedTuple):
+    """The scaling-relation :math:`M_{500c}` of a cluster's observations (`MassReconstructor.relation_mass`).
+
+    Attributes
+    ----------
+    m500 : `~astropy.units.Quantity`
+        The combined relation mass, at its own :math:`R_{500}`.
+    scatter_dex : float
+        Its scatter (dex) from the relations' scatters.
+    frame : `~massrecon.ClusterFrame`
+        The frame of that mass (the model's sampling).
+    per_view : dict
+        :math:`M_{500c}` of each view's relation on that frame.
+    aperture_fraction : dict
+        The fraction of each view's integral kept by its beam and filter (the integral was divided by it).
+    skipped : dict
+        Views left out, with the reason.
+    history : list of float
+        R200 (kpc) of the frames of the iteration.
+    converged : bool
+    """
+
+    m500: u.Quantity
+    scatter_dex: float
+    frame: ClusterFrame
+    per_view: dict
+    aperture_fraction: dict
+    skipped: dict
+    history: list
+    converged: bool
 
 
 class _Pending(typing.NamedTuple):
@@ -245,6 +315,9 @@ class MassReconstructor:
         ratio = self.metadata.get("projected_ratio")
         self._ratio_calibration = None if ratio is None else _check_ratio_calibration(ratio)
         self._ratio_note_logged = False
+        #: the weights' scaling relations per view (`massrecon.relations`), empty for weights without
+        relations = self.metadata.get(RELATIONS_KEY) or {}
+        self.relations = {v: ScalingRelation.from_dict(v, relations[v]) for v in self.views if v in relations}
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -538,14 +611,19 @@ class MassReconstructor:
         `~massrecon.solvers.BRACKET_STEP` anchored at fixed masses, so the grid does not depend on
         the start."""
         ln_m0 = float(np.log(frame.m200.to_value(u.Msun)))
+        lo, hi = self._sc_grid_limits(frame)
+        anchor = (np.log(1e14) - ln_m0) / 3
+        return log_scale_grid((lo - ln_m0) / 3, (hi - ln_m0) / 3, anchor=anchor)
+
+    def _sc_grid_limits(self, frame):
+        """``ln M200`` (Msun) limits of the self-consistent search: the supported range, or 0.2-5x the frame's."""
         lm = self.metadata.get("supported", {}).get("log10_m200_h")
         if lm:
             # the same 0.05 dex margin as the range check of `_check_ranges`
             lo, hi = ((np.array(lm, dtype=float) + [-0.05, 0.05]) * np.log(10) - np.log(frame.cosmology.h))
-        else:
-            lo, hi = ln_m0 + np.log(0.2), ln_m0 + np.log(5.0)
-        anchor = (np.log(1e14) - ln_m0) / 3
-        return log_scale_grid((lo - ln_m0) / 3, (hi - ln_m0) / 3, anchor=anchor)
+            return float(lo), float(hi)
+        ln_m0 = float(np.log(frame.m200.to_value(u.Msun)))
+        return ln_m0 + np.log(0.2), ln_m0 + np.log(5.0)
 
     def _sc_report(self, frame, res):
         """Warnings and MassMap header cards of a self-consistent search `res`; the widening
@@ -589,6 +667,124 @@ class MassReconstructor:
         cards["SCWIDEN"] = round(widen, 4)
         return cards
 
+    def _relation_solve(self, observations, frame, r200_error, max_iter, rtol, tta):
+        """The ``"relation"`` self-consistent frame (`relation_mass`) and the map predicted on it."""
+        rm = self.relation_mass(observations, frame, max_iter=max(int(max_iter), 30), rtol=min(rtol, 1e-3))
+        cards = {"SCMETHOD": "relation", "SCFLAG": "ok" if rm.converged else "none", "SCWIDEN": 0.0,
+                 "RELM500": float(f"{rm.m500.to_value(u.Msun):.4e}"), "RELSCAT": round(rm.scatter_dex, 4),
+                 "RELITER": len(rm.history)}
+        for v, m in rm.per_view.items():
+            cards[f"RELM{_VIEW_CARD[v]}"] = float(f"{m.to_value(u.Msun):.4e}")
+        for v, f in rm.aperture_fraction.items():
+            cards[f"RELF{_VIEW_CARD[v]}"] = round(f, 4)
+        if not rm.converged:
+            warnings.warn(f"the scaling-relation mass did not settle within {max(int(max_iter), 30)} steps (last "
+                          f"M500 {rm.m500:.3g}): the map is predicted on the last frame", NotConvergedWarning)
+        r200_error = relation_frame_error(rm.scatter_dex, r200_error)
+        cards["R200ERR"] = round(r200_error, 4)
+        sigma, prepared = self._predict_on(observations, rm.frame, r200_error, tta)
+        return rm.frame, (sigma, prepared), rm.history, cards
+
+    def relation_mass(self, observations, frame, *, max_iter=30, rtol=1e-3):
+        """:math:`M_{500c}` of the observations from the weights' scaling relations, at its own :math:`R_{500}`.
+
+        Each view's integral within :math:`R_{500}` of the frame (`massrecon.checks.aperture_integral`,
+        divided by the fraction that its beam and filter keep, `~massrecon.relations.aperture_fraction`)
+        gives :math:`M_{500}` through the weights' relation of that view
+        (`~massrecon.relations.ScalingRelation`, fitted on the training halos); the views are
+        combined by their scatters (`~massrecon.relations.combine_log_masses`) and the frame moves
+        to that mass, until its R200 changes by less than ``rtol``.  Each step changes
+        :math:`\\ln M` by a fraction (about 0.2-0.5) of the previous change, so the answer does not
+        depend on the starting frame.
+
+        Parameters
+        ----------
+        observations : observation, list or dict of observations
+        frame : `~massrecon.ClusterFrame`
+            The starting frame (its mass only starts the iteration).
+        max_iter : int
+            Most steps.
+        rtol : float
+            Relative change of R200 at which the iteration stops.
+
+        Returns
+        -------
+        `RelationMass`
+
+        Raises
+        ------
+        ValueError
+            If the weights carry no relations, or no view has a positive integral within
+            :math:`R_{500}` that its beam and filter leave measurable.
+
+        Examples
+        --------
+        >>> rm = rec.relation_mass([y_map, xray], frame)          # doctest: +SKIP
+        >>> rm.m500, rm.per_view["sz"], rm.converged               # doctest: +SKIP
+        """
+        if not self.relations:
+            raise ValueError(f"{self.weights_label} carry no scaling relations (metadata key {RELATIONS_KEY!r}; "
+                             "add them with python -m massrecon.validation.scaling_relations): use "
+                             "self_consistent='roots'")
+        if not isinstance(frame, ClusterFrame):
+            raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
+        max_iter, rtol = _check_iteration_options(max_iter, rtol)
+        fr = self.model_frame(frame)
+        lo, hi = self._sc_grid_limits(fr)
+        history, converged = [], False
+        for _ in range(max_iter):
+            prepared = self._prepare(observations, fr)
+            r5 = float((fr.r500 / fr.r200).to_value(u.one))
+            ez = float(fr.cosmology.efunc(fr.z))
+            pix_kpc = fr.pixel_scale_kpc.to_value(u.kpc)
+            logs, scat, per_view, fracs, skipped = [], [], {}, {}, {}
+            for v, pv in prepared.items():
+                rel = self.relations.get(v)
+                if rel is None:
+                    skipped[v] = "no relation in the weights"
+                    continue
+                beam = pv.beam_fwhm_r200 if pv.beam_fwhm_r200 > _MIN_BEAM_R200 else 0.0
+                frac = aperture_fraction(v, r5, beam, pv.highpass_r200, c200=float(fr.c200))
+                fracs[v] = frac
+                if frac < MIN_APERTURE_FRACTION:
+                    skipped[v] = (f"its beam and filter keep {frac:.0%} of the integral within R500 (less than "
+                                  f"{MIN_APERTURE_FRACTION:.0%})")
+                    continue
+                s, err = aperture_integral(pv.data, pv.mask, pix_kpc, r5 * self.npix / self.size_r200, noise=pv.noise)
+                if not s > 0:
+                    skipped[v] = f"its integral within R500 is not positive ({s:.3g})"
+                    continue
+                lm = float(rel.log10_m500(s / frac, ez))
+                per_view[v] = 10**lm * u.Msun
+                logs.append(lm)
+                # the relation's scatter and the integral's noise; a y map's noise is correlated over
+                # its beam, which `aperture_integral` (independent pixels) does not know
+                corr = 1.0
+                if v == "sz":
+                    corr = max(1.0, 1.133 * (beam * self.npix / self.size_r200) ** 2) ** 0.5
+                meas = 0.0 if err is None else rel.coef[1] * corr * err / (s * np.log(10))
+                scat.append(float(np.hypot(rel.scatter_dex, meas)))
+            if not logs:
+                raise ValueError("no view gives a scaling-relation mass (" +
+                                 "; ".join(f"{v}: {why}" for v, why in skipped.items()) +
+                                 "): use the catalogue frame with r200_error, or self_consistent='roots'")
+            lm, sd = combine_log_masses(logs, scat)
+            m500 = 10**lm * u.Msun
+            new = fr.with_mass(m500=m500)
+            history.append(float(new.r200.to_value(u.kpc)))
+            # the search range of the roots method: a relation mass beyond it is out of distribution
+            ln_m = float(np.log(new.m200.to_value(u.Msun)))
+            if not lo <= ln_m <= hi:
+                new = fr.with_mass(m200=float(np.exp(np.clip(ln_m, lo, hi))) * u.Msun)
+            step = abs(float(np.log((new.r200 / fr.r200).to_value(u.one))))
+            fr = new
+            if step < rtol:
+                converged = lo <= ln_m <= hi
+                break
+        for v, why in skipped.items():
+            log.info(f"the scaling-relation mass leaves out the {v} view: {why}")
+        return RelationMass(m500, sd, fr, per_view, fracs, skipped, history, converged)
+
     # --- public API ---------------------------------------------------------------------------
     def predict(self, observations, frame, *, r200_error=None, self_consistent=False, max_iter=10, rtol=0.01,
                 tta=False):
@@ -610,12 +806,22 @@ class MassReconstructor:
             The network uses the frame as prior information of this precision: with a small
             ``r200_error`` the map's amplitude follows the frame, with 0.3 it comes from the
             observations alone.
-        self_consistent : bool
-            Solve for the frame whose R200 agrees with the mass in the map predicted on it: every
-            solution in the weights' supported mass range is found, whatever the starting frame
-            (see the reconstruction guide; several solutions or a flat response issue an
-            `~massrecon.AmbiguousMassWarning` and widen the uncertainty).  The frame is then the
-            model's own estimate, so ``r200_error`` must be left at its default (0.3).
+        self_consistent : bool or {"relation", "roots"}
+            Find the cluster's frame from the observations instead of taking ``frame``'s mass
+            (which then only starts the search); the frame is the model's own estimate, so
+            ``r200_error`` must be left at its default (0.3).  ``True`` is ``"relation"`` for
+            weights that carry scaling relations, else ``"roots"``:
+
+            * ``"relation"``: the frame of the weights' scaling-relation mass at its own
+              :math:`R_{500}` (`relation_mass`; unique, independent of the start, and it follows
+              the inputs' amplitude as the relations do), and the map predicted on it, the
+              network told the frame's precision from the relations' scatter
+              (`relation_frame_error`, at most ``r200_error``);
+            * ``"roots"``: the frame whose R200 agrees with the mass in the map predicted on it,
+              every solution in the supported mass range being found (several solutions or a
+              flat response issue an `~massrecon.AmbiguousMassWarning` and widen the
+              uncertainty).  On real X-ray maps this follows the frame more than the data (see
+              the validation page), hence the default.
         max_iter, rtol : int, float
             Largest number of predictions refining each solution after the grid of frames (about
             13 predictions, batched), and the relative tolerance on R200.
@@ -628,17 +834,40 @@ class MassReconstructor:
         mass_map : `~massrecon.MassMap`
             Sigma in Msun/kpc^2 on the model's frame, with a calibrated `StdDevUncertainty`.
         """
-        frame, r200_error = self._check_request(frame, r200_error, self_consistent)
-        if self_consistent:
+        method = self._self_consistent_method(self_consistent)
+        frame, r200_error = self._check_request(frame, r200_error, method is not None)
+        if method:
             max_iter, rtol = _check_iteration_options(max_iter, rtol)
         t0 = time.perf_counter()
-        if self_consistent:
+        if method == "relation":
+            frame, (sigma, prepared), history, cards = self._relation_solve(observations, frame, r200_error,
+                                                                            max_iter, rtol, tta)
+        elif method == "roots":
             frame, (sigma, prepared), history, cards = self._solve_r200(observations, frame, r200_error, max_iter,
                                                                         rtol, tta)
+            cards = {"SCMETHOD": "roots", **cards}
         else:
             sigma, prepared = self._predict_on(observations, frame, r200_error, tta)
             history, cards = [float(frame.r200.to_value(u.kpc))], {}
         return self._mass_map(sigma, frame, prepared, r200_error, history, time.perf_counter() - t0, cards)
+
+    def _self_consistent_method(self, self_consistent):
+        """``predict``'s ``self_consistent`` as a method name, or None."""
+        if self_consistent is False or self_consistent is None:
+            return None
+        if self_consistent is True:
+            if self.relations:
+                return "relation"
+            log.info(f"{self.weights_label} carry no scaling relations: the self-consistent frame is found by "
+                     "the roots method")
+            return "roots"
+        if isinstance(self_consistent, str) and self_consistent in SELF_CONSISTENT_METHODS:
+            if self_consistent == "relation" and not self.relations:
+                raise ValueError(f"self_consistent='relation' needs weights with scaling relations (metadata key "
+                                 f"{RELATIONS_KEY!r}); {self.weights_label} have none: use 'roots'")
+            return self_consistent
+        raise ValueError(f"self_consistent must be True, False or one of {SELF_CONSISTENT_METHODS}, got "
+                         f"{self_consistent!r}")
 
     def _check_request(self, frame, r200_error, self_consistent):
         """Validate ``predict``'s frame and R200 options; the model frame and ``r200_error``."""

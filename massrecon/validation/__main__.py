@@ -6,7 +6,8 @@ Usage::
 
 writes ``OUT/generator.pt`` and ``OUT/generator.json`` (with the metrics, the uncertainty
 calibration and the calibration of :math:`M_{cyl}(<R_{200})/M_{200}` on the training halos of
-``DATA.h5``, `massrecon.validation.projected_ratio`) and ``OUT/metrics.md`` (a table for the
+``DATA.h5``, `massrecon.validation.projected_ratio`, and the views' scaling relations,
+`massrecon.validation.scaling_relations`) and ``OUT/metrics.md`` (a table for the
 documentation).
 """
 
@@ -46,6 +47,17 @@ def _table(results):
                 lines.append(f"| {inst} | {key} | {pct(m['m200']['bias'])} / {100 * m['m200']['scatter']:.1f}% | "
                              f"{pct(m['mcyl_r200']['bias'])} / {100 * m['mcyl_r200']['scatter']:.1f}% | "
                              f"{100 * m['converged']:.0f}% | {m['predictions']:.1f} |")
+    rf = results.get("relation_frame")
+    if rf:
+        lines += ["", "The default self-consistent method (\"relation\"): the scaling relations' M500 at its own R500, "
+                  "and the map predicted on its frame (test maps; masses relative to the truth):", "",
+                  "| inputs | view set | relation M500 bias / scatter | map M(<true R500) bias / scatter "
+                  "| frames clipped |", "|---|---|---|---|---|"]
+        for inst, per in rf.items():
+            for key, m in per.items():
+                lines.append(f"| {inst} | {key} | {pct(m['m500_relation']['bias'])} / "
+                             f"{100 * m['m500_relation']['scatter']:.1f}% | {pct(m['mcyl_r500']['bias'])} / "
+                             f"{100 * m['mcyl_r500']['scatter']:.1f}% | {100 * m['frame_clipped']:.0f}% |")
     lines.append("")
     lines.append("68% interval coverage of true pixels within R200 (test split, idealised and "
                  "instrument-like inputs): "
@@ -79,6 +91,16 @@ def _csv_self_consistent(results):
     return "\n".join(rows) + "\n"
 
 
+def _csv_relation_frame(results):
+    rows = ["inputs,view set,relation M500 bias,relation M500 scatter,map M(<true R500) bias,"
+            "map M(<true R500) scatter,frames clipped"]
+    for inst, per in results.get("relation_frame", {}).items():
+        for key, m in per.items():
+            rows.append(",".join([inst, key] + [f"{100 * m[a][b]:.1f}%" for a in ("m500_relation", "mcyl_r500")
+                                                for b in ("bias", "scatter")] + [f"{100 * m['frame_clipped']:.0f}%"]))
+    return "\n".join(rows) + "\n"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m massrecon.validation", description=__doc__.split("\n")[0])
     p.add_argument("run", help="training run directory or checkpoint")
@@ -91,23 +113,29 @@ def main(argv=None):
                    help="test maps solved for a self-consistent R200 (default 200; 0: none)")
     p.add_argument("--n-ratio", type=int, default=400,
                    help="training halos (one projection each) to calibrate M_cyl(<R200)/M200 on (default 400)")
+    p.add_argument("--n-relations", type=int, default=1500,
+                   help="training maps to fit the views' M500 scaling relations on (default 1500)")
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
 
     from ..models import load_generator
+    from ..relations import RELATIONS_KEY, ScalingRelation
     from ..training import export_weights
     from .evaluate import evaluate
     from .projected_ratio import calibrate
+    from .scaling_relations import calibrate_relations
 
     out = Path(args.out_dir)
     export_weights(args.run, out, overwrite=args.overwrite)
     model, meta = load_generator(out / "generator.pt")
     # first, as the self-consistent solve measured below uses it as the reconstructor will
     meta["projected_ratio"] = calibrate(data=args.data, split="train", n=args.n_ratio)
+    meta[RELATIONS_KEY] = calibrate_relations(args.data, n=args.n_relations)
     results = evaluate(model, args.data, n_test=args.n_test, n_train_baseline=args.n_train_baseline,
                        baselines=not args.no_baselines, n_self_consistent=args.n_self_consistent,
-                       projected_ratio=meta["projected_ratio"])
+                       projected_ratio=meta["projected_ratio"],
+                       relations={v: ScalingRelation.from_dict(v, meta[RELATIONS_KEY][v]) for v in model.views})
     meta["calibration"] = results["calibration"]
     meta["metrics"] = {k: v for k, v in results.items() if k != "calibration"}
     (out / "generator.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
@@ -115,6 +143,8 @@ def main(argv=None):
     (out / "metrics.csv").write_text(_csv(results))
     if results.get("self_consistent"):
         (out / "self_consistent.csv").write_text(_csv_self_consistent(results))
+    if results.get("relation_frame"):
+        (out / "relation_frame.csv").write_text(_csv_relation_frame(results))
     print(_table(results))
     return 0
 

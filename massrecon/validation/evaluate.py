@@ -17,7 +17,7 @@ from ..symmetry import N_DIHEDRAL, dihedral, undo_dihedral
 from .baselines import PowerLawBaseline, ScalingRelationBaseline
 from .instruments import CONDITIONS, INSTRUMENTS, XRAY_BACKGROUND
 from .metrics import interval_coverage, mass_metrics, pixel_metrics, profile_metrics, radius_grid, summarize
-from .self_consistent import self_consistent_masses
+from .self_consistent import relation_frame_masses, self_consistent_masses
 
 __all__ = ["load_split", "evaluate"]
 
@@ -144,20 +144,22 @@ def _calibration(pred, true, edges):
 
 
 def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, baselines=True, progress=True,
-             n_self_consistent=200, projected_ratio=None):
+             n_self_consistent=200, projected_ratio=None, relations=None):
     """Metrics of ``model`` on the test split, per view set and instrument, plus baselines.
 
     ``n_self_consistent`` test maps (0: none) are also solved for their self-consistent R200
     from a starting R200 up to 30% off (`massrecon.validation.self_consistent`), with the
     calibration ``projected_ratio`` of :math:`M_{cyl}(<R_{200})/M_{200}` (the weights' metadata
-    entry, `massrecon.validation.projected_ratio`; None: pure NFW).
+    entry, `massrecon.validation.projected_ratio`; None: pure NFW).  With ``relations`` (``{view:
+    ScalingRelation}``, the weights' ``"scaling_relations"``) the same maps are also solved by the
+    default ``"relation"`` method (`massrecon.validation.self_consistent.relation_frame_masses`).
 
     Returns
     -------
     results : dict
         ``{"ideal": {view_set: metrics}, "planck_like": {...}, "baselines": {...},
         "calibration": {view_set: table}, "coverage": {view_set: fraction},
-        "self_consistent": {instrument: {view_set: metrics}}}``.
+        "self_consistent": {instrument: {view_set: metrics}}, "relation_frame": {...}}``.
     """
     views = tuple(model.views)
     npix = FRAME_NPIX
@@ -208,6 +210,9 @@ def evaluate(model, data_path, *, n_test=600, n_train_baseline=800, seed=0, base
         results["self_consistent"] = {inst: self_consistent_masses(model, sc, subsets, instrument=inst, seed=seed,
                                                                 projected_ratio=projected_ratio)
                                       for inst in INSTRUMENTS}
+        if relations:
+            results["relation_frame"] = {inst: relation_frame_masses(model, sc, subsets, relations, instrument=inst,
+                                                                     seed=seed) for inst in INSTRUMENTS}
         if progress:
             print("self-consistent R200: done")
     if baselines:

@@ -7,6 +7,8 @@ frame whose M200 equals the M200 implied by the map predicted on it.  Here the s
 in the model's own space: the stored maps span 2.6 R200, so a frame whose R200 is ``f`` true
 R200 (``f <= 1.3``) is cut from them directly instead of being reprojected from the sky.
 
+`relation_frame_masses` measures the default method (``self_consistent=True``, "relation"): the
+frame of the weights' scaling-relation mass at its own R500, the map predicted on it.
 `amplitude_response` checks the reconstructor's solve on observations (the tables of
 `massrecon.validation.response`).
 """
@@ -14,18 +16,19 @@ R200 (``f <= 1.3``) is cut from them directly instead of being reprojected from 
 import astropy.units as u
 import numpy as np
 import torch
+from astropy.cosmology import Planck18
 
 from ..apertures import aperture_weights
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX
 from ..frame import ClusterFrame
 from ..halo import concentration_200c
 from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning, xray_noise_variance
-from ..reconstruct import projected_to_m200_ratio
+from ..reconstruct import projected_to_m200_ratio, relation_frame_error
 from ..solvers import find_log_scale_roots, log_scale_grid
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
 from .metrics import summarize
 
-__all__ = ["self_consistent_masses", "amplitude_response", "EXPECTED_RESPONSE"]
+__all__ = ["self_consistent_masses", "relation_frame_masses", "amplitude_response", "EXPECTED_RESPONSE"]
 
 #: :math:`d\ln M_{500}/d\ln A` expected when a view's amplitude ``A`` is scaled: the inverse
 #: slopes of the scaling relations, :math:`Y \propto M^{5/3}` (self-similar; Arnaud et al. 2010,
@@ -38,7 +41,7 @@ _F_MAX = 1.3
 _F_MIN = 0.5
 
 
-def _frame_inputs(maps, views, subset, f, r200_kpc, z, beams, noise_fn, npix, size_r200):
+def _frame_inputs(maps, views, subset, f, r200_kpc, z, beams, noise_fn, npix, size_r200, r200_error=R200_ERROR_MAX):
     from ..training.augment import resample_frame
 
     frame = resample_frame(np.stack([maps[v] for v in views]), size_r200, npix, f * FRAME_SIZE_R200 / 2)
@@ -50,7 +53,7 @@ def _frame_inputs(maps, views, subset, f, r200_kpc, z, beams, noise_fn, npix, si
     noises = {v: noise_fn.rms.get(v, 0.0) for v in views}
     # the beam stated in units of the frame's R200, as the observation classes do
     cond = encode_conditioning(views, {v: max(beams[v] / f, 0.01) for v in views}, noises,
-                               FRAME_SIZE_R200 * f * r200_kpc / npix, z, present=present, r200_error=R200_ERROR_MAX)
+                               FRAME_SIZE_R200 * f * r200_kpc / npix, z, present=present, r200_error=r200_error)
     return x, np.array([present[v] for v in views], dtype=np.float32), cond
 
 
@@ -180,6 +183,111 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
     return out
 
 
+def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal", seed=0, npix=FRAME_NPIX,
+                          n_iter=60, rtol=1e-4):
+    """The ``"relation"`` self-consistent method on test maps: the relation mass, and the map on its frame.
+
+    For each map, the views' integrals within :math:`R_{500}` (of the mass being iterated) on the
+    true frame, with the instrument's beams and noise, divided by the beam's
+    `~massrecon.relations.aperture_fraction`, give the relations' combined :math:`M_{500}` at its
+    own :math:`R_{500}` (as `~massrecon.MassReconstructor.relation_mass`); the network then
+    predicts the map on the frame of that mass (R200 ``f`` true R200, ``0.5 <= f <= 1.3``, the
+    stored field's limit), told the frame's precision from the relations' scatter
+    (`~massrecon.reconstruct.relation_frame_error`), as ``predict(..., self_consistent=True)``.
+
+    Parameters
+    ----------
+    model : `~massrecon.models.UNetGenerator`
+    data : dict
+        A split read by `massrecon.validation.evaluate.load_split` (maps over 2.6 R200).
+    subsets : list of tuple of str
+    relations : dict
+        ``{view: ScalingRelation}`` (the weights' ``"scaling_relations"``).
+    instrument : str
+        A key of `massrecon.validation.instruments.INSTRUMENTS`.
+    seed : int
+    n_iter, rtol : int, float
+        Of the relation's fixed-point iteration.
+
+    Returns
+    -------
+    dict
+        Per view set: ``m500_relation`` (the relation's M500 against the true one, `summarize`),
+        ``mcyl_r500`` (the map's projected mass inside the true R500 against the true map's),
+        ``frame_clipped`` (fraction of maps whose relation frame fell outside 0.5-1.3 R200).
+    """
+    from ..relations import aperture_fraction, combine_log_masses
+    from ..training.augment import gaussian_beam
+
+    views = tuple(model.views)
+    size = data["size_r200"]
+    src_pix = size / data["target"].shape[-1]
+    n = data["target"].shape[0]
+    target = TargetTransform()
+    beams = {v: max(INSTRUMENTS[instrument][v][0], data["smoothing_r200"]) for v in views}
+    rows = {"+".join(s): {"rel": [], "cyl": [], "clip": []} for s in subsets}
+    for i in range(n):
+        maps = {}
+        for v in views:
+            fw = INSTRUMENTS[instrument][v][0]
+            maps[v] = gaussian_beam(data[v][i], fw / src_pix) if fw > 0.011 else data[v][i]
+        r200, z, m500 = float(data["r200"][i]), float(data["z"][i]), float(data["m500"][i])
+        k500 = float(data["r500"][i] / data["r200"][i]) / m500 ** (1 / 3)  # R500 / M^(1/3), true R200
+        noise = _Noise(instrument, seed * 100003 + i, npix)
+        x1, _, _ = _frame_inputs(maps, views, views, 1.0, r200, z, beams, noise, npix, size)
+        phys = {v: ViewTransform(v).inverse(x1[j].astype(np.float64)) for j, v in enumerate(views)}
+        var = {}
+        for v in views:  # per-pixel noise variance (a y map's is correlated over its beam)
+            rms = noise.rms.get(v, 0.0)
+            if v == "xray" and rms > 0:
+                var[v] = xray_noise_variance(phys[v], rms, noise.background)
+            elif v == "sz":
+                var[v] = np.full((npix, npix), rms**2 * max(1.0, 1.133 * (beams[v] * npix / FRAME_SIZE_R200) ** 2))
+            else:
+                var[v] = np.full((npix, npix), rms**2)
+        pix_kpc = FRAME_SIZE_R200 * r200 / npix
+        ez = float(Planck18.efunc(z))
+        true_map = target.inverse(_true_t(data, i, npix))
+        true_cyl = float((true_map * aperture_weights(npix, float(data["r500"][i] / data["r200"][i]) * npix
+                                                      / FRAME_SIZE_R200)).sum())
+        for subset in subsets:
+            m = 1e14
+            for _ in range(n_iter):
+                r5 = k500 * m ** (1 / 3)
+                w = aperture_weights(npix, round(r5 * npix / FRAME_SIZE_R200 * 50) / 50)
+                logs, scat = [], []
+                for v in subset:
+                    frac = aperture_fraction(v, r5, beams[v] if beams[v] > 0.011 else 0.0)
+                    s_v = float((phys[v] * w).sum()) * pix_kpc**2 / frac
+                    logs.append(float(relations[v].log10_m500(s_v, ez)))
+                    # the integral's noise, as the reconstructor weighs it (`relation_mass`)
+                    err = float(np.sqrt((var[v] * w**2).sum())) * pix_kpc**2 / frac
+                    meas = relations[v].coef[1] * err / (max(s_v, 1e-300) * np.log(10))
+                    scat.append(float(np.hypot(relations[v].scatter_dex, meas)))
+                lm, sd = combine_log_masses(logs, scat)
+                new = float(np.clip(10**lm, 1e12, 1e16)) if np.isfinite(lm) else 1e12
+                done = abs(new / m - 1) < rtol
+                m = new
+                if done:
+                    break
+            f_raw = (m / m500) ** (1 / 3)
+            f = float(np.clip(f_raw, _F_MIN, _F_MAX))
+            x, mask, cond = _frame_inputs(maps, views, subset, f, r200, z, beams, noise, npix, size,
+                                          r200_error=relation_frame_error(sd))
+            with torch.inference_mode():
+                t = model(torch.from_numpy(x[None]), torch.from_numpy(mask[None]),
+                          torch.from_numpy(cond[None].astype(np.float32)))[0, 0].numpy()
+            sigma = target.inverse(t.astype(np.float64))
+            # the true R500 is r500/r200/f frame-R200s; the frame's pixels are f^2 the true frame's
+            w = aperture_weights(npix, float(data["r500"][i] / data["r200"][i]) / f * npix / FRAME_SIZE_R200)
+            key = "+".join(subset)
+            rows[key]["rel"].append(np.log10(m / m500))
+            rows[key]["cyl"].append(np.log10(float((sigma * w).sum()) * f**2 / true_cyl))
+            rows[key]["clip"].append(f != f_raw)
+    return {k: {"m500_relation": summarize(r["rel"]), "mcyl_r500": summarize(r["cyl"]),
+                "frame_clipped": float(np.mean(r["clip"]))} for k, r in rows.items()}
+
+
 def _true_t(data, i, npix):
     from ..training.augment import resample_frame
 
@@ -212,6 +320,13 @@ def _solve(rec, observations, frame, **kwargs):
         m = rec.predict(observations, frame, self_consistent=True, **kwargs)
     names = sorted({w.category.__name__ for w in seen})
     return m, names
+
+
+def _map_m500(mass_map):
+    """The spherical M500 (Msun) of a predicted map (the masses of the validation tables)."""
+    import astropy.units as u
+
+    return float(mass_map.spherical_mass(500).mass.to_value(u.Msun))
 
 
 def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0), **kwargs):
@@ -271,10 +386,10 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
         out["flags"].append(str(m.meta.get("SCFLAG")))
         out["warnings"].append(names)
         if start is None:
-            out["m500_scaled"] = float(m.meta["M500C"])
+            out["m500_scaled"] = _map_m500(m)
         else:
             out["r200"].append(float(m.meta["R200C"]))
-            out["m500"].append(float(m.meta["M500C"]))
+            out["m500"].append(_map_m500(m))
     out["seconds"] = (time.perf_counter() - t0) / (len(starts) + 1)
     out["r200_ratio"] = max(out["r200"]) / min(out["r200"])
     out["response"] = float(np.log(out["m500_scaled"] / out["m500"][0]) / np.log(factor))

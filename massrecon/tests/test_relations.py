@@ -1,0 +1,181 @@
+"""Scaling relations (massrecon.relations) and the relation frame of the reconstructor."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.cosmology import Planck18
+from scipy import integrate
+
+from massrecon.relations import ScalingRelation, aperture_fraction, combine_log_masses
+
+
+def test_fit_recovers_a_known_relation():
+    rng = np.random.default_rng(1)
+    m500 = 10 ** rng.uniform(13.5, 15.2, 300)
+    z = rng.uniform(0.05, 0.9, 300)
+    # Y E(z)^(-2/3) = 10 kpc^2 (M / 1e14)^(5/3) with 0.05 dex scatter (self-similar, Arnaud et al. 2010)
+    y = 10 * (m500 / 1e14) ** (5 / 3) * Planck18.efunc(z) ** (2 / 3) * 10 ** rng.normal(0, 0.05, 300)
+    rel = ScalingRelation.fit("sz", y, m500, z)
+    a, b, c = rel.coef
+    assert b == pytest.approx(0.6, abs=0.02)
+    assert c == pytest.approx(-0.4, abs=0.05)
+    assert rel.scatter_dex == pytest.approx(0.05 * 0.6, rel=0.15)
+    assert rel.m500(10 * u.kpc**2 * Planck18.efunc(0.3) ** (2 / 3), 0.3).to_value(u.Msun) == pytest.approx(1e14,
+                                                                                                       rel=0.03)
+    assert ScalingRelation.from_dict("sz", rel.to_dict()) == rel
+
+
+def test_relation_rejects_bad_input():
+    with pytest.raises(ValueError, match="view"):
+        ScalingRelation("lensing", (1, 1, 0), 0.1)
+    with pytest.raises(ValueError, match="scatter_dex"):
+        ScalingRelation("sz", (1, 1, 0), 0.0)
+    with pytest.raises(ValueError, match="coef"):
+        ScalingRelation("sz", (1, np.nan, 0), 0.1)
+    rel = ScalingRelation("xray", (-20.0, 0.8, -1.5), 0.1)
+    with pytest.raises(u.UnitsError, match="erg / s"):
+        rel.m500(3 * u.kpc**2, 0.1)
+    with pytest.raises(ValueError, match="at least 4"):
+        ScalingRelation.fit("sz", [1.0, -1.0, 2.0], [1e14, 2e14, 3e14], [0.1, 0.1, 0.1])
+    assert np.isnan(rel.log10_m500(-1.0, 1.0))
+
+
+def test_combination_is_inverse_variance():
+    m, s = combine_log_masses([14.0, 14.6, np.nan], [0.1, 0.2, 0.05])
+    assert m == pytest.approx((14.0 / 0.01 + 14.6 / 0.04) / (1 / 0.01 + 1 / 0.04))
+    assert s == pytest.approx((1 / 0.01 + 1 / 0.04) ** -0.5)
+
+
+def test_aperture_fraction_of_the_nfw_template_against_quadrature():
+    # a wide aperture keeps nearly everything; the beam's loss grows with its width
+    assert aperture_fraction("stars", 0.65) == pytest.approx(1.0)
+    f = [aperture_fraction("stars", 0.65, b) for b in (0.1, 0.3, 0.6, 1.0)]
+    assert all(1 > a > b > 0.3 for a, b in zip(f, f[1:]))
+    # independent check: to first order a Gaussian beam of variance sigma^2 adds (sigma^2 / 2) times
+    # the Laplacian, so the flux inside R changes by (sigma^2 / 2) 2 pi R dSigma/dR (Gauss's theorem);
+    # Sigma is the projected NFW profile (Bartelmann 1996, A&A 313, 697, eq. 11), its flux by quadrature
+    c = 4.0
+    r_ap, fwhm = 0.65, 0.1
+    sigma = fwhm / np.sqrt(8 * np.log(2))
+
+    def sigma_nfw(rr):  # projected NFW (untruncated), x = r c
+        x = rr * c
+        if x < 1:
+            f = 1 - 2 / np.sqrt(1 - x**2) * np.arctanh(np.sqrt((1 - x) / (1 + x)))
+        else:
+            f = 1 - 2 / np.sqrt(x**2 - 1) * np.arctan(np.sqrt((x - 1) / (1 + x)))
+        return f / (x**2 - 1)
+
+    inside = integrate.quad(lambda rr: 2 * np.pi * rr * sigma_nfw(rr), 1e-6, r_ap, points=[1 / c], limit=200)[0]
+    h = 1e-4
+    slope = (sigma_nfw(r_ap + h) - sigma_nfw(r_ap - h)) / (2 * h)
+    expected_loss = -(sigma**2 / 2) * 2 * np.pi * r_ap * slope / inside
+    measured_loss = 1 - aperture_fraction("stars", r_ap, fwhm, c200=c)
+    # the template is truncated at +-3 R200 along the line of sight (a few per cent of the profile at R500)
+    assert measured_loss == pytest.approx(expected_loss, rel=0.25)
+
+
+def test_aperture_fraction_of_a_high_pass():
+    # a filter of large scale barely touches R500; a small one removes most of it; more filtering, less kept
+    kept = [aperture_fraction("sz", 0.65, 0.05, h) for h in (0.1, 0.3, 1.0, 3.0)]
+    assert all(a < b for a, b in zip(kept, kept[1:]))
+    assert kept[0] < 0.1 and kept[-1] > 0.9
+    with pytest.raises(ValueError, match="highpass_r200"):
+        aperture_fraction("sz", 0.65, 0.05, -1.0)
+    with pytest.raises(ValueError, match="beam_fwhm_r200"):
+        aperture_fraction("sz", 0.65, np.nan)
+    with pytest.raises(ValueError, match="view"):
+        aperture_fraction("lensing", 0.65)
+
+
+# --- the relation frame of the reconstructor ----------------------------------------------------
+def _reconstructor(model=None, relations=None):
+    from massrecon import MassReconstructor
+    from massrecon.tests.test_reconstruct import META, ConstantSigma
+
+    meta = dict(META)
+    if relations is not None:
+        meta["scaling_relations"] = {v: r.to_dict() for v, r in relations.items()}
+    return MassReconstructor(model or ConstantSigma(0.0), meta)
+
+
+def _exponential_y(frame, amplitude, rs_kpc):
+    from massrecon.observations import ComptonYMap
+
+    r_kpc = frame.radius_grid() * frame.r200.to_value(u.kpc)
+    return ComptonYMap(amplitude * np.exp(-r_kpc / rs_kpc), wcs=frame.wcs, beam=0.1 * u.arcmin)
+
+
+def _fixed_point(rel, amplitude, rs_kpc, z):
+    """The relation's M500 at its own R500 for an exponential y disc, solved independently."""
+    from scipy.optimize import brentq
+
+    rho_c = Planck18.critical_density(z).to_value(u.Msun / u.kpc**3)
+    a, b, _ = rel.coef
+
+    def g(log_m):
+        r500 = (3 * 10**log_m / (4 * np.pi * 500 * rho_c)) ** (1 / 3)
+        x = r500 / rs_kpc
+        s = 2 * np.pi * amplitude * rs_kpc**2 * (1 - (1 + x) * np.exp(-x))  # Y(<R500) in kpc^2
+        return a + b * np.log10(s) - log_m
+
+    return 10 ** brentq(g, 12.0, 16.5)
+
+
+@pytest.mark.parametrize("start", [0.5, 2.0])
+def test_relation_frame_against_an_independent_fixed_point(start):
+    from massrecon.tests.test_reconstruct import FRAME
+
+    rel = ScalingRelation("sz", (13.7, 0.57, 0.0), 0.04)
+    rec = _reconstructor(relations={"sz": rel})
+    sky = FRAME.with_npix(480, size_r200=8.0)  # fine pixels over every frame of the iteration
+    y = _exponential_y(sky, 2e-5, 250.0)
+    expected = _fixed_point(rel, 2e-5, 250.0, FRAME.z)
+    rm = rec.relation_mass([y], FRAME.with_mass(m500=start * FRAME.m500))
+    assert rm.converged
+    assert rm.m500.to_value(u.Msun) == pytest.approx(expected, rel=0.03)
+    assert rm.frame.m500.to_value(u.Msun) == pytest.approx(rm.m500.to_value(u.Msun), rel=3e-3)
+    # predict(self_consistent=True) puts the map on that frame and says so in its header
+    m = rec.predict([y], FRAME.with_mass(m500=start * FRAME.m500), self_consistent=True)
+    assert m.meta["SCMETHOD"] == "relation" and m.meta["SCFLAG"] == "ok"
+    assert m.meta["RELM500"] == pytest.approx(expected, rel=0.03)
+    assert m.meta["M500C"] == pytest.approx(m.meta["RELM500"], rel=3e-3)
+
+
+def test_relation_frame_follows_the_amplitude_as_the_relation_says():
+    from massrecon.tests.test_reconstruct import FRAME
+
+    rel = ScalingRelation("sz", (13.7, 0.57, 0.0), 0.04)
+    rec = _reconstructor(relations={"sz": rel})
+    sky = FRAME.with_npix(480, size_r200=8.0)
+    m1, m4 = (rec.relation_mass([_exponential_y(sky, a, 250.0)], FRAME).m500.to_value(u.Msun) for a in (1e-5, 4e-5))
+    e1, e4 = (_fixed_point(rel, a, 250.0, FRAME.z) for a in (1e-5, 4e-5))
+    assert np.log(m4 / m1) / np.log(4) == pytest.approx(np.log(e4 / e1) / np.log(4), abs=0.02)
+
+
+def test_relation_method_options_and_errors():
+    from massrecon.tests.test_reconstruct import FRAME, _y_map
+
+    rel = ScalingRelation("sz", (13.7, 0.57, 0.0), 0.04)
+    with_rel, without = _reconstructor(relations={"sz": rel}), _reconstructor()
+    y = _y_map(FRAME.with_npix(96, size_r200=8.0))
+    assert without.predict([y], FRAME, self_consistent=True).meta["SCMETHOD"] == "roots"
+    assert with_rel.predict([y], FRAME, self_consistent="roots").meta["SCMETHOD"] == "roots"
+    with pytest.raises(ValueError, match="has none|have none"):
+        without.predict([y], FRAME, self_consistent="relation")
+    with pytest.raises(ValueError, match="carry no scaling relations"):
+        without.relation_mass([y], FRAME)
+    with pytest.raises(ValueError, match="self_consistent must be"):
+        with_rel.predict([y], FRAME, self_consistent="lensing")
+    with pytest.raises(TypeError, match="ClusterFrame"):
+        with_rel.relation_mass([y], "A2029")
+    # a map without signal gives no relation mass: a clear error (from the input checks), not a frame at the edge
+    from massrecon.observations import ComptonYMap
+
+    empty = ComptonYMap(np.zeros((96, 96)), wcs=FRAME.with_npix(96, size_r200=8.0).wcs, beam=1 * u.arcmin)
+    with pytest.raises(ValueError, match="zero within R500"):
+        with_rel.predict([empty], FRAME, self_consistent=True)
+    # weights whose relations do not cover the views given
+    xray_only = _reconstructor(relations={"xray": ScalingRelation("xray", (-19.0, 0.76, -1.45), 0.1)})
+    with pytest.raises(ValueError, match="no view gives a scaling-relation mass.*sz: no relation in the weights"):
+        xray_only.predict([y], FRAME, self_consistent=True)
