@@ -731,59 +731,84 @@ class MassReconstructor:
         max_iter, rtol = _check_iteration_options(max_iter, rtol)
         fr = self.model_frame(frame)
         lo, hi = self._sc_grid_limits(fr)
-        history, converged = [], False
-        for _ in range(max_iter):
-            prepared = self._prepare(observations, fr)
-            r5 = float((fr.r500 / fr.r200).to_value(u.one))
-            ez = float(fr.cosmology.efunc(fr.z))
-            pix_kpc = fr.pixel_scale_kpc.to_value(u.kpc)
-            logs, scat, per_view, fracs, skipped = [], [], {}, {}, {}
-            for v, pv in prepared.items():
-                rel = self.relations.get(v)
-                if rel is None:
-                    skipped[v] = "no relation in the weights"
-                    continue
-                beam = pv.beam_fwhm_r200 if pv.beam_fwhm_r200 > _MIN_BEAM_R200 else 0.0
-                frac = aperture_fraction(v, r5, beam, pv.highpass_r200, c200=float(fr.c200))
-                fracs[v] = frac
-                if frac < MIN_APERTURE_FRACTION:
-                    skipped[v] = (f"its beam and filter keep {frac:.0%} of the integral within R500 (less than "
-                                  f"{MIN_APERTURE_FRACTION:.0%})")
-                    continue
-                s, err = aperture_integral(pv.data, pv.mask, pix_kpc, r5 * self.npix / self.size_r200, noise=pv.noise)
-                if not s > 0:
-                    skipped[v] = f"its integral within R500 is not positive ({s:.3g})"
-                    continue
-                lm = float(rel.log10_m500(s / frac, ez))
-                per_view[v] = 10**lm * u.Msun
-                logs.append(lm)
-                # the relation's scatter and the integral's noise; a y map's noise is correlated over
-                # its beam, which `aperture_integral` (independent pixels) does not know
-                corr = 1.0
-                if v == "sz":
-                    corr = max(1.0, 1.133 * (beam * self.npix / self.size_r200) ** 2) ** 0.5
-                meas = 0.0 if err is None else rel.coef[1] * corr * err / (s * np.log(10))
-                scat.append(float(np.hypot(rel.scatter_dex, meas)))
-            if not logs:
-                raise ValueError("no view gives a scaling-relation mass (" +
-                                 "; ".join(f"{v}: {why}" for v, why in skipped.items()) +
-                                 "): use the catalogue frame with r200_error, or self_consistent='roots'")
-            lm, sd = combine_log_masses(logs, scat)
-            m500 = 10**lm * u.Msun
-            new = fr.with_mass(m500=m500)
-            history.append(float(new.r200.to_value(u.kpc)))
-            # the search range of the roots method: a relation mass beyond it is out of distribution
-            ln_m = float(np.log(new.m200.to_value(u.Msun)))
-            if not lo <= ln_m <= hi:
-                new = fr.with_mass(m200=float(np.exp(np.clip(ln_m, lo, hi))) * u.Msun)
-            step = abs(float(np.log((new.r200 / fr.r200).to_value(u.one))))
-            fr = new
-            if step < rtol:
-                converged = lo <= ln_m <= hi
+        history, dropped = [], {}
+        while True:
+            converged, last = False, 0.0
+            for _ in range(max_iter):
+                m500, sd, per_view, fracs, skipped = self._relation_step(observations, fr, dropped)
+                new = fr.with_mass(m500=m500)
+                # the search range of the roots method: a relation mass beyond it is out of distribution
+                ln_m = float(np.log(new.m200.to_value(u.Msun)))
+                if not lo <= ln_m <= hi:
+                    new = fr.with_mass(m200=float(np.exp(np.clip(ln_m, lo, hi))) * u.Msun)
+                step = float(np.log((new.r200 / fr.r200).to_value(u.one)))
+                if step * last < 0 and abs(step) > 0.5 * abs(last):
+                    # an oscillation: the maps resampled on the frame change in steps of a pixel, so
+                    # the iteration can jump between two frames a fraction of a per cent apart; halve it
+                    step = 0.5 * step
+                    new = fr.with_r200(fr.r200 * float(np.exp(step)))
+                history.append(float(new.r200.to_value(u.kpc)))
+                fr, last = new, step
+                if abs(step) < rtol:
+                    converged = lo <= ln_m <= hi
+                    break
+            # a view whose beam and filter leave too little of its integral *on the answer's frame*
+            # is dropped and the iteration continues without it (judged at the end only, so that the
+            # answer does not depend on the path from the start)
+            weak = {v: f for v, f in fracs.items() if f < MIN_APERTURE_FRACTION and v in per_view}
+            if not weak:
                 break
+            for v, f in weak.items():
+                dropped[v] = (f"its beam and filter keep {f:.0%} of the integral within R500 (less than "
+                              f"{MIN_APERTURE_FRACTION:.0%})")
+            if len(weak) == len(per_view):
+                raise ValueError("no view gives a scaling-relation mass (" +
+                                 "; ".join(f"{v}: {why}" for v, why in {**skipped, **dropped}.items()) +
+                                 "): use the catalogue frame with r200_error, or self_consistent='roots'")
+        skipped = {**skipped, **dropped}
         for v, why in skipped.items():
             log.info(f"the scaling-relation mass leaves out the {v} view: {why}")
         return RelationMass(m500, sd, fr, per_view, fracs, skipped, history, converged)
+
+    def _relation_step(self, observations, fr, dropped):
+        """One step of `relation_mass`: the relations' combined M500 from the integrals within the frame's R500."""
+        prepared = self._prepare(observations, fr)
+        r5 = float((fr.r500 / fr.r200).to_value(u.one))
+        ez = float(fr.cosmology.efunc(fr.z))
+        pix_kpc = fr.pixel_scale_kpc.to_value(u.kpc)
+        logs, scat, per_view, fracs, skipped = [], [], {}, {}, {}
+        for v, pv in prepared.items():
+            rel = self.relations.get(v)
+            if rel is None:
+                skipped[v] = "no relation in the weights"
+                continue
+            if v in dropped:
+                continue
+            beam = pv.beam_fwhm_r200 if pv.beam_fwhm_r200 > _MIN_BEAM_R200 else 0.0
+            frac = aperture_fraction(v, r5, beam, pv.highpass_r200, c200=float(fr.c200))
+            fracs[v] = frac
+            s, err = aperture_integral(pv.data, pv.mask, pix_kpc, r5 * self.npix / self.size_r200, noise=pv.noise)
+            if not s > 0:
+                skipped[v] = f"its integral within R500 is not positive ({s:.3g})"
+                continue
+            lm = float(rel.log10_m500(s / frac, ez))
+            per_view[v] = 10**lm * u.Msun
+            logs.append(lm)
+            # the relation's scatter, the integral's noise (a y map's noise is correlated over its
+            # beam, which `aperture_integral`, independent pixels, does not know) and a third of the
+            # template's correction for the beam and filter (the profile's shape is assumed)
+            corr = 1.0
+            if v == "sz":
+                corr = max(1.0, 1.133 * (beam * self.npix / self.size_r200) ** 2) ** 0.5
+            meas = 0.0 if err is None else rel.coef[1] * corr * err / (s * np.log(10))
+            template = rel.coef[1] * abs(np.log10(frac)) / 3
+            scat.append(float(np.sqrt(rel.scatter_dex**2 + meas**2 + template**2)))
+        if not logs:
+            raise ValueError("no view gives a scaling-relation mass (" +
+                             "; ".join(f"{v}: {why}" for v, why in {**skipped, **dropped}.items()) +
+                             "): use the catalogue frame with r200_error, or self_consistent='roots'")
+        lm, sd = combine_log_masses(logs, scat)
+        return 10**lm * u.Msun, sd, per_view, fracs, skipped
 
     # --- public API ---------------------------------------------------------------------------
     def predict(self, observations, frame, *, r200_error=None, self_consistent=False, max_iter=10, rtol=0.01,

@@ -12,9 +12,14 @@
 #      profile loss, X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
 #      massrecon train --resume WORK/run_ft),
 #   4. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
-#      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio)
-#      and measure the weights on the held-out test halos of the fiducial set (about 6 min),
-#   5. calibrate the input ranges of the checks (massrecon.checks) on the training halos (a few minutes).
+#      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio) and
+#      the views' M500 scaling relations on 1500 training maps (metadata key scaling_relations,
+#      massrecon.validation.scaling_relations; the frame of self_consistent=True), and measure the
+#      weights on the held-out test halos of the fiducial set (about 8 min),
+#   5. calibrate the input ranges of the checks (massrecon.checks) on the training halos (a few minutes),
+#   6. measure the weights on fresh simulations of every physics variant (seeds 11 and 12) and store
+#      the physics systematic of the masses and the coverage scales of the uncertainty maps
+#      (massrecon.validation.heldout, docs/validation.rst; about 15 min).
 # Each stage ends within one 3-hour working session; finished stages are skipped, so rerunning the
 # script after an interruption picks up where it stopped.
 # Usage: bash tools/train_bundled_weights.sh [WORK_DIR]   (default runs/bundled)
@@ -39,3 +44,7 @@ stage "$work/finetune.toml" "$work/run_ft" 2500
 python -m massrecon.validation "$work/run_ft" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
 # 5. calibrate the input ranges of the checks on 1000 training halos (a few minutes; see docs/checks.rst)
 python -m massrecon.validation.input_ranges massrecon/models/weights/generator.json --n-halos 1000
+# 6. the physics systematic and the coverage scales from held-out simulations (docs/validation.rst)
+python -m massrecon.validation.heldout --data-dir "$work/heldout" --n-halos 100 --projections 2 \
+    --frame-jitter 0.3 --threads 1 --out docs/validation_heldout.rst --json "$work/heldout.json" \
+    --write-metadata massrecon/models/weights/generator.json --rescale-coverage

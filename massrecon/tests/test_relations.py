@@ -179,3 +179,32 @@ def test_relation_method_options_and_errors():
     xray_only = _reconstructor(relations={"xray": ScalingRelation("xray", (-19.0, 0.76, -1.45), 0.1)})
     with pytest.raises(ValueError, match="no view gives a scaling-relation mass.*sz: no relation in the weights"):
         xray_only.predict([y], FRAME, self_consistent=True)
+
+
+def test_filtered_y_map_gives_the_unfiltered_relation_mass():
+    # a beta-model y map (not the template's Arnaud et al. profile), high-passed at 4 arcmin as a
+    # ground-based map: its relation mass, corrected by aperture_fraction, is the unfiltered map's
+    from massrecon import OutOfDistributionWarning
+    from massrecon.observations import ComptonYMap, TransferFunction
+    from massrecon.tests.test_reconstruct import FRAME
+
+    rel = ScalingRelation("sz", (13.7, 0.57, 0.0), 0.04)
+    rec = _reconstructor(relations={"sz": rel})
+    sky = FRAME.with_npix(480, size_r200=8.0)
+    r_kpc = sky.radius_grid() * sky.r200.to_value(u.kpc)
+    rc = 0.12 * FRAME.r200.to_value(u.kpc)
+    y = 3e-5 * (1 + (r_kpc / rc) ** 2) ** -1.0  # beta = 2/3 (Cavaliere & Fusco-Femiano 1976)
+    tf = TransferFunction.high_pass(4 * u.arcmin)
+    filtered = tf.apply(y, sky.pixel_scale)
+    plain = rec.relation_mass([ComptonYMap(y, wcs=sky.wcs, beam=0.1 * u.arcmin)], FRAME)
+    with pytest.warns(OutOfDistributionWarning, match="trained on unfiltered y"):  # stand-in weights
+        corrected = rec.relation_mass([ComptonYMap(filtered, wcs=sky.wcs, beam=0.1 * u.arcmin,
+                                                   transfer_function=tf)], FRAME)
+    frac = corrected.aperture_fraction["sz"]
+    assert 0.3 < frac < 0.8  # the filter removes a good part of Y500 ...
+    # ... which the correction restores to the template's accuracy (the shapes differ)
+    assert corrected.m500.to_value(u.Msun) == pytest.approx(plain.m500.to_value(u.Msun), rel=0.12)
+    uncorrected = 10 ** rel.log10_m500(frac, 1.0) / 10 ** rel.log10_m500(1.0, 1.0)  # what dropping it would do
+    assert uncorrected < 0.85
+    # the correction's uncertainty widens the relation's scatter
+    assert corrected.scatter_dex > plain.scatter_dex

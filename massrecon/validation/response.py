@@ -153,10 +153,10 @@ def response_table(rec, cases, *, factor=4.0, progress=True):
     -------
     rst : str
         A simple RST table: the ratio of the self-consistent R200 from the 0.5x and 2x starts,
-        the self-consistent M500 (the frame's, header card ``M500C``) from the 0.5x start, the
+        the self-consistent M500 (the map's, ``spherical_mass(500)``) from the 0.5x start, the
         same with the inputs scaled, the response and the scaling relations' value (a bound,
-        ``>`` or ``<``, when the scaled solve found no root), the ``SCFLAG`` of the three solves
-        and the warnings raised.
+        ``>`` or ``<``, when the scaled solve found no root), the relation mass (``RELM500``)
+        and its response, the ``SCFLAG`` of the three solves and the warnings raised.
     rows : list of dict
         The `amplitude_response` output of each case with its ``label``.
     """
@@ -172,16 +172,18 @@ def response_table(rec, cases, *, factor=4.0, progress=True):
             out = amplitude_response(rec, observations, frame, factor=factor, r200_error=R200_ERROR_MAX)
         rows.append({"label": label, **out})
     head = ("input", "R200 0.5x/2x", "M500 (1e14)", f"M500 x{factor:g}", "response (expected)",
-            "SCFLAG 0.5x/2x/x" + f"{factor:g}", "warnings")
+            "relation M500", "relation response", "SCFLAG 0.5x/2x/x" + f"{factor:g}", "warnings")
     cells = []
     for r in rows:
         exp = "--" if r["expected"] is None else f"{r['expected']:.1f}"
         # no root for the scaled inputs: the mass sits at an end of the supported range, so the
         # response is only a bound
         bound = {"none": ">" if r["response"] > 0 else "<"}.get(r["flags"][-1], "")
-        warn = ", ".join(sorted({w.removesuffix("Warning") for ws in r["warnings"] for w in ws})) or "-"
+        warn = ", ".join(sorted({w.removesuffix("Warning") if not w.startswith("failed") else w[:90]
+                                 for ws in r["warnings"] for w in ws})) or "-"
         cells.append((r["label"], f"{r['r200_ratio']:.3f}", f"{r['m500'][0] / 1e14:.2f}",
                       f"{r['m500_scaled'] / 1e14:.2f}", f"{bound}{r['response']:.2f} ({exp})",
+                      f"{r['relation_m500'][0] / 1e14:.2f}", f"{r['relation_response']:.2f}",
                       "/".join(r["flags"]), warn))
     return _simple_table(head, cells), rows
 

@@ -356,8 +356,11 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
     dict
         ``r200`` and ``m500`` (kpc, Msun) from each start, ``r200_ratio`` (largest over smallest),
         ``m500_scaled`` (from the first start, inputs scaled), ``response`` (the measured
-        :math:`d\ln M_{500}/d\ln A`), ``expected`` (of the views given, if all have one, else
-        None), ``flags`` (the ``SCFLAG`` card of each solve), ``warnings`` (warning class names
+        :math:`d\ln M_{500}/d\ln A`), ``relation_m500``, ``relation_m500_scaled`` and
+        ``relation_response`` (the same for the scaling-relation mass of the ``"relation"``
+        method, header card ``RELM500``; NaN for the ``"roots"`` method; a solve that raises
+        ``ValueError`` gives NaN masses and the flag ``failed``), ``expected`` (of the views
+        given, if all have one, else None), ``flags`` (the ``SCFLAG`` card of each solve), ``warnings`` (warning class names
         of each solve) and ``seconds`` (mean time per self-consistent prediction).
 
     Examples
@@ -378,21 +381,29 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
     if not isinstance(frame, ClusterFrame):
         raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
     t0 = time.perf_counter()
-    out = {"r200": [], "m500": [], "flags": [], "warnings": []}
+    out = {"r200": [], "m500": [], "relation_m500": [], "flags": [], "warnings": []}
     for start in (*starts, None):
         fr = frame.with_mass(m500=frame.m500 * (starts[0] if start is None else start))
         obs = observations if start is not None else [_Scaled(o, factor) for o in observations]
-        m, names = _solve(rec, obs, fr, **kwargs)
-        out["flags"].append(str(m.meta.get("SCFLAG")))
+        try:
+            m, names = _solve(rec, obs, fr, **kwargs)
+        except ValueError as exc:
+            # e.g. a filtered y map scaled up: its larger frame leaves too little of Y500 to the filter
+            m, names = None, [f"failed: {' '.join(str(exc).split())}"]
+        out["flags"].append("failed" if m is None else str(m.meta.get("SCFLAG")))
         out["warnings"].append(names)
+        mass = np.nan if m is None else _map_m500(m)
+        rel = np.nan if m is None else float(m.meta.get("RELM500", np.nan))
         if start is None:
-            out["m500_scaled"] = _map_m500(m)
+            out["m500_scaled"], out["relation_m500_scaled"] = mass, rel
         else:
-            out["r200"].append(float(m.meta["R200C"]))
-            out["m500"].append(_map_m500(m))
+            out["r200"].append(np.nan if m is None else float(m.meta["R200C"]))
+            out["m500"].append(mass)
+            out["relation_m500"].append(rel)
     out["seconds"] = (time.perf_counter() - t0) / (len(starts) + 1)
     out["r200_ratio"] = max(out["r200"]) / min(out["r200"])
     out["response"] = float(np.log(out["m500_scaled"] / out["m500"][0]) / np.log(factor))
+    out["relation_response"] = float(np.log(out["relation_m500_scaled"] / out["relation_m500"][0]) / np.log(factor))
     views = {o.view for o in observations}
     exp = [EXPECTED_RESPONSE.get(v) for v in views]
     out["expected"] = exp[0] if len(set(exp)) == 1 and exp[0] is not None else None
