@@ -76,7 +76,9 @@ def register(sub):
     g = p.add_argument_group("the prediction")
     g.add_argument("--r200-error", type=float, default=0.3,
                    help="fractional precision of the R200 from the mass guess (default 0.3)")
-    g.add_argument("--self-consistent", action="store_true", help="iterate R200 to agree with the map")
+    g.add_argument("--self-consistent", action="store_true",
+                   help="find R200 from the observations (the frame of the weights' scaling-relation mass; "
+                        "docs/reconstruct.rst)")
     g.add_argument("--out", default="massrecon-predict", help="output folder (default massrecon-predict)")
     g.add_argument("--overwrite", action="store_true", help="replace files of a previous run")
     g.add_argument("--png", action="store_true", help="also write massmap.png")

@@ -59,8 +59,8 @@ def run_demo(out_dir="massrecon-demo", *, overwrite=False, reconstructor=None, p
         for subset in itertools.combinations(rec.views, k):
             t0 = time.perf_counter()
             # A catalogue M500 good to ~20-30% fixes R200 to ~10% (R ~ M^(1/3)): say so to the
-            # network.  (Iterating R200 from the maps alone, self_consistent=True, is unreliable
-            # with the current weights for X-ray views of this cluster: see docs/accuracy.rst.)
+            # network.  (self_consistent=True finds the frame from the maps instead, with the
+            # weights' scaling relations: see docs/reconstruct.rst.)
             m = rec.predict([observations[v] for v in subset], frame, r200_error=CATALOGUE_R200_ERROR)
             dt = time.perf_counter() - t0
             name = "+".join(subset)

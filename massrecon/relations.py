@@ -197,7 +197,7 @@ def _projected_template(view, c200):
     Radii in :math:`R_{500}` for ``"sz"`` and ``"xray"`` (profiles defined in :math:`r/R_{500}`),
     in :math:`R_{200}` for ``"stars"``; the line of sight runs to 5 :math:`R_{500}` (3 :math:`R_{200}`).
     """
-    from .simulate.gas import PRESSURE_PARAMETERS, gnfw_shape, vikhlinin_shape
+    from .physics.profiles import PRESSURE_PARAMETERS, gnfw_shape, vikhlinin_shape
 
     if view == "sz":  # Arnaud et al. 2010 universal pressure (eq. 11-12)
         def rho(x):
@@ -220,8 +220,9 @@ def _projected_template(view, c200):
 
 @functools.lru_cache(maxsize=512)
 def _fraction(view, r500_r200, c200, beam_r200, highpass_r200):
+    from scipy import ndimage
+
     from .apertures import aperture_weights
-    from .training.augment import gaussian_beam, high_pass
 
     radii, prof = _projected_template(view, c200 if view == "stars" else 0.0)
     if view != "stars":
@@ -233,10 +234,13 @@ def _fraction(view, r500_r200, c200, beam_r200, highpass_r200):
     img = np.interp(np.maximum(r, radii[0]), radii, prof)
     w = aperture_weights(n, r500_r200 / pix)
     before = float((img * w).sum())
+    # the template reaches 2 R200: the signal beyond the field is 0 (mode="constant"), as in
+    # training's high-pass (`massrecon.training.augment.high_pass`, the same Gaussian filters)
     if beam_r200 > 0:
-        img = gaussian_beam(img, beam_r200 / pix)
+        img = ndimage.gaussian_filter(img, beam_r200 / pix / math.sqrt(8 * math.log(2)), mode="constant",
+                                      truncate=5.0)
     if highpass_r200:
-        img = high_pass(img, highpass_r200 / pix)
+        img = img - ndimage.gaussian_filter(img, highpass_r200 / pix, mode="constant", truncate=5.0)
     return float((img * w).sum()) / before
 
 

@@ -8,6 +8,8 @@ Self-contained conversions with cited formulas, built on numpy, scipy and astrop
   and the band absorption correction;
 * ``massrecon.physics.galaxies``: K-corrections of SDSS galaxy magnitudes (Chilingarian et al.
   2010, 2012) and stellar masses from the colour-based mass-to-light ratio of Bell et al. (2003);
+* ``massrecon.physics.profiles``: the dimensionless pressure (Arnaud et al. 2010) and density
+  (Vikhlinin et al. 2006) profiles of the intracluster gas;
 * ``massrecon.physics.response``: energy conversion factors (count rate per energy flux) from an
   OGIP ancillary response file;
 * ``massrecon.physics.smf``: the Schechter stellar-mass function of cluster satellites and the
@@ -24,6 +26,8 @@ from .bremsstrahlung import *  # noqa: F403
 from .bremsstrahlung import __all__ as _bremsstrahlung_all
 from .galaxies import *  # noqa: F403
 from .galaxies import __all__ as _galaxies_all
+from .profiles import *  # noqa: F403
+from .profiles import __all__ as _profiles_all
 from .response import *  # noqa: F403
 from .response import __all__ as _response_all
 from .smf import *  # noqa: F403
@@ -31,4 +35,5 @@ from .smf import __all__ as _smf_all
 from .tsz import *  # noqa: F403
 from .tsz import __all__ as _tsz_all
 
-__all__ = _bremsstrahlung_all + _absorption_all + _galaxies_all + _response_all + _smf_all + _tsz_all
+__all__ = (_bremsstrahlung_all + _absorption_all + _galaxies_all + _profiles_all + _response_all + _smf_all
+           + _tsz_all)

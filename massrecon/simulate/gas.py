@@ -21,6 +21,9 @@ Model (each piece cited where it is defined):
 import astropy.units as u
 import numpy as np
 
+# the profile shapes live with the physics shared with the reconstruction's templates
+from ..physics.profiles import DENSITY_PARAMETERS, PRESSURE_PARAMETERS, gnfw_shape, vikhlinin_shape
+
 __all__ = [
     "PRESSURE_PARAMETERS",
     "DENSITY_PARAMETERS",
@@ -32,25 +35,6 @@ __all__ = [
     "nonthermal_fraction",
     "clumping_factor",
 ]
-
-#: GNFW parameters (P0, c500, gamma, alpha, beta).  Arnaud et al. 2010: universal (eq. 12),
-#: cool-core and disturbed subsamples (Appendix C, Table C.2); Planck Int. Res. V (2013, A&A 550,
-#: A131, eq. 8).
-PRESSURE_PARAMETERS = {
-    "arnaud10": (8.403, 1.177, 0.3081, 1.0510, 5.4905),
-    "arnaud10_cc": (3.249, 1.128, 0.7736, 1.2223, 5.4905),
-    "arnaud10_disturbed": (3.202, 1.083, 0.3798, 1.4063, 5.4905),
-    "planck13": (6.41, 1.81, 0.31, 1.33, 4.13),
-}
-
-#: Vikhlinin et al. 2006 eq. 3 shape parameters in units of R500: (rc, alpha, beta, rs, epsilon,
-#: gamma).  Representative of their Table 2 fits: cool cores have a central cusp (alpha ~1) and
-#: a small core radius; non-cool cores a flat core.
-DENSITY_PARAMETERS = {
-    "cool_core": (0.08, 1.0, 0.64, 1.0, 3.0, 3.0),
-    "non_cool_core": (0.25, 0.0, 0.70, 1.1, 3.0, 3.0),
-}
-
 
 def _h70(cosmology):
     return cosmology.H0.to_value(u.km / u.s / u.Mpc) / 70.0
@@ -75,16 +59,6 @@ def p500(m500_msun, z, cosmology):
     return 1.65e-3 * ez ** (8.0 / 3.0) * (m500_msun / (3e14 / h70)) ** (2.0 / 3.0) * h70**2
 
 
-def gnfw_shape(x, params):
-    """Dimensionless GNFW pressure :math:`p(x)` (Nagai, Kravtsov & Vikhlinin 2007; Arnaud+10 eq. 11).
-
-    ``x = r / R500``; ``params = (P0, c500, gamma, alpha, beta)`` (P0 in units of h70^-3/2).
-    """
-    p0, c500, gamma, alpha, beta = params
-    cx = c500 * np.asarray(x, dtype=float)
-    return p0 / (cx**gamma * (1.0 + cx**alpha) ** ((beta - gamma) / alpha))
-
-
 def electron_pressure(r_kpc, m500_msun, r500_kpc, z, cosmology, params="arnaud10",
                       mass_dependence=True):
     """Electron pressure in keV cm^-3 (Arnaud et al. 2010, eq. 13).
@@ -105,23 +79,6 @@ def electron_pressure(r_kpc, m500_msun, r500_kpc, z, cosmology, params="arnaud10
         app = 0.10 - (ap + 0.10) * y3 / (1.0 + y3)
         pr = pr * (m500_msun / (3e14 / h70)) ** (ap + app)
     return pr
-
-
-def vikhlinin_shape(x, params):
-    """Shape of :math:`n_e` (unnormalised) from Vikhlinin et al. 2006 eq. 3 (one component).
-
-    :math:`n_p n_e \\propto (x/r_c)^{-\\alpha} / (1 + x^2/r_c^2)^{3\\beta - \\alpha/2}
-    / (1 + x^\\gamma / r_s^\\gamma)^{\\epsilon/\\gamma}`; the density is the square root.
-    ``x = r / R500``; ``params = (rc, alpha, beta, rs, epsilon, gamma)`` in units of R500.
-    """
-    if isinstance(params, str):
-        params = DENSITY_PARAMETERS[params]
-    rc, alpha, beta, rs, eps, gamma = params
-    x = np.maximum(np.asarray(x, dtype=float), 1e-6)
-    npne = (x / rc) ** (-alpha) / (1 + (x / rc) ** 2) ** (3 * beta - alpha / 2) / (
-        1 + (x / rs) ** gamma
-    ) ** (eps / gamma)
-    return np.sqrt(npne)
 
 
 def gas_fraction_500(m500_msun, f0=0.125, slope=0.2, fmax=0.155, slope_high=0.08):

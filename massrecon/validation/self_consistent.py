@@ -57,6 +57,18 @@ def _frame_inputs(maps, views, subset, f, r200_kpc, z, beams, noise_fn, npix, si
     return x, np.array([present[v] for v in views], dtype=np.float32), cond
 
 
+def _beamed_maps(data, i, views, instrument):
+    """Map ``i`` of each view with the instrument's beam (on the stored field)."""
+    from ..training.augment import gaussian_beam
+
+    src_pix = data["size_r200"] / data["target"].shape[-1]
+    maps = {}
+    for v in views:
+        fw = INSTRUMENTS[instrument][v][0]
+        maps[v] = gaussian_beam(data[v][i], fw / src_pix) if fw > 0.011 else data[v][i]
+    return maps
+
+
 class _Noise:
     """Noise of an instrument on the model frame, the same draw at every frame size."""
 
@@ -117,11 +129,8 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
         ``predictions`` (mean number per map) and ``f_max_hit`` (fraction of maps whose solve
         wanted a frame beyond 1.3 R200, where the field ends: no root below it).
     """
-    from ..training.augment import gaussian_beam
-
     views = tuple(model.views)
     size = data["size_r200"]
-    src_pix = size / data["target"].shape[-1]
     n = data["target"].shape[0]
     rng = np.random.default_rng(seed)
     f0s = np.exp(rng.uniform(-np.log1p(start_error), np.log1p(start_error), n))
@@ -132,10 +141,7 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
     for subset in subsets:
         logm, logm0, logcyl, conv, npred, capped = [], [], [], [], [], []
         for i in range(n):
-            maps = {}
-            for v in views:
-                fw = INSTRUMENTS[instrument][v][0]
-                maps[v] = gaussian_beam(data[v][i], fw / src_pix) if fw > 0.011 else data[v][i]
+            maps = _beamed_maps(data, i, views, instrument)
             r200, z, m200 = float(data["r200"][i]), float(data["z"][i]), float(data["m200"][i])
             noise = _Noise(instrument, seed * 100003 + i, npix)
             f0 = min(f0s[i], _F_MAX)
@@ -217,20 +223,15 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
         ``frame_clipped`` (fraction of maps whose relation frame fell outside 0.5-1.3 R200).
     """
     from ..relations import aperture_fraction, combine_log_masses
-    from ..training.augment import gaussian_beam
 
     views = tuple(model.views)
     size = data["size_r200"]
-    src_pix = size / data["target"].shape[-1]
     n = data["target"].shape[0]
     target = TargetTransform()
     beams = {v: max(INSTRUMENTS[instrument][v][0], data["smoothing_r200"]) for v in views}
     rows = {"+".join(s): {"rel": [], "cyl": [], "clip": []} for s in subsets}
     for i in range(n):
-        maps = {}
-        for v in views:
-            fw = INSTRUMENTS[instrument][v][0]
-            maps[v] = gaussian_beam(data[v][i], fw / src_pix) if fw > 0.011 else data[v][i]
+        maps = _beamed_maps(data, i, views, instrument)
         r200, z, m500 = float(data["r200"][i]), float(data["z"][i]), float(data["m500"][i])
         k500 = float(data["r500"][i] / data["r200"][i]) / m500 ** (1 / 3)  # R500 / M^(1/3), true R200
         noise = _Noise(instrument, seed * 100003 + i, npix)
@@ -360,8 +361,9 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
         ``relation_response`` (the same for the scaling-relation mass of the ``"relation"``
         method, header card ``RELM500``; NaN for the ``"roots"`` method; a solve that raises
         ``ValueError`` gives NaN masses and the flag ``failed``), ``expected`` (of the views
-        given, if all have one, else None), ``flags`` (the ``SCFLAG`` card of each solve), ``warnings`` (warning class names
-        of each solve) and ``seconds`` (mean time per self-consistent prediction).
+        given, if all have one, else None), ``flags`` (the ``SCFLAG`` card of each solve),
+        ``warnings`` (warning class names of each solve) and ``seconds`` (mean time per
+        self-consistent prediction).
 
     Examples
     --------
