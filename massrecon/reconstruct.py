@@ -67,6 +67,8 @@ def relation_frame_error(scatter_dex, largest=R200_ERROR_MAX):
     >>> relation_frame_error(0.01), relation_frame_error(1.0)
     (0.05, 0.3)
     """
+    if not (np.isfinite(scatter_dex) and scatter_dex >= 0):
+        raise ValueError(f"scatter_dex must be finite and non-negative, got {scatter_dex}")
     sd_ln_r = float(scatter_dex) * np.log(10) / 3
     return float(np.clip(RELATION_FRAME_ERROR_FACTOR * sd_ln_r, 0.05, largest))
 

@@ -220,7 +220,9 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
     dict
         Per view set: ``m500_relation`` (the relation's M500 against the true one, `summarize`),
         ``mcyl_r500`` (the map's projected mass inside the true R500 against the true map's),
-        ``frame_clipped`` (fraction of maps whose relation frame fell outside 0.5-1.3 R200).
+        ``frame_clipped`` (fraction of maps whose relation frame fell outside 0.5-1.3 R200),
+        ``failed`` (fraction of maps where no view had a positive integral within R500, which the
+        reconstructor refuses with a ValueError; left out of the statistics).
     """
     from ..relations import aperture_fraction, combine_log_masses
 
@@ -229,7 +231,7 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
     n = data["target"].shape[0]
     target = TargetTransform()
     beams = {v: max(INSTRUMENTS[instrument][v][0], data["smoothing_r200"]) for v in views}
-    rows = {"+".join(s): {"rel": [], "cyl": [], "clip": []} for s in subsets}
+    rows = {"+".join(s): {"rel": [], "cyl": [], "clip": [], "failed": 0} for s in subsets}
     for i in range(n):
         maps = _beamed_maps(data, i, views, instrument)
         r200, z, m500 = float(data["r200"][i]), float(data["z"][i]), float(data["m500"][i])
@@ -252,6 +254,7 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
         true_cyl = float((true_map * aperture_weights(npix, float(data["r500"][i] / data["r200"][i]) * npix
                                                       / FRAME_SIZE_R200)).sum())
         for subset in subsets:
+            key = "+".join(subset)
             m = 1e14
             for _ in range(n_iter):
                 r5 = k500 * m ** (1 / 3)
@@ -260,17 +263,26 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
                 for v in subset:
                     frac = aperture_fraction(v, r5, beams[v] if beams[v] > 0.011 else 0.0)
                     s_v = float((phys[v] * w).sum()) * pix_kpc**2 / frac
+                    if not s_v > 0:  # left out, as the reconstructor does (`relation_mass`)
+                        continue
                     logs.append(float(relations[v].log10_m500(s_v, ez)))
-                    # the integral's noise, as the reconstructor weighs it (`relation_mass`)
+                    # the relation's scatter, the integral's noise and a third of the aperture
+                    # correction, as the reconstructor weighs them
                     err = float(np.sqrt((var[v] * w**2).sum())) * pix_kpc**2 / frac
-                    meas = relations[v].coef[1] * err / (max(s_v, 1e-300) * np.log(10))
-                    scat.append(float(np.hypot(relations[v].scatter_dex, meas)))
+                    b = relations[v].coef[1]
+                    meas, template = b * err / (s_v * np.log(10)), b * abs(np.log10(frac)) / 3
+                    scat.append(float(np.sqrt(relations[v].scatter_dex**2 + meas**2 + template**2)))
+                if not logs:
+                    break
                 lm, sd = combine_log_masses(logs, scat)
-                new = float(np.clip(10**lm, 1e12, 1e16)) if np.isfinite(lm) else 1e12
+                new = float(np.clip(10**lm, 1e12, 1e16))
                 done = abs(new / m - 1) < rtol
                 m = new
                 if done:
                     break
+            if not logs:  # no view with a positive integral: the reconstructor raises ValueError
+                rows[key]["failed"] += 1
+                continue
             f_raw = (m / m500) ** (1 / 3)
             f = float(np.clip(f_raw, _F_MIN, _F_MAX))
             x, mask, cond = _frame_inputs(maps, views, subset, f, r200, z, beams, noise, npix, size,
@@ -281,12 +293,11 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
             sigma = target.inverse(t.astype(np.float64))
             # the true R500 is r500/r200/f frame-R200s; the frame's pixels are f^2 the true frame's
             w = aperture_weights(npix, float(data["r500"][i] / data["r200"][i]) / f * npix / FRAME_SIZE_R200)
-            key = "+".join(subset)
             rows[key]["rel"].append(np.log10(m / m500))
             rows[key]["cyl"].append(np.log10(float((sigma * w).sum()) * f**2 / true_cyl))
             rows[key]["clip"].append(f != f_raw)
     return {k: {"m500_relation": summarize(r["rel"]), "mcyl_r500": summarize(r["cyl"]),
-                "frame_clipped": float(np.mean(r["clip"]))} for k, r in rows.items()}
+                "frame_clipped": float(np.mean(r["clip"])), "failed": r["failed"] / n} for k, r in rows.items()}
 
 
 def _true_t(data, i, npix):
