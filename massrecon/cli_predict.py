@@ -243,7 +243,10 @@ def _tables(mass_map, frame):
     from astropy.table import QTable
 
     rows = []
-    for label, radius in (("projected R500", frame.r500), ("projected R200", frame.r200)):
+    # the radii of the map's own frame (a self-consistent frame is not the catalogue's)
+    r500 = float(mass_map.meta.get("R500C", frame.r500.to_value(u.kpc))) * u.kpc
+    r200 = float(mass_map.meta.get("R200C", frame.r200.to_value(u.kpc))) * u.kpc
+    for label, radius in (("projected R500", r500), ("projected R200", r200)):
         m = mass_map.projected_mass(radius)
         rows.append((label, m.mass, m.error, m.pixel_error, m.model_error))
     for delta in (500, 200):
@@ -255,8 +258,13 @@ def _tables(mass_map, frame):
             log.warning(f"spherical M{delta}c: the NFW fit failed ({exc})")
             continue
         rows.append((f"spherical M{delta}c", m.mass, m.error, m.pixel_error, m.model_error))
+    if "RELM500" in mass_map.meta:
+        # the scaling-relation mass that placed a self-consistent frame, with the relations' scatter
+        rel = float(mass_map.meta["RELM500"]) * u.Msun
+        err = rel * float(mass_map.meta.get("RELSCAT", np.nan)) * np.log(10)
+        rows.append(("relation M500c", rel, err, np.nan * u.Msun, err))
     masses = QTable(rows=rows, names=("quantity", "mass", "error", "pixel_error", "model_error"))
-    edges = np.geomspace(0.05, 1.0, 11) * frame.r200
+    edges = np.geomspace(0.05, 1.0, 11) * r200
     prof = mass_map.profile(edges)
     profile = QTable({"r_in": edges[:-1].to(u.kpc), "r_out": edges[1:].to(u.kpc), "sigma": prof.sigma,
                       "error": prof.error, "pixel_error": prof.pixel_error, "model_error": prof.model_error})

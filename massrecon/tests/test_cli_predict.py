@@ -42,6 +42,23 @@ def test_predict_writes_map_and_tables(example, tmp_path, capsys):
     assert "massmap.fits exists" in capsys.readouterr().err
 
 
+def test_predict_self_consistent_reports_its_own_frame(example, tmp_path, capsys):
+    from massrecon import MassMap
+
+    assert main(_args(example, tmp_path) + ["--self-consistent"]) == 0
+    m = MassMap.read(tmp_path / "massmap.fits")
+    assert m.meta["SCMETHOD"] == "relation"
+    masses = QTable.read(tmp_path / "masses.ecsv")
+    rows = {q: r for q, r in zip(masses["quantity"], masses)}
+    # the relation mass that placed the frame, with its scatter, and the projected masses within
+    # the radii of that frame, not the catalogue's
+    assert rows["relation M500c"]["mass"].to_value(u.Msun) == pytest.approx(m.meta["RELM500"])
+    assert rows["relation M500c"]["error"] > 0
+    inside = m.projected_mass(m.meta["R500C"] * u.kpc).mass.to_value(u.Msun)
+    assert rows["projected R500"]["mass"].to_value(u.Msun) == pytest.approx(inside, rel=1e-6)
+    assert "relation M500c" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("drop, add, message", [
     (("--y-beam", "10"), (), "--y-beam"),
     (("--psf", "30"), (), "--psf"),
