@@ -93,6 +93,10 @@ class RelationMass(typing.NamedTuple):
     history : list of float
         R200 (kpc) of the frames of the iteration.
     converged : bool
+        False if the iteration did not settle or its mass left the supported range.
+    clipped : bool
+        True if the relation mass lies beyond the weights' supported mass range and the frame is
+        at its end.
     """
 
     m500: u.Quantity
@@ -103,6 +107,7 @@ class RelationMass(typing.NamedTuple):
     skipped: dict
     history: list
     converged: bool
+    clipped: bool = False
 
 
 class _Pending(typing.NamedTuple):
@@ -679,7 +684,11 @@ class MassReconstructor:
             cards[f"RELM{_VIEW_CARD[v]}"] = float(f"{m.to_value(u.Msun):.4e}")
         for v, f in rm.aperture_fraction.items():
             cards[f"RELF{_VIEW_CARD[v]}"] = round(f, 4)
-        if not rm.converged:
+        if rm.clipped:
+            warnings.warn(f"the scaling-relation mass, M500 = {rm.m500:.3g}, lies beyond the weights' supported mass "
+                          f"range: the map is predicted on the frame at its end (M500 {rm.frame.m500:.3g}) and is "
+                          "out of distribution", NotConvergedWarning)
+        elif not rm.converged:
             warnings.warn(f"the scaling-relation mass did not settle within {max(int(max_iter), 30)} steps (last "
                           f"M500 {rm.m500:.3g}): the map is predicted on the last frame", NotConvergedWarning)
         r200_error = relation_frame_error(rm.scatter_dex, r200_error)
@@ -735,13 +744,14 @@ class MassReconstructor:
         lo, hi = self._sc_grid_limits(fr)
         history, dropped = [], {}
         while True:
-            converged, last = False, 0.0
+            converged, last, clipped = False, 0.0, False
             for _ in range(max_iter):
                 m500, sd, per_view, fracs, skipped = self._relation_step(observations, fr, dropped)
                 new = fr.with_mass(m500=m500)
                 # the search range of the roots method: a relation mass beyond it is out of distribution
                 ln_m = float(np.log(new.m200.to_value(u.Msun)))
-                if not lo <= ln_m <= hi:
+                clipped = not lo <= ln_m <= hi
+                if clipped:
                     new = fr.with_mass(m200=float(np.exp(np.clip(ln_m, lo, hi))) * u.Msun)
                 step = float(np.log((new.r200 / fr.r200).to_value(u.one)))
                 if step * last < 0 and abs(step) > 0.5 * abs(last):
@@ -770,7 +780,7 @@ class MassReconstructor:
         skipped = {**skipped, **dropped}
         for v, why in skipped.items():
             log.info(f"the scaling-relation mass leaves out the {v} view: {why}")
-        return RelationMass(m500, sd, fr, per_view, fracs, skipped, history, converged)
+        return RelationMass(m500, sd, fr, per_view, fracs, skipped, history, converged, clipped)
 
     def _relation_step(self, observations, fr, dropped):
         """One step of `relation_mass`: the relations' combined M500 from the integrals within the frame's R500."""
@@ -850,8 +860,11 @@ class MassReconstructor:
               uncertainty).  On real X-ray maps this follows the frame more than the data (see
               the validation page), hence the default.
         max_iter, rtol : int, float
-            Largest number of predictions refining each solution after the grid of frames (about
-            13 predictions, batched), and the relative tolerance on R200.
+            For ``"roots"``: the largest number of predictions refining each solution after the
+            grid of frames (about 13 predictions, batched), and the relative tolerance on R200.
+            For ``"relation"``: the steps of the relation's iteration (at least 30) and its
+            tolerance on R200 (at most 1e-3; a step costs a preparation of the observations, not
+            a network pass).
         tta : bool
             Average over the 8 flips/rotations of the inputs (8 times slower; the calibrated
             uncertainty was measured without it, so it is slightly conservative with it).

@@ -208,3 +208,20 @@ def test_filtered_y_map_gives_the_unfiltered_relation_mass():
     assert uncorrected < 0.85
     # the correction's uncertainty widens the relation's scatter
     assert corrected.scatter_dex > plain.scatter_dex
+
+
+def test_relation_mass_beyond_the_supported_range_is_clipped_with_a_warning():
+    from massrecon import NotConvergedWarning
+    from massrecon.tests.test_reconstruct import FRAME
+
+    # a relation that makes any y map a 1e17 Msun cluster
+    rel = ScalingRelation("sz", (17.0, 0.0, 0.0), 0.04)
+    rec = _reconstructor(relations={"sz": rel})
+    sky = FRAME.with_npix(160, size_r200=12.0)
+    rm = rec.relation_mass([_exponential_y(sky, 2e-5, 250.0)], FRAME)
+    assert rm.clipped and not rm.converged
+    lm200 = np.log10(rm.frame.m200.to_value(u.Msun) * FRAME.cosmology.h)
+    assert lm200 == pytest.approx(15.55, abs=0.01)  # the supported range's end with its 0.05 dex margin
+    with pytest.warns(NotConvergedWarning, match="beyond the weights' supported mass range"):
+        m = rec.predict([_exponential_y(sky, 2e-5, 250.0)], FRAME, self_consistent=True)
+    assert m.meta["SCFLAG"] == "none"
