@@ -784,7 +784,12 @@ class MassReconstructor:
 
     def _relation_step(self, observations, fr, dropped):
         """One step of `relation_mass`: the relations' combined M500 from the integrals within the frame's R500."""
-        prepared = self._prepare(observations, fr)
+        try:
+            prepared = self._prepare(observations, fr)
+        except ValueError as exc:
+            # e.g. a frame of the iteration that reaches beyond the image: say where the iteration was
+            raise ValueError(f"the scaling-relation iteration reached a frame of M500 = {fr.m500:.3g} "
+                             f"(R200 = {fr.r200:.0f}) that the observations cannot fill: {exc}") from exc
         r5 = float((fr.r500 / fr.r200).to_value(u.one))
         ez = float(fr.cosmology.efunc(fr.z))
         pix_kpc = fr.pixel_scale_kpc.to_value(u.kpc)

@@ -225,3 +225,14 @@ def test_relation_mass_beyond_the_supported_range_is_clipped_with_a_warning():
     with pytest.warns(NotConvergedWarning, match="beyond the weights' supported mass range"):
         m = rec.predict([_exponential_y(sky, 2e-5, 250.0)], FRAME, self_consistent=True)
     assert m.meta["SCFLAG"] == "none"
+
+
+def test_relation_frame_beyond_the_image_says_where():
+    from massrecon.tests.test_reconstruct import FRAME
+
+    # a small image and a relation that wants a cluster far larger than it
+    rel = ScalingRelation("sz", (15.4, 0.0, 0.0), 0.04)
+    rec = _reconstructor(relations={"sz": rel})
+    small = FRAME.with_npix(64, size_r200=2.2)
+    with pytest.raises(ValueError, match="scaling-relation iteration reached a frame of M500"):
+        rec.relation_mass([_exponential_y(small, 2e-5, 250.0)], FRAME)
