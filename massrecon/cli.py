@@ -76,6 +76,15 @@ def _cmd_info(args):
             print(f"  {label:<12} {lo:g} - {hi:g} {unit}")
     for view, (lo, hi) in sup.get("noise", {}).items():
         print(f"  noise {view:<6} {lo:g} - {hi:g} per pixel (model units)")
+    relations = meta.get("scaling_relations")
+    if relations:  # the frame of predict(..., self_consistent=True), docs/reconstruct.rst
+        print("scaling relations (log10 M500 = a + b log10 S + c log10 E(z)):")
+        for view in meta.get("views", []):
+            if view in relations:
+                r = relations[view]
+                a, b, c = r["coef"]
+                print(f"  {view:<6} S in {r.get('unit', '?'):<8} a = {a:.3f}, b = {b:.3f}, c = {c:.3f}, "
+                      f"scatter {r['scatter_dex']:.3f} dex")
     return 0
 
 

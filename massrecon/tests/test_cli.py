@@ -47,6 +47,7 @@ def test_info_command(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "bundled weights" in out and "sha256" in out and "log10 M200c" in out
+    assert "scaling relations" in out and "scatter" in out  # the self-consistent frame's relations
 
 
 def test_every_subcommand_has_help_with_an_example(capsys):
