@@ -30,7 +30,8 @@ from .symmetry import N_DIHEDRAL, dihedral, undo_dihedral
 
 __all__ = ["MassReconstructor", "projected_to_m200_ratio", "PROJECTED_RATIO_FORM", "PROJECTED_RATIO_TERMS",
            "projected_ratio_regressors", "RelationMass", "SELF_CONSISTENT_METHODS",
-           "MIN_APERTURE_FRACTION", "RELATION_FRAME_ERROR_FACTOR", "relation_frame_error"]
+           "MIN_APERTURE_FRACTION", "RELATION_FRAME_ERROR_FACTOR", "Y_NOISE_CORRELATION_AREA",
+           "relation_frame_error"]
 
 _MIN_BEAM_R200 = 0.01
 
@@ -42,10 +43,16 @@ SELF_CONSISTENT_METHODS = ("relation", "roots")
 
 #: The relation frame's R200 is told to the network as known to ``RELATION_FRAME_ERROR_FACTOR``
 #: times the relation's scatter in ln R200 (the half-width of the ~95% range, as ``r200_error`` is a
-#: half-width), between 0.05 and 0.3, the range the network was trained with.  On 200 held-out
-#: mocks this beats telling it 0.3 (M(<R500) scatter 7.9% against 9.4% with all views, 9.9%
-#: against 11.6% with y; docs/validation.rst).
+#: half-width), between 0.05 and 0.3, the range the network was trained with.  On 200 maps of
+#: the held-out fiducial set (ideal inputs) this beat telling it 0.3: M(<R500) scatter 7.9%
+#: against 9.4% with all views, 9.9% against 11.6% with y.
 RELATION_FRAME_ERROR_FACTOR = 2.0
+
+#: Area (in units of FWHM^2) over which beam-smoothed white noise is correlated, 4 pi sigma^2 =
+#: pi FWHM^2 / (2 ln 2): the variance of an aperture sum of such noise is the per-pixel variance
+#: times the number of pixels times this area in pixels (the noise's autocorrelation is a
+#: Gaussian of dispersion sqrt(2) sigma).
+Y_NOISE_CORRELATION_AREA = float(np.pi / (2 * np.log(2)))
 
 #: Smallest fraction of a view's integral within R500 that its beam and filter may leave
 #: (`~massrecon.relations.aperture_fraction`) for the view to enter the relation mass: below it
@@ -85,9 +92,11 @@ class RelationMass(typing.NamedTuple):
     frame : `~massrecon.ClusterFrame`
         The frame of that mass (the model's sampling).
     per_view : dict
-        :math:`M_{500c}` of each view's relation on that frame.
+        :math:`M_{500c}` of each view's relation, measured on the last frame of the iteration
+        (within ``rtol`` of `frame`).
     aperture_fraction : dict
-        The fraction of each view's integral kept by its beam and filter (the integral was divided by it).
+        The fraction of each view's integral kept by its beam and filter (the integral was divided
+        by it), on the same frame.
     skipped : dict
         Views left out, with the reason.
     history : list of float
@@ -276,11 +285,10 @@ def fill_masked_by_ring(t, r, width=0.05):
     return t
 
 
-def _check_iteration_options(max_iter, rtol):
+def _check_iteration_options(max_iter, rtol, steps="predictions refining a self-consistent R200"):
     """Validate ``max_iter`` and ``rtol`` of the self-consistent R200; return them as int, float."""
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer (predictions refining a self-consistent R200), got "
-                         f"{max_iter!r}")
+        raise ValueError(f"max_iter must be a positive integer ({steps}), got {max_iter!r}")
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating, np.integer)) \
             or not (np.isfinite(rtol) and 0 < rtol < 1):
         raise ValueError(f"rtol must be a number in (0, 1) (relative tolerance on R200), got {rtol!r}")
@@ -367,7 +375,7 @@ class MassReconstructor:
                 warnings.warn(f"log10 M200 = {val:.2f} [Msun/h] is outside the training range {lm}: the "
                               "prediction is out of distribution", OutOfDistributionWarning)
 
-    def _prepare(self, observations, frame):
+    def _prepare(self, observations, frame, check=True):
         if isinstance(observations, dict):
             observations = list(observations.values())
         elif not isinstance(observations, (list, tuple)):
@@ -392,7 +400,8 @@ class MassReconstructor:
             noise = None if pv.noise is None else (pv.noise * pv.unit).to_value(expected)
             prepared[view] = dataclasses.replace(pv, data=(pv.data * pv.unit).to_value(expected), noise=noise,
                                                  unit=expected)
-        self._check_inputs(observations, prepared, frame)
+        if check:
+            self._check_inputs(observations, prepared, frame)
         return prepared
 
     def _check_inputs(self, observations, prepared, frame):
@@ -739,30 +748,42 @@ class MassReconstructor:
                              "self_consistent='roots'")
         if not isinstance(frame, ClusterFrame):
             raise TypeError(f"frame must be a massrecon.ClusterFrame, got {type(frame).__name__}")
-        max_iter, rtol = _check_iteration_options(max_iter, rtol)
+        max_iter, rtol = _check_iteration_options(max_iter, rtol, steps="steps of the relation's iteration")
         fr = self.model_frame(frame)
-        lo, hi = self._sc_grid_limits(fr)
+        # the observations themselves, on the start frame: their errors are the user's, unwrapped
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._prepare(observations, fr, check=False)
+        lo, hi = self._relation_limits(fr)
         history, dropped = [], {}
         while True:
-            converged, last, clipped = False, 0.0, False
+            converged, last, clipped, damp = False, 0.0, False, 1.0
             for _ in range(max_iter):
                 m500, sd, per_view, fracs, skipped = self._relation_step(observations, fr, dropped)
-                new = fr.with_mass(m500=m500)
+                target = fr.with_mass(m500=m500)
                 # the search range of the roots method: a relation mass beyond it is out of distribution
-                ln_m = float(np.log(new.m200.to_value(u.Msun)))
+                ln_m = float(np.log(target.m200.to_value(u.Msun)))
                 clipped = not lo <= ln_m <= hi
                 if clipped:
-                    new = fr.with_mass(m200=float(np.exp(np.clip(ln_m, lo, hi))) * u.Msun)
-                step = float(np.log((new.r200 / fr.r200).to_value(u.one)))
-                if step * last < 0 and abs(step) > 0.5 * abs(last):
+                    target = fr.with_mass(m200=float(np.exp(np.clip(ln_m, lo, hi))) * u.Msun)
+                raw = float(np.log((target.r200 / fr.r200).to_value(u.one)))
+                if abs(raw) < rtol:
+                    # settled: the answer is the frame of the relation mass itself (its integrals were
+                    # measured on a frame within rtol of it)
+                    converged, fr = not clipped, target
+                    history.append(float(fr.r200.to_value(u.kpc)))
+                    break
+                if raw * last < 0:
                     # an oscillation: the maps resampled on the frame change in steps of a pixel, so
-                    # the iteration can jump between two frames a fraction of a per cent apart; halve it
-                    step = 0.5 * step
-                    new = fr.with_r200(fr.r200 * float(np.exp(step)))
-                history.append(float(new.r200.to_value(u.kpc)))
-                fr, last = new, step
+                    # the iteration can cycle between frames a fraction of a per cent apart; every
+                    # reversal halves the steps from then on
+                    damp *= 0.5
+                step = raw * damp
+                fr, last = fr.with_r200(fr.r200 * float(np.exp(step))), raw
+                history.append(float(fr.r200.to_value(u.kpc)))
                 if abs(step) < rtol:
-                    converged = lo <= ln_m <= hi
+                    # pinned by those pixel-level jumps: the frame is within them of the fixed point
+                    converged = not clipped
                     break
             # a view whose beam and filter leave too little of its integral *on the answer's frame*
             # is dropped and the iteration continues without it (judged at the end only, so that the
@@ -782,10 +803,22 @@ class MassReconstructor:
             log.info(f"the scaling-relation mass leaves out the {v} view: {why}")
         return RelationMass(m500, sd, fr, per_view, fracs, skipped, history, converged, clipped)
 
+    def _relation_limits(self, frame):
+        """``ln M200`` (Msun) limits of the relation frame: the supported range, or 1e13-1e16 Msun/h."""
+        if self.metadata.get("supported", {}).get("log10_m200_h"):
+            return self._sc_grid_limits(frame)
+        return tuple(float(x) for x in np.array([13.0, 16.0]) * np.log(10) - np.log(frame.cosmology.h))
+
     def _relation_step(self, observations, fr, dropped):
-        """One step of `relation_mass`: the relations' combined M500 from the integrals within the frame's R500."""
+        """One step of `relation_mass`: the relations' combined M500 from the integrals within the frame's R500.
+
+        The input checks and their warnings are for the frame of the answer (`predict` runs them on
+        it): an intermediate frame may be too small for the beam or too large for the amplitude range.
+        """
         try:
-            prepared = self._prepare(observations, fr)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prepared = self._prepare(observations, fr, check=False)
         except ValueError as exc:
             # e.g. a frame of the iteration that reaches beyond the image: say where the iteration was
             raise ValueError(f"the scaling-relation iteration reached a frame of M500 = {fr.m500:.3g} "
@@ -816,7 +849,7 @@ class MassReconstructor:
             # template's correction for the beam and filter (the profile's shape is assumed)
             corr = 1.0
             if v == "sz":
-                corr = max(1.0, 1.133 * (beam * self.npix / self.size_r200) ** 2) ** 0.5
+                corr = max(1.0, Y_NOISE_CORRELATION_AREA * (beam * self.npix / self.size_r200) ** 2) ** 0.5
             meas = 0.0 if err is None else rel.coef[1] * corr * err / (s * np.log(10))
             template = rel.coef[1] * abs(np.log10(frac)) / 3
             scat.append(float(np.sqrt(rel.scatter_dex**2 + meas**2 + template**2)))

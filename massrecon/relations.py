@@ -287,15 +287,22 @@ def aperture_fraction(view, r500_r200, beam_fwhm_r200=0.0, highpass_r200=None, c
     """
     if view not in _VIEWS:
         raise ValueError(f"view must be one of {_VIEWS}, got {view!r}")
-    vals = {"r500_r200": r500_r200, "beam_fwhm_r200": beam_fwhm_r200, "c200": c200}
-    for name, v in vals.items():
-        if not (np.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} must be finite and non-negative, got {v}")
-    if not r500_r200 > 0:
-        raise ValueError(f"r500_r200 must be positive, got {r500_r200}")
-    if highpass_r200 is not None and not (np.isfinite(highpass_r200) and highpass_r200 > 0):
-        raise ValueError(f"highpass_r200 must be positive or None, got {highpass_r200}")
-    # rounded, so that the cache serves the frames of one solve
-    key = (view, round(float(r500_r200), 3), round(float(c200), 1), round(float(beam_fwhm_r200), 3),
-           None if highpass_r200 is None else round(float(highpass_r200), 3))
-    return _fraction(*key)
+
+    def number(name, value, positive):
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
+        if not (np.isfinite(x) and (x > 0 if positive else x >= 0)):
+            raise ValueError(f"{name} must be finite and {'positive' if positive else 'non-negative'}, got {value}")
+        return x
+
+    r500_r200, c200 = number("r500_r200", r500_r200, True), number("c200", c200, True)
+    beam = number("beam_fwhm_r200", beam_fwhm_r200, False)
+    highpass = None if highpass_r200 is None else number("highpass_r200", highpass_r200, True)
+
+    def key(x):  # 3 significant digits, so that the cache serves the frames of one solve
+        return float(f"{x:.3g}")
+
+    return _fraction(view, key(r500_r200), key(c200), key(beam) if beam > 0 else 0.0,
+                     None if highpass is None else key(highpass))

@@ -23,7 +23,12 @@ from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX
 from ..frame import ClusterFrame
 from ..halo import concentration_200c
 from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning, xray_noise_variance
-from ..reconstruct import projected_to_m200_ratio, relation_frame_error
+from ..reconstruct import (
+    MIN_APERTURE_FRACTION,
+    Y_NOISE_CORRELATION_AREA,
+    projected_to_m200_ratio,
+    relation_frame_error,
+)
 from ..solvers import find_log_scale_roots, log_scale_grid
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
 from .metrics import summarize
@@ -196,7 +201,8 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
     For each map, the views' integrals within :math:`R_{500}` (of the mass being iterated) on the
     true frame, with the instrument's beams and noise, divided by the beam's
     `~massrecon.relations.aperture_fraction`, give the relations' combined :math:`M_{500}` at its
-    own :math:`R_{500}` (as `~massrecon.MassReconstructor.relation_mass`); the network then
+    own :math:`R_{500}` (as `~massrecon.MassReconstructor.relation_mass`, without its damping of
+    oscillations: the stored maps are not resampled from the sky); the network then
     predicts the map on the frame of that mass (R200 ``f`` true R200, ``0.5 <= f <= 1.3``, the
     stored field's limit), told the frame's precision from the relations' scatter
     (`~massrecon.reconstruct.relation_frame_error`), as ``predict(..., self_consistent=True)``.
@@ -224,6 +230,7 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
         ``failed`` (fraction of maps where no view had a positive integral within R500, which the
         reconstructor refuses with a ValueError; left out of the statistics).
     """
+    from ..halo import m200c_from_m500c
     from ..relations import aperture_fraction, combine_log_masses
 
     views = tuple(model.views)
@@ -245,7 +252,8 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
             if v == "xray" and rms > 0:
                 var[v] = xray_noise_variance(phys[v], rms, noise.background)
             elif v == "sz":
-                var[v] = np.full((npix, npix), rms**2 * max(1.0, 1.133 * (beams[v] * npix / FRAME_SIZE_R200) ** 2))
+                area = Y_NOISE_CORRELATION_AREA * (beams[v] * npix / FRAME_SIZE_R200) ** 2
+                var[v] = np.full((npix, npix), rms**2 * max(1.0, area))
             else:
                 var[v] = np.full((npix, npix), rms**2)
         pix_kpc = FRAME_SIZE_R200 * r200 / npix
@@ -260,10 +268,13 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
                 r5 = k500 * m ** (1 / 3)
                 w = aperture_weights(npix, round(r5 * npix / FRAME_SIZE_R200 * 50) / 50)
                 logs, scat = [], []
+                c200 = float(m200c_from_m500c(m * u.Msun, z)[1])  # the members' template, as the frame's
                 for v in subset:
-                    frac = aperture_fraction(v, r5, beams[v] if beams[v] > 0.011 else 0.0)
+                    frac = aperture_fraction(v, r5, beams[v] if beams[v] > 0.011 else 0.0, c200=c200)
                     s_v = float((phys[v] * w).sum()) * pix_kpc**2 / frac
-                    if not s_v > 0:  # left out, as the reconstructor does (`relation_mass`)
+                    # left out, as the reconstructor does (`relation_mass`; it judges the aperture
+                    # fraction at the fixed point, here at every step: the same for these small beams)
+                    if not s_v > 0 or frac < MIN_APERTURE_FRACTION:
                         continue
                     logs.append(float(relations[v].log10_m500(s_v, ez)))
                     # the relation's scatter, the integral's noise and a third of the aperture
@@ -400,12 +411,13 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
         obs = observations if start is not None else [_Scaled(o, factor) for o in observations]
         try:
             m, names = _solve(rec, obs, fr, **kwargs)
-        except ValueError as exc:
-            # e.g. a filtered y map scaled up: its larger frame leaves too little of Y500 to the filter
-            m, names = None, [f"failed: {' '.join(str(exc).split())}"]
+            mass = _map_m500(m)
+        except (ValueError, RuntimeError) as exc:
+            # e.g. a filtered y map scaled up: its larger frame leaves too little of Y500 to the
+            # filter; or the NFW fit of the map fails
+            m, mass, names = None, np.nan, [f"failed: {' '.join(str(exc).split())}"]
         out["flags"].append("failed" if m is None else str(m.meta.get("SCFLAG")))
         out["warnings"].append(names)
-        mass = np.nan if m is None else _map_m500(m)
         rel = np.nan if m is None else float(m.meta.get("RELM500", np.nan))
         if start is None:
             out["m500_scaled"], out["relation_m500_scaled"] = mass, rel
@@ -414,7 +426,8 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
             out["m500"].append(mass)
             out["relation_m500"].append(rel)
     out["seconds"] = (time.perf_counter() - t0) / (len(starts) + 1)
-    out["r200_ratio"] = max(out["r200"]) / min(out["r200"])
+    # NaN when a start failed: never "one answer" by default
+    out["r200_ratio"] = float(np.max(out["r200"]) / np.min(out["r200"]))
     out["response"] = float(np.log(out["m500_scaled"] / out["m500"][0]) / np.log(factor))
     out["relation_response"] = float(np.log(out["relation_m500_scaled"] / out["relation_m500"][0]) / np.log(factor))
     views = {o.view for o in observations}
