@@ -755,7 +755,7 @@ class MassReconstructor:
             warnings.simplefilter("ignore")
             self._prepare(observations, fr, check=False)
         lo, hi = self._relation_limits(fr)
-        history, dropped = [], {}
+        history, dropped, dropped_fractions = [], {}, {}
         while True:
             converged, last, clipped, damp = False, 0.0, False, 1.0
             for _ in range(max_iter):
@@ -794,11 +794,13 @@ class MassReconstructor:
             for v, f in weak.items():
                 dropped[v] = (f"its beam and filter keep {f:.0%} of the integral within R500 (less than "
                               f"{MIN_APERTURE_FRACTION:.0%})")
+                dropped_fractions[v] = f
             if len(weak) == len(per_view):
                 raise ValueError("no view gives a scaling-relation mass (" +
                                  "; ".join(f"{v}: {why}" for v, why in {**skipped, **dropped}.items()) +
                                  "): use the catalogue frame with r200_error, or self_consistent='roots'")
         skipped = {**skipped, **dropped}
+        fracs = {**fracs, **dropped_fractions}  # the dropped views' fractions where they were judged
         for v, why in skipped.items():
             log.info(f"the scaling-relation mass leaves out the {v} view: {why}")
         return RelationMass(m500, sd, fr, per_view, fracs, skipped, history, converged, clipped)

@@ -235,3 +235,32 @@ def test_relation_frame_beyond_the_image_says_where():
     small = FRAME.with_npix(64, size_r200=2.2)
     with pytest.raises(ValueError, match="scaling-relation iteration reached a frame of M500"):
         rec.relation_mass([_exponential_y(small, 2e-5, 250.0)], FRAME)
+
+
+def test_a_view_the_filter_empties_is_dropped_and_the_others_decide():
+    # y map high-passed at 0.3 arcmin keeps a few per cent of Y500: it is left out at the fixed
+    # point, and the answer is that of the member catalogue alone
+
+    from massrecon.observations import ComptonYMap, GalaxyMembers, TransferFunction
+    from massrecon.tests.test_reconstruct import FRAME
+
+    rels = {"sz": ScalingRelation("sz", (13.7, 0.57, 0.0), 0.04),
+            "stars": ScalingRelation("stars", (2.0, 1.0, 0.0), 0.19)}
+    rec = _reconstructor(relations=rels)
+    sky = FRAME.with_npix(240, size_r200=6.0)
+    tf = TransferFunction.high_pass(0.3 * u.arcmin)
+    y = ComptonYMap(tf.apply(_exponential_y(sky, 2e-5, 250.0).data, sky.pixel_scale), wcs=sky.wcs,
+                    beam=0.1 * u.arcmin, transfer_function=tf)
+    rng = np.random.default_rng(3)
+    r = 0.3 * FRAME.theta200 * np.sqrt(rng.uniform(0, 1, 400))
+    phi = rng.uniform(0, 2 * np.pi, 400)
+    pos = FRAME.center.directional_offset_by(phi * u.rad, r)
+    members = GalaxyMembers.from_arrays(pos, mstar=np.full(400, 5e10) * u.Msun)
+    both = rec.relation_mass([y, members], FRAME)
+    alone = rec.relation_mass([members], FRAME)
+    assert "sz" in both.skipped and "beam and filter keep" in both.skipped["sz"]
+    assert both.aperture_fraction["sz"] < 0.3 and set(both.per_view) == {"stars"}
+    assert both.m500.to_value(u.Msun) == pytest.approx(alone.m500.to_value(u.Msun), rel=3e-3)
+    # the y map on its own cannot give a mass: a clear error naming why
+    with pytest.raises(ValueError, match="sz: its beam and filter keep"):
+        rec.relation_mass([y], FRAME)
