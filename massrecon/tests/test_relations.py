@@ -240,7 +240,6 @@ def test_relation_frame_beyond_the_image_says_where():
 def test_a_view_the_filter_empties_is_dropped_and_the_others_decide():
     # y map high-passed at 0.3 arcmin keeps a few per cent of Y500: it is left out at the fixed
     # point, and the answer is that of the member catalogue alone
-
     from massrecon.observations import ComptonYMap, GalaxyMembers, TransferFunction
     from massrecon.tests.test_reconstruct import FRAME
 
