@@ -40,6 +40,7 @@ from scipy import integrate
 __all__ = [
     "RELATIONS_KEY",
     "ScalingRelation",
+    "relation_coefficients",
     "combine_log_masses",
     "aperture_fraction",
 ]
@@ -138,20 +139,10 @@ class ScalingRelation:
         cosmology : `~astropy.cosmology.FLRW`, optional
             Default Planck18.
         """
-        from astropy.cosmology import Planck18
-
-        cosmology = cosmology or Planck18
-        s = np.asarray(integral, dtype=float)
-        m = np.asarray(m500, dtype=float)
-        z = np.asarray(z, dtype=float)
-        good = (s > 0) & (m > 0) & np.isfinite(s) & np.isfinite(m) & np.isfinite(z)
-        if good.sum() < 4:
-            raise ValueError(f"fitting a relation needs at least 4 halos with a positive {view} integral, "
-                             f"got {int(good.sum())}")
-        a = np.vstack([np.ones(good.sum()), np.log10(s[good]), np.log10(cosmology.efunc(z[good]))]).T
-        coef = np.linalg.lstsq(a, np.log10(m[good]), rcond=None)[0]
-        resid = np.log10(m[good]) - a @ coef
-        return cls(view, tuple(coef), float(np.std(resid, ddof=3)), int(good.sum()))
+        # four at least: three coefficients and a scatter
+        coef, resid = relation_coefficients(integral, m500, z, cosmology, what=f"a positive {view} integral",
+                                            minimum=4)
+        return cls(view, tuple(coef), float(np.std(resid, ddof=3)), int(resid.size))
 
     def to_dict(self):
         """A JSON-ready dict (the weights' metadata entry of the view)."""
@@ -162,6 +153,43 @@ class ScalingRelation:
     def from_dict(cls, view, entry):
         """The relation of ``view`` from its `to_dict` entry."""
         return cls(view, tuple(entry["coef"]), float(entry["scatter_dex"]), int(entry.get("n", 0)))
+
+
+def relation_coefficients(integral, m500, z, cosmology=None, what="a positive integral", minimum=3):
+    """Least-squares ``(a, b, c)`` of :math:`\\log_{10} M_{500} = a + b \\log_{10} S + c \\log_{10} E(z)`.
+
+    Halos with a non-positive or non-finite integral or mass are left out; at least ``minimum``
+    must remain.  Shared by
+    `ScalingRelation.fit` and the scaling-relation baseline of the validation
+    (`massrecon.validation.baselines.ScalingRelationBaseline`).
+
+    Returns
+    -------
+    coef : `~numpy.ndarray`
+        ``(a, b, c)``.
+    residuals : `~numpy.ndarray`
+        :math:`\\log_{10} M_{500}` minus the fit, for the halos used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from massrecon.relations import relation_coefficients
+    >>> coef, res = relation_coefficients([1.0, 10.0, 100.0, 1000.0], [1e13, 1e14, 1e15, 1e16], [0.0] * 4)
+    >>> np.round(coef[:2], 6), bool(np.allclose(res, 0))
+    (array([13.,  1.]), True)
+    """
+    from astropy.cosmology import Planck18
+
+    cosmology = cosmology or Planck18
+    s = np.asarray(integral, dtype=float)
+    m = np.asarray(m500, dtype=float)
+    z = np.asarray(z, dtype=float)
+    good = (s > 0) & (m > 0) & np.isfinite(s) & np.isfinite(m) & np.isfinite(z)
+    if good.sum() < minimum:
+        raise ValueError(f"fitting a relation needs at least {minimum} halos with {what}, got {int(good.sum())}")
+    a = np.vstack([np.ones(good.sum()), np.log10(s[good]), np.log10(cosmology.efunc(z[good]))]).T
+    coef = np.linalg.lstsq(a, np.log10(m[good]), rcond=None)[0]
+    return coef, np.log10(m[good]) - a @ coef
 
 
 def combine_log_masses(log_masses, scatters):

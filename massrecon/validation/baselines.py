@@ -75,13 +75,11 @@ class ScalingRelationBaseline:
         return np.maximum(sums * np.asarray(pixel_kpc) ** 2, 1e-300)
 
     def fit(self, view_map, m500, r500_over_r200, pixel_kpc, z):
-        """Fit ``log M500 = a + b log S + c log E(z)`` on training maps (S: signal inside R500)."""
-        from astropy.cosmology import Planck18
+        """Fit ``log M500 = a + b log S + c log E(z)`` on training maps (S: signal inside R500;
+        `massrecon.relations.relation_coefficients`, as the weights' relations are fitted)."""
+        from ..relations import relation_coefficients
 
-        s = np.log10(self._signal(view_map, r500_over_r200, pixel_kpc))
-        ez = np.log10(Planck18.efunc(np.asarray(z)))
-        a = np.vstack([np.ones_like(s), s, ez]).T
-        self.coef = np.linalg.lstsq(a, np.log10(m500), rcond=None)[0]
+        self.coef, _ = relation_coefficients(self._signal(view_map, r500_over_r200, pixel_kpc), m500, z)
         return self
 
     def predict_m500(self, view_map, r500_over_r200, pixel_kpc, z):
