@@ -16,7 +16,12 @@ One sample is made from the maps of one projection stored over a frame wider tha
    error bound ``w`` is drawn uniformly in ``r200_error``, ``f`` uniformly in ``1 +- w``
    (within ``frame_jitter``), and the network is told ``r200_error = w``.  The network thus
    learns to use the assumed R200 as a prior of the stated precision: a lensing or simulation
-   R200 pins the amplitude, a scaling-relation guess only starts the self-consistent iteration;
+   R200 pins the amplitude, a scaling-relation guess only starts the self-consistent iteration.
+   With probability ``relation_frame_probability`` (of the frames with an error) the frame is
+   instead the one ``predict(..., self_consistent=True)`` would choose: the fixed point of the
+   weights' scaling relations on the sample's own observed maps
+   (`~massrecon.training.relation_frames.RelationFrameSolver`), with the precision the
+   reconstructor states for it;
 4. per-view noise with probability ``noise_probability``: Gaussian for Compton-y, smoothed by
    the view's beam as instrument noise in a y map is (per-pixel rms log-uniform in
    ``noise_sz``), white Gaussian for stellar mass (``noise_stars``, Msun/kpc^2), and a
@@ -86,6 +91,7 @@ class AugmentConfig:
     r200_error: tuple = (R200_ERROR_MAX, R200_ERROR_MAX)
     sz_highpass_probability: float = 0.0
     sz_highpass_r200: tuple = (0.1, 2.0)
+    relation_frame_probability: float = 0.0
 
     def __post_init__(self):
         """Check the ranges and probabilities, naming the one at fault."""
@@ -102,7 +108,7 @@ class AugmentConfig:
         if self.r200_error[1] > R200_ERROR_MAX + 1e-9:
             raise ValueError(f"r200_error must not exceed {R200_ERROR_MAX}, got {self.r200_error!r}")
         for name in ("beam_probability", "noise_probability", "view_dropout", "r200_known_probability",
-                     "sz_highpass_probability"):
+                     "sz_highpass_probability", "relation_frame_probability"):
             val = float(getattr(self, name))
             if not 0 <= val <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {val}")
@@ -202,6 +208,10 @@ class _Frame(NamedTuple):
         return FRAME_SIZE_R200 * self.scale
 
 
+#: Scales (frame R200 over true R200) a relation frame is clipped to: the validation's range
+#: (`massrecon.validation.self_consistent`), within ``frame_jitter``'s upper end (the stored maps).
+_RELATION_FRAME_LIMITS = (0.5, 1.3)
+
 #: The frame without augmentation: nominal width, R200 exact, centred.
 _NOMINAL_FRAME = _Frame(1.0, 0.0, (0.0, 0.0))
 
@@ -276,10 +286,12 @@ def _draw_frame(augment, rng, src_size_r200):
     return _Frame(f, r200_error, offset)
 
 
-def _add_noise(obs, views, beams, augment, rng, npix, frame):
+def _add_noise(obs, views, beams, augment, rng, npix, frame, variance=None):
     """Add each view's noise (in place in ``obs``) with ``noise_probability``; return the rms of
-    each view (0: none)."""
+    each view (0: none).  ``variance``, a dict, receives each view's per-pixel noise variance."""
     noise = {v: 0.0 for v in views}
+    if variance is not None:
+        variance.update({v: np.zeros_like(obs[i]) for i, v in enumerate(views)})
     for i, v in enumerate(views):
         if rng.uniform() >= augment.noise_probability:
             continue
@@ -293,9 +305,11 @@ def _add_noise(obs, views, beams, augment, rng, npix, frame):
                 white = gaussian_beam(white, fwhm_px)
                 white /= max(float(white.std()), 1e-30)
             obs[i] = obs[i] + rms * white
+            var = np.full(obs[i].shape, rms**2)
         elif v == "stars":
             rms = _log_uniform(rng, *augment.noise_stars)
             obs[i] = obs[i] + rng.normal(0.0, rms, obs[i].shape)
+            var = np.full(obs[i].shape, rms**2)
         else:  # Poisson-like: variance proportional to signal + background
             rms = _log_uniform(rng, *augment.noise_xray)
             lo_b, hi_b = augment.xray_background
@@ -304,6 +318,8 @@ def _add_noise(obs, views, beams, augment, rng, npix, frame):
             var = xray_noise_variance(obs[i], rms, bkg)
             obs[i] = obs[i] + rng.normal(0.0, 1.0, obs[i].shape) * np.sqrt(var)
         noise[v] = rms
+        if variance is not None:
+            variance[v] = var
     return noise
 
 
@@ -339,8 +355,39 @@ def _encode_sample(views, obs, sig, beams, noise, present, frame, r200_kpc, z, n
     }
 
 
+def _relation_frame(stack, views, beams, highpass, frame, augment, rng, solver, *, src_size_r200, npix, r200_kpc, z,
+                    m200):
+    """The frame of the relation mass of the sample's own observed maps (step 3 with
+    ``relation_frame_probability``), or ``frame`` where no view gives a mass.
+
+    The maps are cut on the true frame, given the noise and view dropout that the sample will
+    have (the same draws: the generator is rewound afterwards), and the relations' fixed point
+    (`~massrecon.training.relation_frames.RelationFrameSolver`) sets the frame's scale; the
+    network is told the precision the reconstructor would state.
+    """
+    if solver is None or m200 is None:
+        raise ValueError("relation_frame_probability > 0 needs relation_frames (a RelationFrameSolver) and m200")
+    out = resample_frame(np.stack(stack), src_size_r200, npix, FRAME_SIZE_R200 / 2.0, frame.offset)
+    obs = out[:-1]
+    state = rng.bit_generator.state
+    variance = {}
+    _add_noise(obs, views, beams, augment, rng, npix, _Frame(1.0, 0.0, frame.offset), variance=variance)
+    present = _drop_views(views, augment, rng)
+    rng.bit_generator.state = state  # the sample draws its noise and dropout again, identically
+    _, scatter, scale = solver.solve({v: obs[i] for i, v in enumerate(views)}, variance,
+                                     [v for v in views if present[v]], beams, highpass, m200=m200,
+                                     r200_kpc=r200_kpc, z=z)
+    if not math.isfinite(scale):
+        return frame
+    lo, hi = _RELATION_FRAME_LIMITS[0], min(_RELATION_FRAME_LIMITS[1], augment.frame_jitter[1])
+    scale = float(np.clip(scale, lo, hi))
+    room = max(src_size_r200 / 2.0 - FRAME_SIZE_R200 * scale / 2.0, 0.0)
+    offset = tuple(float(np.clip(o, -room, room)) for o in frame.offset)
+    return _Frame(scale, solver.frame_error(scatter), offset)
+
+
 def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=FRAME_NPIX, native_fwhm_r200=0.01,
-                augment=None, rng=None):
+                augment=None, rng=None, relation_frames=None, m200=None):
     """Turn stored maps of one projection into a network sample.
 
     The steps are those of the module docstring, drawn in that order from ``rng``.
@@ -366,6 +413,10 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=FRAME_N
         native resolution, no noise, all views.
     rng : `numpy.random.Generator`, optional
         Needed when ``augment`` is given.
+    relation_frames : `~massrecon.training.relation_frames.RelationFrameSolver`, optional
+        Needed when ``augment.relation_frame_probability > 0``.
+    m200 : float, optional
+        The halo's M200 (Msun), needed with ``relation_frames``.
 
     Returns
     -------
@@ -396,6 +447,10 @@ def make_sample(views, maps, target, *, src_size_r200, r200_kpc, z, npix=FRAME_N
         _apply_beams(stack, views, beams, augment, rng, src_size_r200 / target.shape[-1], native_fwhm_r200)
         frame = _draw_frame(augment, rng, src_size_r200)
         highpass = _apply_highpass(stack, views, augment, rng, src_size_r200 / target.shape[-1])
+        if augment.relation_frame_probability > 0 and frame.r200_error > 0 \
+                and rng.uniform() < augment.relation_frame_probability:
+            frame = _relation_frame(stack, views, beams, highpass, frame, augment, rng, relation_frames,
+                                    src_size_r200=src_size_r200, npix=npix, r200_kpc=r200_kpc, z=z, m200=m200)
     half_width = frame.width_r200 / 2.0
     if src_size_r200 / 2.0 < half_width - 1e-9:
         raise ValueError(f"stored maps span {src_size_r200} R200, too small for a frame of {frame.width_r200:.3g} R200")

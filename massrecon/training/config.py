@@ -327,6 +327,9 @@ class TrainingConfig:
         if self.simulate is not None:
             if self.data_paths:
                 raise ValueError("give either data_paths (HDF5 files) or simulate (data made on the fly), not both")
+            if self.augment is not None and self.augment.relation_frame_probability > 0:
+                raise ValueError("augment.relation_frame_probability > 0 needs data_paths (the relations are fitted "
+                                 "on the first data set), not simulate")
             self.simulate = _check_simulate(self.simulate, self.augment)
 
     def simulation_config(self):

@@ -200,7 +200,8 @@ def _build_sample(ds, i, sample_seed, maps, target, *, size_r200, r200_kpc, z, s
     if ds.augment is not None:
         rng = np.random.default_rng((ds.seed, i) if sample_seed is None else sample_seed)
     sample = make_sample(ds.views, maps, target, src_size_r200=size_r200, r200_kpc=r200_kpc, z=z, npix=ds.npix,
-                         native_fwhm_r200=smoothing_r200, augment=ds.augment, rng=rng)
+                         native_fwhm_r200=smoothing_r200, augment=ds.augment, rng=rng,
+                         relation_frames=getattr(ds, "relation_frames", None), m200=m200)
     sample["index"] = torch.tensor(i)
     sample["log10_m200"] = torch.tensor(np.log10(m200), dtype=torch.float32)
     return sample

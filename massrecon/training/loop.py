@@ -32,6 +32,7 @@ from .data import ClusterMapDataset, ResumableSampler
 from .distributed import cleanup_distributed, setup_distributed, unwrap, wrap_ddp
 from .losses import gan_discriminator_loss, generator_loss, log_mass_within
 from .on_the_fly import DEFAULT_CACHE_SIZE, SimulatedMapDataset
+from .relation_frames import RelationFrameSolver
 
 __all__ = ["train", "lr_factor", "build_generator", "load_checkpoint", "CSV_COLUMNS", "CHECKPOINT_NAME"]
 
@@ -404,6 +405,10 @@ def _build_data(config, ctx, step):
     else:
         train_ds = ClusterMapDataset(config.data_paths, "train", config.views, config.npix, config.augment,
                                      config.seed)
+        if config.augment is not None and config.augment.relation_frame_probability > 0:
+            # the relations the weights will carry: fitted on the first data set, as the validation step does
+            log.info(f"fitting the scaling relations of the relation frames on {config.data_paths[0]}")
+            train_ds.relation_frames = RelationFrameSolver.from_data(config.data_paths[0], views=config.views)
     sampler = ResumableSampler(len(train_ds), seed=config.seed, rank=ctx.rank, world_size=ctx.world_size,
                                start=step * per_rank)
     loader = DataLoader(train_ds, batch_size=per_rank, sampler=sampler, num_workers=config.num_workers,
