@@ -367,11 +367,14 @@ def _relation_frame(stack, views, beams, highpass, frame, augment, rng, solver, 
     """
     if solver is None or m200 is None:
         raise ValueError("relation_frame_probability > 0 needs relation_frames (a RelationFrameSolver) and m200")
-    out = resample_frame(np.stack(stack), src_size_r200, npix, FRAME_SIZE_R200 / 2.0, frame.offset)
+    # the true frame, centred where the sample will be (within the stored maps)
+    room = max(src_size_r200 / 2.0 - FRAME_SIZE_R200 / 2.0, 0.0)
+    centre = tuple(float(np.clip(o, -room, room)) for o in frame.offset)
+    out = resample_frame(np.stack(stack), src_size_r200, npix, FRAME_SIZE_R200 / 2.0, centre)
     obs = out[:-1]
     state = rng.bit_generator.state
     variance = {}
-    _add_noise(obs, views, beams, augment, rng, npix, _Frame(1.0, 0.0, frame.offset), variance=variance)
+    _add_noise(obs, views, beams, augment, rng, npix, _Frame(1.0, 0.0, centre), variance=variance)
     present = _drop_views(views, augment, rng)
     rng.bit_generator.state = state  # the sample draws its noise and dropout again, identically
     _, scatter, scale = solver.solve({v: obs[i] for i, v in enumerate(views)}, variance,

@@ -152,6 +152,9 @@ class TrainingConfig:
     ----------
     data_paths : list of str
         HDF5 data sets (layout version 1 of `massrecon.simulate`).
+    in_memory : bool
+        Hold the training split's maps in memory (`~massrecon.training.ClusterMapDataset`);
+        the recipe's three data sets take about 4 GB.
     simulate : dict, optional
         Instead of ``data_paths``: simulate the data on the fly
         (`~massrecon.training.SimulatedMapDataset`).  Keys ``n_halos`` (required: halos of all
@@ -222,6 +225,7 @@ class TrainingConfig:
     data_paths: list = dataclasses.field(default_factory=list)
     views: list = dataclasses.field(default_factory=lambda: list(VIEWS))
     npix: int = FRAME_NPIX
+    in_memory: bool = False
     base_channels: int = 16
     depth: int = 4
     max_channels: int = 192
@@ -264,6 +268,7 @@ class TrainingConfig:
         if isinstance(self.data_paths, (str, Path)):
             self.data_paths = [self.data_paths]
         self.data_paths = [str(p) for p in self.data_paths]
+        self.in_memory = bool(self.in_memory)
         self.views = list(validate_views(self.views))
         if isinstance(self.augment, dict):
             self.augment = AugmentConfig(**self.augment)

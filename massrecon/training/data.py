@@ -53,6 +53,11 @@ class ClusterMapDataset(Dataset):
         Augmentations (None: nominal samples, as for validation).
     seed : int
         Base seed of the per-sample random streams when indexed by plain integers.
+    in_memory : bool
+        Read the maps of the split into memory on first use (as stored, e.g. float32) instead of
+        from the files at every sample.  Training reads samples at random, so from files it
+        needs them in the page cache; a machine that reclaims cached pages (the development
+        machine did, halving the training rate) then waits on the disk.
 
     Notes
     -----
@@ -90,7 +95,7 @@ class ClusterMapDataset(Dataset):
     >>> tmp.cleanup()
     """
 
-    def __init__(self, paths, split="train", views=VIEWS, npix=FRAME_NPIX, augment=None, seed=0):
+    def __init__(self, paths, split="train", views=VIEWS, npix=FRAME_NPIX, augment=None, seed=0, in_memory=False):
         if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__"):
             paths = [paths]
         self.paths = [str(p) for p in paths]
@@ -105,6 +110,8 @@ class ClusterMapDataset(Dataset):
         self.npix = int(npix)
         self.augment = augment
         self.seed = int(seed)
+        self.in_memory = bool(in_memory)
+        self._memory = None  # {file number: ({map name: array of the split's rows}, {row: position})}
         self._files = {}
         self._index = []  # (file number, row)
         self.file_info = []
@@ -174,13 +181,32 @@ class ClusterMapDataset(Dataset):
         """Halo id of every sample (array)."""
         return np.array([self.file_info[k]["halo_id"][r] for k, r in self._index])
 
+    def _load_memory(self):
+        """The split's rows of every map the samples need, per file (read once, whole maps at a time)."""
+        names = [VIEW_MAPS[v] for v in self.views] + [TARGET_MAP]
+        memory = {}
+        for k in range(len(self.paths)):
+            rows = np.array(sorted(r for kk, r in self._index if kk == k), dtype=int)
+            fh = self._file(k)
+            # a whole data set and a selection in memory: faster than h5py's point selection of rows
+            arrays = {n: fh[f"maps/{n}"][: rows.max() + 1][rows] for n in names} if rows.size else {}
+            memory[k] = (arrays, {int(r): j for j, r in enumerate(rows)})
+        self._memory = memory
+
+    def _read(self, k, row, name):
+        if not self.in_memory:
+            return self._file(k)[f"maps/{name}"][row]
+        if self._memory is None:
+            self._load_memory()
+        arrays, position = self._memory[k]
+        return arrays[name][position[row]]
+
     def __getitem__(self, key):
         i, sample_seed = _parse_key(key, len(self))
         k, row = self._index[i]
         info = self.file_info[k]
-        fh = self._file(k)
-        maps = {v: fh[f"maps/{VIEW_MAPS[v]}"][row].astype(np.float64) * info["scales"][v] for v in self.views}
-        target = fh[f"maps/{TARGET_MAP}"][row].astype(np.float64) * info["scales"]["target"]
+        maps = {v: self._read(k, row, VIEW_MAPS[v]).astype(np.float64) * info["scales"][v] for v in self.views}
+        target = self._read(k, row, TARGET_MAP).astype(np.float64) * info["scales"]["target"]
         return _build_sample(self, i, sample_seed, maps, target, size_r200=info["size_r200"],
                              r200_kpc=float(info["r200"][row]), z=float(info["z"][row]),
                              smoothing_r200=info["smoothing_r200"], m200=float(info["m200"][row]))

@@ -404,11 +404,12 @@ def _build_data(config, ctx, step):
         train_ds = _simulated(config, "train", config.augment, config.seed)
     else:
         train_ds = ClusterMapDataset(config.data_paths, "train", config.views, config.npix, config.augment,
-                                     config.seed)
+                                     config.seed, in_memory=config.in_memory)
         if config.augment is not None and config.augment.relation_frame_probability > 0:
             # the relations the weights will carry: fitted on the first data set, as the validation step does
             log.info(f"fitting the scaling relations of the relation frames on {config.data_paths[0]}")
             train_ds.relation_frames = RelationFrameSolver.from_data(config.data_paths[0], views=config.views)
+            train_ds.relation_frames.build_tables()  # once, before data-loader workers fork
     sampler = ResumableSampler(len(train_ds), seed=config.seed, rank=ctx.rank, world_size=ctx.world_size,
                                start=step * per_rank)
     loader = DataLoader(train_ds, batch_size=per_rank, sampler=sampler, num_workers=config.num_workers,

@@ -28,7 +28,7 @@ from scipy import interpolate, optimize
 from ..apertures import aperture_weights
 from ..contract import FRAME_SIZE_R200
 from ..halo import m200c_from_m500c
-from ..reconstruct import MIN_APERTURE_FRACTION, Y_NOISE_CORRELATION_AREA, relation_frame_error
+from ..reconstruct import _MIN_BEAM_R200, MIN_APERTURE_FRACTION, Y_NOISE_CORRELATION_AREA, relation_frame_error
 from ..relations import ScalingRelation, aperture_fraction, combine_log_masses
 
 __all__ = ["RelationFrameSolver"]
@@ -38,9 +38,7 @@ _LOG_M500 = np.arange(12.0, 16.01, 0.1)
 _Z = np.arange(0.0, 2.01, 0.1)
 _C200 = np.array([2.0, 2.75, 3.5, 4.25, 5.0, 6.0, 7.5, 9.0])
 _LOG_BEAM = np.log10(np.geomspace(0.005, 2.0, 14))  # the first point stands for "no beam"
-_LOG_HP = np.log10(np.geomspace(0.04, 40.0, 13))  # the last point stands for "unfiltered"
-#: Beams below this (R200) are the simulation's own smoothing: no correction, as the reconstructor
-_MIN_BEAM_R200 = 0.011
+_LOG_HP = np.log10(np.geomspace(0.04, 40.0, 31))  # the last point stands for "unfiltered"
 
 
 def _nfw_r500_r200(c200):
@@ -86,7 +84,7 @@ class RelationFrameSolver:
             if not isinstance(rel, ScalingRelation):
                 raise TypeError(f"relations[{v!r}] must be a ScalingRelation, got {type(rel).__name__}")
         self._conv = self._mass_tables()
-        self._frac = {}  # built on first need (a few seconds per view)
+        self._frac = {}  # built on first need, or by `build_tables` (about 2 minutes for y)
 
     @classmethod
     def from_data(cls, data_path, views=("sz", "xray", "stars")):
@@ -131,6 +129,12 @@ class RelationFrameSolver:
         return interpolate.RegularGridInterpolator((_C200, _LOG_BEAM, hps), np.log(np.maximum(tab, 1e-6)),
                                                    bounds_error=False, fill_value=None)
 
+    def build_tables(self):
+        """Tabulate the aperture fractions of every view now (before data-loader workers fork)."""
+        for v in self.relations:
+            if v not in self._frac:
+                self._frac[v] = self._fraction_table(v)
+
     def _fraction(self, view, c200, beam, highpass):
         if beam <= _MIN_BEAM_R200 and highpass is None:
             return 1.0
@@ -149,7 +153,7 @@ class RelationFrameSolver:
         ----------
         maps, variance : dict
             Per view: the map in physical units and its per-pixel noise variance, square, over
-            ``size_r200`` true R200, centred on the halo.
+            ``size_r200`` true R200 (centred on the halo, or on the sample's centre offset).
         present : iterable of str
             The views observed (those without a relation are left out).
         beams : dict
@@ -170,40 +174,57 @@ class RelationFrameSolver:
             The frame's R200 over the true R200.
         """
         views = [v for v in present if v in self.relations]
-        if not views:
+        npix = next(iter(maps.values())).shape[-1] if maps else 0
+        geometry = dict(npix=npix, pix_area=(size_r200 * r200_kpc / npix) ** 2 if npix else 0.0,
+                        ez=float(Planck18.efunc(z)), zz=float(np.clip(z, _Z[0], _Z[-1])), m200=m200,
+                        size_r200=size_r200)
+        lm, sd = math.log10(m200) - 0.15, math.nan  # start: a typical M500/M200
+        while views:
+            lm, sd, fracs = self._iterate(lm, views, maps, variance, beams, highpass, geometry, max_iter, rtol)
+            # as `relation_mass`: a view that its beam and filter leave too weak *at the fixed point*
+            # is dropped and the iteration continues without it
+            weak = [v for v, f in fracs.items() if f < MIN_APERTURE_FRACTION]
+            if not weak:
+                break
+            views = [v for v in views if v not in weak]
+        if not views or not math.isfinite(lm):
             return math.nan, math.nan, math.nan
-        npix = next(iter(maps.values())).shape[-1]
-        pix_area = (size_r200 * r200_kpc / npix) ** 2
-        ez = float(Planck18.efunc(z))
-        zz = float(np.clip(z, _Z[0], _Z[-1]))
-        lm = math.log10(m200) - 0.15  # start: a typical M500/M200
-        sd, damp, last = math.nan, 1.0, 0.0
+        log_ratio = float(self._conv[0]([lm, geometry["zz"]])[0])
+        return 10**lm, float(sd), float((10**lm * 10**log_ratio / m200) ** (1 / 3))
+
+    def _iterate(self, lm, views, maps, variance, beams, highpass, g, max_iter, rtol):
+        """Fixed point of the relations for ``views`` from ``log10 M500 = lm``: ``(lm, sd, fractions)``
+        (``lm`` NaN when no view has a positive integral)."""
+        npix, size = g["npix"], g["size_r200"]
+        sd, damp, last, fracs = math.nan, 1.0, 0.0, {}
         for _ in range(max_iter):
             m = 10**lm
-            log_ratio = float(self._conv[0]([lm, zz])[0])
-            c200 = float(self._conv[1]([lm, zz])[0])
-            scale = (m * 10**log_ratio / m200) ** (1 / 3)  # the frame of this mass, in true R200
-            r5 = (0.4 * m / m200) ** (1 / 3)  # its R500 in true R200
-            w = aperture_weights(npix, round(r5 * npix / size_r200 * 50) / 50)
-            logs, scat = [], []
+            log_ratio = float(self._conv[0]([lm, g["zz"]])[0])
+            c200 = float(self._conv[1]([lm, g["zz"]])[0])
+            scale = (m * 10**log_ratio / g["m200"]) ** (1 / 3)  # the frame of this mass, in true R200
+            r5 = (0.4 * m / g["m200"]) ** (1 / 3)  # its R500 in true R200
+            w = aperture_weights(npix, round(r5 * npix / size * 50) / 50)
+            logs, scat, fracs = [], [], {}
             for v in views:
                 hp = highpass / scale if (v == "sz" and highpass is not None) else None
-                frac = self._fraction(v, c200, beams.get(v, 0.0) / scale, hp)
-                s = float((maps[v] * w).sum()) * pix_area
-                if not (s > 0 and frac >= MIN_APERTURE_FRACTION):
+                frac = fracs[v] = self._fraction(v, c200, beams.get(v, 0.0) / scale, hp)
+                s = float((maps[v] * w).sum()) * g["pix_area"]
+                if not s > 0:
                     continue
                 s /= frac
                 rel = self.relations[v]
-                logs.append(float(rel.log10_m500(s, ez)))
-                err = math.sqrt(float((variance[v] * w**2).sum())) * pix_area / frac
-                if v == "sz":  # correlated over the beam, as the reconstructor counts it
-                    beam_px = beams.get(v, 0.0) * npix / size_r200
+                logs.append(float(rel.log10_m500(s, g["ez"])))
+                # the sample's noise is drawn per pixel of its own frame, whose pixels are `scale` times
+                # these: its aperture integral's noise is `scale` times this one's
+                err = math.sqrt(float((variance[v] * w**2).sum())) * g["pix_area"] / frac * scale
+                if v == "sz":  # correlated over the beam (in the sample's pixels), as the reconstructor counts it
+                    beam_px = beams.get(v, 0.0) * npix / size / scale
                     err *= max(1.0, Y_NOISE_CORRELATION_AREA * beam_px**2) ** 0.5
                 b = rel.coef[1]
                 meas, template = b * err / (s * math.log(10)), b * abs(math.log10(frac)) / 3
                 scat.append(math.sqrt(rel.scatter_dex**2 + meas**2 + template**2))
             if not logs:
-                return math.nan, math.nan, math.nan
+                return math.nan, math.nan, fracs
             new, sd = combine_log_masses(logs, scat)
             new = float(np.clip(new, _LOG_M500[0], _LOG_M500[-1]))
             step = new - lm
@@ -212,8 +233,7 @@ class RelationFrameSolver:
             lm, last = lm + damp * step, step
             if abs(step) < 3 * rtol / math.log(10):
                 break
-        log_ratio = float(self._conv[0]([lm, zz])[0])
-        return 10**lm, float(sd), float((10**lm * 10**log_ratio / m200) ** (1 / 3))
+        return lm, sd, fracs
 
     def frame_error(self, scatter_dex):
         """The ``r200_error`` told for a relation frame (`~massrecon.reconstruct.relation_frame_error`)."""

@@ -151,3 +151,22 @@ def test_stated_beam_is_in_units_of_the_frame():
         fs.append(f)
         assert fwhm_frame_px == pytest.approx(stated_r200 * 40.0, rel=0.03)
     assert max(fs) - min(fs) > 0.1  # the frames really were jittered
+
+
+def test_in_memory_samples_equal_those_read_from_the_file(tiny_dataset, tmp_path):
+    # two files (the second a copy), augmented samples: identical with and without in_memory
+    import shutil
+
+    other = tmp_path / "copy.h5"
+    shutil.copy(tiny_dataset, other)
+    kw = dict(split="train", npix=32, augment=AugmentConfig(), seed=3)
+    disk = ClusterMapDataset([tiny_dataset, other], **kw)
+    mem = ClusterMapDataset([tiny_dataset, other], in_memory=True, **kw)
+    assert len(mem) == len(disk) == 16
+    for i in (0, 5, 9, 15):
+        a, b = disk[(i, (2, i))], mem[(i, (2, i))]
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    # only the split's rows are held, as stored
+    arrays, position = mem._memory[0]
+    assert len(position) == 8 and arrays["sigma_total"].shape[0] == 8
+    assert TrainingConfig(data_paths=[tiny_dataset], in_memory=True).in_memory

@@ -3,6 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+import torch
 
 from massrecon.contract import FRAME_SIZE_R200
 from massrecon.halo import m200c_from_m500c
@@ -47,9 +48,15 @@ def test_noise_and_scatter_weight_the_views():
     w = np.array([1 / 0.03**2, 1 / 0.12**2])
     assert np.log10(m) == pytest.approx((w * np.log10([m_sz, m_x])).sum() / w.sum(), abs=2e-3)
     assert sd == pytest.approx(1 / np.sqrt(w.sum()), rel=1e-6)
-    noisy = {"sz": np.full((npix, npix), 1e-12), "xray": np.zeros((npix, npix))}
-    _, sd_noisy, _ = solver.solve(maps, noisy, ["sz"], {}, None, **kw)
-    assert sd_noisy > 0.03
+    # noise 30x the signal per pixel: the integral's noise over the N pixels of the R500 disc is
+    # 30 sigma sqrt(N) on the true frame, `scale` times that in the sample's own (larger) pixels,
+    # and adds b * noise / (S ln 10) to the scatter
+    noisy = {"sz": np.full((npix, npix), 9e-10), "xray": np.zeros((npix, npix))}
+    m_n, sd_noisy, scale = solver.solve(maps, noisy, ["sz"], {}, None, **kw)
+    n_disc = np.pi * ((0.4 * m_n / kw["m200"]) ** (1 / 3) * npix / FRAME_SIZE_R200) ** 2
+    meas = 0.1 * 30 * scale / (np.sqrt(n_disc) * np.log(10))
+    assert sd_noisy == pytest.approx(np.hypot(0.03, meas), rel=0.03)
+    assert meas > 0.02  # the noise term is as large as the scatter in this check
     # no view gives a mass: NaN, and the sample keeps its drawn frame
     assert np.isnan(solver.solve({"sz": -maps["sz"]}, zero, ["sz"], {}, None, **kw)[0])
     with pytest.raises(ValueError, match="at least one"):
@@ -113,3 +120,37 @@ def test_relation_frames_need_a_solver(tiny_dataset):
     b = make_sample(("sz",), {"sz": img}, np.full((26, 26), 1e8),
                     augment=AugmentConfig(relation_frame_probability=0.0), rng=rng_b, **kw)
     assert all(np.array_equal(a[key].numpy(), b[key].numpy()) for key in a)
+
+
+class _StubSolver:
+    """Returns a fixed answer, and records the maps and noise it was given."""
+
+    def __init__(self, scale):
+        self.scale, self.calls = scale, []
+
+    def solve(self, maps, variance, present, beams, highpass, **kw):
+        self.calls.append(sorted(present))
+        return (1e14, 0.05, self.scale) if np.isfinite(self.scale) else (np.nan, np.nan, np.nan)
+
+    def frame_error(self, scatter_dex):
+        return relation_frame_error(scatter_dex)
+
+
+def test_relation_frame_keeps_the_sample_noise_and_dropout(tiny_dataset):
+    # the generator is rewound after the true-frame cut: the sample draws the same noise levels and
+    # the same view dropout whatever frame the solver returns, and the solver saw those views
+    aug = AugmentConfig(relation_frame_probability=1.0, r200_known_probability=0.0, noise_probability=0.7,
+                        view_dropout=0.4)
+    ds = ClusterMapDataset(tiny_dataset, "train", npix=32, augment=aug)
+    for seed in range(6):
+        out = {}
+        for scale in (np.nan, 1.1):
+            ds.relation_frames = _StubSolver(scale)
+            out[scale] = (ds[(2, (seed, 2))], ds.relation_frames.calls[0])
+        (kept, seen_a), (moved, seen_b) = out[np.nan], out[1.1]
+        assert torch.equal(kept["mask"], moved["mask"]) and seen_a == seen_b
+        assert seen_b == sorted(v for v, k in zip(("sz", "xray", "stars"), moved["mask"].tolist(), strict=True) if k)
+        # the y and member noise features (the X-ray one is stated per frame pixel area)
+        assert torch.equal(kept["cond"][[3, 5]], moved["cond"][[3, 5]])
+        assert 16.0 / float(moved["r200_px"]) == pytest.approx(1.1)
+        assert 0.3 * float(moved["cond"][-2]) == pytest.approx(relation_frame_error(0.05), rel=1e-5)
