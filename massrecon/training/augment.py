@@ -270,6 +270,11 @@ def _apply_highpass(stack, views, augment, rng, src_pix_r200):
     return theta
 
 
+def _centre_room(src_size_r200, scale):
+    """How far (R200) the centre of a frame ``scale`` times the nominal width may move within the stored maps."""
+    return max(src_size_r200 / 2.0 - FRAME_SIZE_R200 * scale / 2.0, 0.0)
+
+
 def _draw_frame(augment, rng, src_size_r200):
     """The jittered frame: exact with ``r200_known_probability``, else scaled within a drawn R200
     error bound (and ``frame_jitter``); the centre moves within ``center_jitter_r200`` and the
@@ -280,8 +285,7 @@ def _draw_frame(augment, rng, src_size_r200):
         lo = max(1.0 - r200_error, augment.frame_jitter[0])
         hi = min(1.0 + r200_error, augment.frame_jitter[1])
         f = float(rng.uniform(lo, hi))
-    room = max(src_size_r200 / 2.0 - FRAME_SIZE_R200 * f / 2.0, 0.0)
-    cj = min(augment.center_jitter_r200, room)
+    cj = min(augment.center_jitter_r200, _centre_room(src_size_r200, f))
     offset = (float(rng.uniform(-cj, cj)), float(rng.uniform(-cj, cj))) if cj > 0 else (0.0, 0.0)
     return _Frame(f, r200_error, offset)
 
@@ -368,7 +372,7 @@ def _relation_frame(stack, views, beams, highpass, frame, augment, rng, solver, 
     if solver is None or m200 is None:
         raise ValueError("relation_frame_probability > 0 needs relation_frames (a RelationFrameSolver) and m200")
     # the true frame, centred where the sample will be (within the stored maps)
-    room = max(src_size_r200 / 2.0 - FRAME_SIZE_R200 / 2.0, 0.0)
+    room = _centre_room(src_size_r200, 1.0)
     centre = tuple(float(np.clip(o, -room, room)) for o in frame.offset)
     out = resample_frame(np.stack(stack), src_size_r200, npix, FRAME_SIZE_R200 / 2.0, centre)
     obs = out[:-1]
@@ -384,7 +388,7 @@ def _relation_frame(stack, views, beams, highpass, frame, augment, rng, solver, 
         return frame
     lo, hi = _RELATION_FRAME_LIMITS[0], min(_RELATION_FRAME_LIMITS[1], augment.frame_jitter[1])
     scale = float(np.clip(scale, lo, hi))
-    room = max(src_size_r200 / 2.0 - FRAME_SIZE_R200 * scale / 2.0, 0.0)
+    room = _centre_room(src_size_r200, scale)
     offset = tuple(float(np.clip(o, -room, room)) for o in frame.offset)
     return _Frame(scale, solver.frame_error(scatter), offset)
 

@@ -112,6 +112,9 @@ class ClusterMapDataset(Dataset):
         self.seed = int(seed)
         self.in_memory = bool(in_memory)
         self._memory = None  # {file number: ({map name: array of the split's rows}, {row: position})}
+        #: `~massrecon.training.relation_frames.RelationFrameSolver` of relation frames (set by the
+        #: training loop when ``augment.relation_frame_probability > 0``)
+        self.relation_frames = None
         self._files = {}
         self._index = []  # (file number, row)
         self.file_info = []
@@ -227,7 +230,7 @@ def _build_sample(ds, i, sample_seed, maps, target, *, size_r200, r200_kpc, z, s
         rng = np.random.default_rng((ds.seed, i) if sample_seed is None else sample_seed)
     sample = make_sample(ds.views, maps, target, src_size_r200=size_r200, r200_kpc=r200_kpc, z=z, npix=ds.npix,
                          native_fwhm_r200=smoothing_r200, augment=ds.augment, rng=rng,
-                         relation_frames=getattr(ds, "relation_frames", None), m200=m200)
+                         relation_frames=ds.relation_frames, m200=m200)
     sample["index"] = torch.tensor(i)
     sample["log10_m200"] = torch.tensor(np.log10(m200), dtype=torch.float32)
     return sample

@@ -106,6 +106,7 @@ class SimulatedMapDataset(Dataset):
         self.split = split
         self.npix = int(npix)
         self.augment = augment
+        self.relation_frames = None  # relation frames need a data set to fit relations on (not on the fly)
         self.seed = int(seed)
         self.cache_size = int(cache_size)
         ids = np.arange(self.halo_start, self.halo_start + self.n_halos)
