@@ -187,6 +187,11 @@ class TrainingConfig:
         absolute error of the log10 annulus means of Sigma over 0.1-1 R200
         (`~massrecon.training.losses.profile_loss`, 0: off), adversarial term (pix2pix: 1; 0
         switches the GAN off), radially averaged power spectrum (0: off).
+    l1_shape_only : bool
+        Remove each sample's mean error before the pixel L1, so that it constrains the map's
+        shape and the mass and profile terms alone set its amplitude (see
+        `~massrecon.training.losses.l1_loss`); then ``mass_weight`` or ``profile_weight`` must
+        be > 0.
     init_from : str, optional
         A checkpoint (or run directory) whose generator (and discriminator, if both runs have one)
         weights start this run: fine-tuning.  Optimisers, schedules and the data order start
@@ -249,6 +254,7 @@ class TrainingConfig:
     profile_weight: float = 0.0
     gan_weight: float = 1.0
     ps_weight: float = 0.0
+    l1_shape_only: bool = False
     init_from: str = None
     checkpoint_interval: int = 500
     log_interval: int = 10
@@ -297,6 +303,11 @@ class TrainingConfig:
             setattr(self, name, val)
         if self.l1_weight + self.mass_weight + self.profile_weight + self.gan_weight + self.ps_weight == 0:
             raise ValueError("at least one loss weight must be > 0")
+        if not isinstance(self.l1_shape_only, bool):
+            raise TypeError(f"l1_shape_only must be true or false, got {self.l1_shape_only!r}")
+        if self.l1_shape_only and self.mass_weight + self.profile_weight == 0:
+            raise ValueError("l1_shape_only leaves the maps' amplitude to the mass and profile terms: "
+                             "mass_weight or profile_weight must be > 0")
         if self.gan_weight > 0 and _patch_output_size(self.npix) < 1:
             raise ValueError(f"npix = {self.npix} is too small for the discriminator (five 4x4 convolutions, three "
                              f"of stride 2, need npix >= {_MIN_DISCRIMINATOR_NPIX}): use a larger npix, or "

@@ -4,7 +4,8 @@ All losses are per-sample means averaged over the batch, so that under
 DistributedDataParallel the average of the ranks' gradients equals the gradient of the global
 batch.
 
-- `l1_loss`: mean absolute error of ``t = log10(Sigma / 1e8)`` (dex).
+- `l1_loss`: mean absolute error of ``t = log10(Sigma / 1e8)`` (dex); optionally of its shape
+  only (each sample's mean error removed), leaving the amplitude to the integrated terms.
 - `mass_loss`: absolute error of ``log10 M(<R200)`` (dex), the mass integrated from
   ``10**t`` over the disc of the true R200 (whose radius in pixels the augmentation knows).
 - `profile_loss`: mean absolute error of the ``log10`` azimuthally averaged Sigma (linear mean,
@@ -32,8 +33,15 @@ __all__ = ["l1_loss", "log_mass_within", "mass_loss", "log_profile", "profile_lo
 _LN10 = math.log(10.0)
 
 
-def l1_loss(pred, target):
+def l1_loss(pred, target, shape_only=False):
     """Mean absolute error (in the units of ``t``, dex).
+
+    With ``shape_only``, each sample's mean error is subtracted first, so the term is blind to a
+    uniform shift of ``t``: it constrains the shape of the map and leaves its amplitude to the
+    integrated terms (`mass_loss`, `profile_loss`).  A pixel-wise L1 drives every pixel to its
+    conditional median; where the pixels' posteriors are broad (noisy or missing inputs, an
+    uncertain frame) the sum of the medians falls below the median of the sum, and a map whose
+    amplitude is set by the pixels comes out low in mass.
 
     Examples
     --------
@@ -41,8 +49,13 @@ def l1_loss(pred, target):
     >>> from massrecon.training.losses import l1_loss
     >>> float(l1_loss(torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)))
     1.0
+    >>> float(l1_loss(torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4), shape_only=True))
+    0.0
     """
-    return (pred - target).abs().mean()
+    diff = pred - target
+    if shape_only:
+        diff = diff - diff.mean(dim=tuple(range(1, diff.dim())), keepdim=True)
+    return diff.abs().mean()
 
 
 def log_mass_within(t, radius_px):
@@ -228,7 +241,7 @@ def generator_loss(pred, batch, weights, fake_logits=None):
         With ``t`` (B, 1, N, N) and ``r200_px`` (B,).
     weights : mapping
         ``l1_weight``, ``mass_weight``, ``profile_weight``, ``gan_weight``, ``ps_weight``
-        (missing: 0).
+        (missing: 0), and ``l1_shape_only`` (missing: False; see `l1_loss`).
     fake_logits : `torch.Tensor`, optional
         Discriminator logits on ``pred`` (needed when ``gan_weight > 0``).
 
@@ -257,7 +270,7 @@ def generator_loss(pred, batch, weights, fake_logits=None):
     w = {k: float(weights.get(k, 0.0))
          for k in ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight")}
     target = batch["t"]
-    l1 = l1_loss(pred, target)
+    l1 = l1_loss(pred, target, shape_only=bool(weights.get("l1_shape_only", False)))
     total = w["l1_weight"] * l1
     parts = {"l1": float(l1.detach())}
     if w["mass_weight"] > 0:

@@ -188,3 +188,51 @@ def test_xray_background_noise_in_training_samples():
         assert d.std() == pytest.approx(expect, rel=0.1)
     with pytest.raises(ValueError, match="xray_background"):
         AugmentConfig(xray_background=(0.0, 1.0))
+
+
+def test_shape_only_l1_is_blind_to_a_uniform_shift():
+    from massrecon.training.losses import l1_loss
+
+    rng = np.random.default_rng(1)
+    t = rng.normal(size=(2, 1, 16, 16))
+    pred = t + rng.normal(scale=0.1, size=t.shape)
+    d = pred - t
+    expected = np.mean([np.mean(np.abs(d[k] - d[k].mean())) for k in range(2)])
+    got = float(l1_loss(torch.from_numpy(pred), torch.from_numpy(t), shape_only=True))
+    assert got == pytest.approx(expected, rel=1e-12)
+    # each sample's own shift is invisible; the plain L1 sees it
+    shifted = pred + np.array([0.3, -0.7])[:, None, None, None]
+    assert float(l1_loss(torch.from_numpy(shifted), torch.from_numpy(t), shape_only=True)) == pytest.approx(got)
+    assert float(l1_loss(torch.from_numpy(shifted), torch.from_numpy(t))) > 2 * got
+
+
+def test_shape_only_l1_leaves_the_amplitude_to_the_mass():
+    """A flat prediction against a skewed map: the pixel L1 sets its level at the median pixel and
+    under-predicts the mass; with the shape-only L1 the mass term sets it at the mean within R200."""
+    from massrecon.training.losses import generator_loss
+
+    n, r200 = 24, 10.0
+    t = torch.zeros(1, 1, n, n, dtype=torch.float64)
+    t[0, 0, 10:13, 10:13] = 1.5  # a dense clump on a flat background: a right-skewed pixel distribution
+    i = np.arange(n) - (n - 1) / 2
+    disc = np.hypot(i[None, :], i[:, None]) < r200
+    mean_level = np.log10(np.mean(10 ** t[0, 0].numpy()[disc]))  # independent: plain numpy
+    batch = {"t": t, "r200_px": torch.tensor([r200], dtype=torch.float64)}
+    levels = np.linspace(-0.2, 0.6, 801)
+
+    def best(shape_only):
+        w = {"l1_weight": 100.0, "mass_weight": 10.0, "l1_shape_only": shape_only}
+        loss = [float(generator_loss(torch.full_like(t, c), batch, w)[0]) for c in levels]
+        return levels[int(np.argmin(loss))]
+
+    assert abs(best(False)) < 0.01  # the median pixel
+    assert mean_level > 0.1
+    assert best(True) == pytest.approx(mean_level, abs=0.002)
+
+
+def test_shape_only_config():
+    assert TrainingConfig(l1_shape_only=True).l1_shape_only is True
+    with pytest.raises(TypeError, match="l1_shape_only"):
+        TrainingConfig(l1_shape_only="yes")
+    with pytest.raises(ValueError, match="l1_shape_only"):
+        TrainingConfig(l1_shape_only=True, mass_weight=0.0, profile_weight=0.0)
