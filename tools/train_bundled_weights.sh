@@ -9,7 +9,8 @@
 #      the instrument domain of issue 15: X-ray noise to 1e38 at the reference level with
 #      backgrounds 0.1-1e4 times it, y maps high-pass filtered as ground-based SZ maps are;
 #   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps: the annulus-mean
-#      profile loss, X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
+#      profile loss, the shape-only pixel L1 (the maps' level set by the mass and profile terms),
+#      X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
 #      massrecon train --resume WORK/run_ft),
 #   4. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
 #      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio) and
