@@ -192,6 +192,9 @@ class TrainingConfig:
         shape and the mass and profile terms alone set its amplitude (see
         `~massrecon.training.losses.l1_loss`); then ``mass_weight`` or ``profile_weight`` must
         be > 0.
+    profile_shape_only : bool
+        The same for the profile term (`~massrecon.training.losses.profile_loss`); with both,
+        the mass term alone sets the maps' level and ``mass_weight`` must be > 0.
     init_from : str, optional
         A checkpoint (or run directory) whose generator (and discriminator, if both runs have one)
         weights start this run: fine-tuning.  Optimisers, schedules and the data order start
@@ -255,6 +258,7 @@ class TrainingConfig:
     gan_weight: float = 1.0
     ps_weight: float = 0.0
     l1_shape_only: bool = False
+    profile_shape_only: bool = False
     init_from: str = None
     checkpoint_interval: int = 500
     log_interval: int = 10
@@ -305,9 +309,12 @@ class TrainingConfig:
             raise ValueError("at least one loss weight must be > 0")
         if not isinstance(self.l1_shape_only, bool):
             raise TypeError(f"l1_shape_only must be true or false, got {self.l1_shape_only!r}")
-        if self.l1_shape_only and self.mass_weight + self.profile_weight == 0:
+        if not isinstance(self.profile_shape_only, bool):
+            raise TypeError(f"profile_shape_only must be true or false, got {self.profile_shape_only!r}")
+        level = self.mass_weight + (0.0 if self.profile_shape_only else self.profile_weight)
+        if self.l1_shape_only and level == 0:
             raise ValueError("l1_shape_only leaves the maps' amplitude to the mass and profile terms: "
-                             "mass_weight or profile_weight must be > 0")
+                             "mass_weight (or profile_weight without profile_shape_only) must be > 0")
         if self.gan_weight > 0 and _patch_output_size(self.npix) < 1:
             raise ValueError(f"npix = {self.npix} is too small for the discriminator (five 4x4 convolutions, three "
                              f"of stride 2, need npix >= {_MIN_DISCRIMINATOR_NPIX}): use a larger npix, or "

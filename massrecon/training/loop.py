@@ -515,7 +515,7 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
     metrics = _Metrics(run_dir, step if ckpt is not None else None, ctx.is_main)
     weights = {k: getattr(config, k)
                for k in ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight",
-                         "l1_shape_only")}
+                         "l1_shape_only", "profile_shape_only")}
     end = config.steps if stop_at is None else min(config.steps, int(stop_at))
     amp = _autocast(config, device)
     bar = _progress_bar(config, step, progress and ctx.is_main)

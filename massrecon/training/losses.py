@@ -142,10 +142,14 @@ def log_profile(t, radius_px, edges_r200=PROFILE_EDGES_R200):
     return torch.where(count > 0, _log_means(t, mask, count), -math.inf)
 
 
-def profile_loss(pred, target, radius_px, edges_r200=PROFILE_EDGES_R200):
+def profile_loss(pred, target, radius_px, edges_r200=PROFILE_EDGES_R200, shape_only=False):
     """Mean absolute error of the ``log10`` annulus means of ``10**t`` (dex), see `log_profile`.
 
-    Annuli without a pixel centre (R200 of a few pixels) are left out.
+    Annuli without a pixel centre (R200 of a few pixels) are left out.  With ``shape_only``, each
+    sample's mean error over its annuli is subtracted first, so the term constrains the profile's
+    shape and leaves its level to `mass_loss`: the annulus means of the outer bins have skewed
+    conditional distributions too (invisible subhaloes), and the sum of their medians falls below
+    the median of the integrated mass.
 
     Examples
     --------
@@ -154,12 +158,18 @@ def profile_loss(pred, target, radius_px, edges_r200=PROFILE_EDGES_R200):
     >>> t = torch.zeros(2, 1, 32, 32)
     >>> round(float(profile_loss(t + 0.1, t, torch.tensor([12.0, 14.0]))), 6)
     0.1
+    >>> round(float(profile_loss(t + 0.1, t, torch.tensor([12.0, 14.0]), shape_only=True)), 6)
+    0.0
     """
     mask, count = _annuli(pred, radius_px, edges_r200)
     valid = count > 0
     if not bool(valid.any()):
         raise ValueError("profile_loss: no annulus holds a pixel centre; radius_px is too small")
     diff = _log_means(pred, mask, count) - _log_means(target, mask, count)
+    if shape_only:
+        w = valid.to(diff.dtype)
+        diff = diff - (torch.where(valid, diff, 0.0).sum(dim=1, keepdim=True)
+                       / w.sum(dim=1, keepdim=True).clamp_min(1.0))
     return diff.abs()[valid].mean()
 
 
@@ -241,7 +251,8 @@ def generator_loss(pred, batch, weights, fake_logits=None):
         With ``t`` (B, 1, N, N) and ``r200_px`` (B,).
     weights : mapping
         ``l1_weight``, ``mass_weight``, ``profile_weight``, ``gan_weight``, ``ps_weight``
-        (missing: 0), and ``l1_shape_only`` (missing: False; see `l1_loss`).
+        (missing: 0), and ``l1_shape_only`` and ``profile_shape_only`` (missing: False; see
+        `l1_loss` and `profile_loss`).
     fake_logits : `torch.Tensor`, optional
         Discriminator logits on ``pred`` (needed when ``gan_weight > 0``).
 
@@ -278,7 +289,8 @@ def generator_loss(pred, batch, weights, fake_logits=None):
         total = total + w["mass_weight"] * ml
         parts["mass"] = float(ml.detach())
     if w["profile_weight"] > 0:
-        pl = profile_loss(pred, target, batch["r200_px"])
+        pl = profile_loss(pred, target, batch["r200_px"],
+                          shape_only=bool(weights.get("profile_shape_only", False)))
         total = total + w["profile_weight"] * pl
         parts["profile"] = float(pl.detach())
     if w["gan_weight"] > 0:

@@ -236,3 +236,53 @@ def test_shape_only_config():
         TrainingConfig(l1_shape_only="yes")
     with pytest.raises(ValueError, match="l1_shape_only"):
         TrainingConfig(l1_shape_only=True, mass_weight=0.0, profile_weight=0.0)
+
+
+def test_shape_only_profile_is_blind_to_a_uniform_shift():
+    torch.manual_seed(2)
+    t = torch.randn(2, 1, 40, 40, dtype=torch.float64)
+    r = torch.tensor([16.0, 12.0], dtype=torch.float64)
+    pred = t + 0.05 * torch.randn_like(t)
+    shifted = pred + torch.tensor([0.4, -0.3], dtype=torch.float64)[:, None, None, None]
+    base = float(profile_loss(pred, t, r, shape_only=True))
+    assert base > 0
+    assert float(profile_loss(shifted, t, r, shape_only=True)) == pytest.approx(base, rel=1e-10)
+    # independent: numpy annulus means, each sample's mean error over its annuli removed
+    e = np.array([_numpy_profile(pred[k, 0].numpy(), float(r[k])) - _numpy_profile(t[k, 0].numpy(), float(r[k]))
+                  for k in range(2)])
+    assert base == pytest.approx(np.mean(np.abs(e - e.mean(axis=1, keepdims=True))), rel=1e-8)
+
+
+def test_shape_only_profile_leaves_the_level_to_the_mass():
+    """With both shape-only terms, a flat prediction's level is the mean within R200 (mass term);
+    with the plain profile term it is pulled to the annuli's median."""
+    from massrecon.training.losses import generator_loss
+
+    n, r200 = 24, 10.0
+    t = torch.zeros(1, 1, n, n, dtype=torch.float64)
+    t[0, 0, 11:13, 17:19] = 2.0  # a dense subhalo in an outer annulus: that annulus alone is high
+    i = np.arange(n) - (n - 1) / 2
+    disc = np.hypot(i[None, :], i[:, None]) < r200
+    mean_level = np.log10(np.mean(10 ** t[0, 0].numpy()[disc]))
+    batch = {"t": t, "r200_px": torch.tensor([r200], dtype=torch.float64)}
+    levels = np.linspace(-0.2, 0.8, 1001)
+
+    def best(profile_shape_only):
+        w = {"l1_weight": 100.0, "mass_weight": 10.0, "profile_weight": 100.0, "l1_shape_only": True,
+             "profile_shape_only": profile_shape_only}
+        loss = [float(generator_loss(torch.full_like(t, c), batch, w)[0]) for c in levels]
+        return levels[int(np.argmin(loss))]
+
+    assert mean_level > 0.2
+    assert best(False) < 0.5 * mean_level  # the median annulus wins
+    assert best(True) == pytest.approx(mean_level, abs=0.002)
+
+
+def test_profile_shape_only_config():
+    assert TrainingConfig(profile_shape_only=True).profile_shape_only is True
+    with pytest.raises(TypeError, match="profile_shape_only"):
+        TrainingConfig(profile_shape_only=1)
+    with pytest.raises(ValueError, match="mass_weight"):
+        TrainingConfig(l1_shape_only=True, profile_shape_only=True, mass_weight=0.0, profile_weight=1.0)
+    cfg = TrainingConfig(l1_shape_only=True, profile_shape_only=True, mass_weight=1.0, profile_weight=1.0)
+    assert cfg.l1_shape_only and cfg.profile_shape_only
