@@ -191,7 +191,7 @@ class TrainingConfig:
         Remove each sample's mean error before the pixel L1, so that it constrains the map's
         shape and the mass and profile terms alone set its amplitude (see
         `~massrecon.training.losses.l1_loss`); then ``mass_weight`` or ``profile_weight`` must
-        be > 0.
+        be > 0 (a term that sets the level).
     profile_shape_only : bool
         The same for the profile term (`~massrecon.training.losses.profile_loss`); with both,
         the mass term alone sets the maps' level and ``mass_weight`` must be > 0.
@@ -307,14 +307,7 @@ class TrainingConfig:
             setattr(self, name, val)
         if self.l1_weight + self.mass_weight + self.profile_weight + self.gan_weight + self.ps_weight == 0:
             raise ValueError("at least one loss weight must be > 0")
-        if not isinstance(self.l1_shape_only, bool):
-            raise TypeError(f"l1_shape_only must be true or false, got {self.l1_shape_only!r}")
-        if not isinstance(self.profile_shape_only, bool):
-            raise TypeError(f"profile_shape_only must be true or false, got {self.profile_shape_only!r}")
-        level = self.mass_weight + (0.0 if self.profile_shape_only else self.profile_weight)
-        if self.l1_shape_only and level == 0:
-            raise ValueError("l1_shape_only leaves the maps' amplitude to the mass and profile terms: "
-                             "mass_weight (or profile_weight without profile_shape_only) must be > 0")
+        self._check_shape_only()
         if self.gan_weight > 0 and _patch_output_size(self.npix) < 1:
             raise ValueError(f"npix = {self.npix} is too small for the discriminator (five 4x4 convolutions, three "
                              f"of stride 2, need npix >= {_MIN_DISCRIMINATOR_NPIX}): use a larger npix, or "
@@ -354,6 +347,18 @@ class TrainingConfig:
                 raise ValueError("augment.relation_frame_probability > 0 needs data_paths (the relations are fitted "
                                  "on the first data set), not simulate")
             self.simulate = _check_simulate(self.simulate, self.augment)
+
+
+    def _check_shape_only(self):
+        """The shape-only loss flags are booleans, and some term is left to set the maps' level."""
+        for name in ("l1_shape_only", "profile_shape_only"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        level = (self.mass_weight + (0.0 if self.profile_shape_only else self.profile_weight)
+                 + (0.0 if self.l1_shape_only else self.l1_weight))
+        if (self.l1_shape_only or self.profile_shape_only) and level == 0:
+            raise ValueError("l1_shape_only / profile_shape_only leave the maps' level to the other terms: "
+                             "mass_weight, or a profile_weight or l1_weight that is not shape-only, must be > 0")
 
     def simulation_config(self):
         """The `~massrecon.simulate.SimulationConfig` of the ``simulate`` table (None without

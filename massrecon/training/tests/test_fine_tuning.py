@@ -236,6 +236,8 @@ def test_shape_only_config():
         TrainingConfig(l1_shape_only="yes")
     with pytest.raises(ValueError, match="l1_shape_only"):
         TrainingConfig(l1_shape_only=True, mass_weight=0.0, profile_weight=0.0)
+    # a shape-only pixel term with no weight leaves the level to the plain profile term: fine
+    assert TrainingConfig(l1_shape_only=True, l1_weight=0.0, mass_weight=0.0, profile_weight=1.0).l1_shape_only
 
 
 def test_shape_only_profile_is_blind_to_a_uniform_shift():
@@ -251,6 +253,27 @@ def test_shape_only_profile_is_blind_to_a_uniform_shift():
     e = np.array([_numpy_profile(pred[k, 0].numpy(), float(r[k])) - _numpy_profile(t[k, 0].numpy(), float(r[k]))
                   for k in range(2)])
     assert base == pytest.approx(np.mean(np.abs(e - e.mean(axis=1, keepdims=True))), rel=1e-8)
+
+    # the mean is over each sample's own valid annuli: R200 of 3 px leaves the inner annuli empty,
+    # R200 of 0.2 px leaves none (that sample adds nothing, and no NaN)
+    small = torch.randn(3, 1, 12, 12, dtype=torch.float64)
+    r = torch.tensor([3.0, 5.0, 0.2], dtype=torch.float64)
+    p = (small + 0.1 * torch.randn_like(small)).requires_grad_(True)
+    loss = profile_loss(p, small, r, shape_only=True)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(p.grad).all()
+    assert float(p.grad[2].abs().max()) < 1e-20
+    i = np.arange(12) - 5.5
+    rr = np.hypot(i[None, :], i[:, None])
+    errs = []
+    for k in range(2):
+        e = np.asarray(PROFILE_EDGES_R200) * float(r[k])
+        masks = [(rr >= lo) & (rr < hi) for lo, hi in zip(e[:-1], e[1:])]
+        pk, tk = 10 ** p[k, 0].detach().numpy(), 10 ** small[k, 0].numpy()
+        ek = np.array([np.log10(pk[m].mean() / tk[m].mean()) for m in masks if m.any()])
+        errs.append(np.abs(ek - ek.mean()))
+    assert len(errs[0]) < 8  # some annuli of the 3 px sample are empty
+    assert float(loss.detach()) == pytest.approx(np.concatenate(errs).mean(), rel=1e-8)
 
 
 def test_shape_only_profile_leaves_the_level_to_the_mass():
@@ -284,5 +307,24 @@ def test_profile_shape_only_config():
         TrainingConfig(profile_shape_only=1)
     with pytest.raises(ValueError, match="mass_weight"):
         TrainingConfig(l1_shape_only=True, profile_shape_only=True, mass_weight=0.0, profile_weight=1.0)
+    with pytest.raises(ValueError, match="profile_shape_only"):
+        TrainingConfig(profile_shape_only=True, l1_weight=0.0, mass_weight=0.0, profile_weight=1.0)
     cfg = TrainingConfig(l1_shape_only=True, profile_shape_only=True, mass_weight=1.0, profile_weight=1.0)
     assert cfg.l1_shape_only and cfg.profile_shape_only
+
+
+def test_loop_passes_the_shape_only_flags(tiny_config, tmp_path, monkeypatch):
+    import massrecon.training.loop as loop
+
+    seen = []
+    real = loop.generator_loss
+
+    def spy(pred, batch, weights, fake_logits=None):
+        seen.append((weights.get("l1_shape_only"), weights.get("profile_shape_only")))
+        return real(pred, batch, weights, fake_logits)
+
+    monkeypatch.setattr(loop, "generator_loss", spy)
+    cfg = dataclasses.replace(tiny_config, steps=1, l1_shape_only=True, profile_shape_only=True,
+                              profile_weight=1.0, val_batches=0)
+    train(cfg, run_dir=tmp_path / "run", progress=False)
+    assert seen and all(s == (True, True) for s in seen)
