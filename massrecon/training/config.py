@@ -49,6 +49,7 @@ from ..models.transforms import validate_views
 from ..simulate import SimulationConfig
 from ..simulate.config import upgrade_stored_config
 from .augment import AugmentConfig
+from .losses import LOSS_WEIGHTS, SHAPE_ONLY_FLAGS
 
 __all__ = ["TrainingConfig"]
 
@@ -300,12 +301,12 @@ class TrainingConfig:
             if not (math.isfinite(val) and val > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {val}")
             setattr(self, name, val)
-        for name in ("weight_decay", "l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight"):
+        for name in ("weight_decay",) + LOSS_WEIGHTS:
             val = float(getattr(self, name))
             if not (math.isfinite(val) and val >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {val}")
             setattr(self, name, val)
-        if self.l1_weight + self.mass_weight + self.profile_weight + self.gan_weight + self.ps_weight == 0:
+        if sum(getattr(self, name) for name in LOSS_WEIGHTS) == 0:
             raise ValueError("at least one loss weight must be > 0")
         self._check_shape_only()
         if self.gan_weight > 0 and _patch_output_size(self.npix) < 1:
@@ -348,10 +349,9 @@ class TrainingConfig:
                                  "on the first data set), not simulate")
             self.simulate = _check_simulate(self.simulate, self.augment)
 
-
     def _check_shape_only(self):
         """The shape-only loss flags are booleans, and some term is left to set the maps' level."""
-        for name in ("l1_shape_only", "profile_shape_only"):
+        for name in SHAPE_ONLY_FLAGS:
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be true or false, got {getattr(self, name)!r}")
         level = (self.mass_weight + (0.0 if self.profile_shape_only else self.profile_weight)

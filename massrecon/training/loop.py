@@ -30,7 +30,7 @@ from ..models.unet import PatchGANDiscriminator, UNetGenerator
 from .config import TrainingConfig
 from .data import ClusterMapDataset, ResumableSampler
 from .distributed import cleanup_distributed, setup_distributed, unwrap, wrap_ddp
-from .losses import gan_discriminator_loss, generator_loss, log_mass_within
+from .losses import LOSS_WEIGHTS, SHAPE_ONLY_FLAGS, gan_discriminator_loss, generator_loss, log_mass_within
 from .on_the_fly import DEFAULT_CACHE_SIZE, SimulatedMapDataset
 from .relation_frames import RelationFrameSolver
 
@@ -513,9 +513,7 @@ def _train(config, run_dir, ckpt, stop_at, progress, ctx):
     _wrap_networks(config, nets, ctx)
     data = _build_data(config, ctx, step)
     metrics = _Metrics(run_dir, step if ckpt is not None else None, ctx.is_main)
-    weights = {k: getattr(config, k)
-               for k in ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight",
-                         "l1_shape_only", "profile_shape_only")}
+    weights = {k: getattr(config, k) for k in LOSS_WEIGHTS + SHAPE_ONLY_FLAGS}
     end = config.steps if stop_at is None else min(config.steps, int(stop_at))
     amp = _autocast(config, device)
     bar = _progress_bar(config, step, progress and ctx.is_main)

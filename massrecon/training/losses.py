@@ -27,10 +27,16 @@ from torch.nn import functional as F
 
 from ..models.unet import disc_mask
 
-__all__ = ["l1_loss", "log_mass_within", "mass_loss", "log_profile", "profile_loss", "PROFILE_EDGES_R200",
+__all__ = ["LOSS_WEIGHTS", "SHAPE_ONLY_FLAGS",
+           "l1_loss", "log_mass_within", "mass_loss", "log_profile", "profile_loss", "PROFILE_EDGES_R200",
            "gan_generator_loss", "gan_discriminator_loss", "power_spectrum_loss", "generator_loss"]
 
 _LN10 = math.log(10.0)
+
+#: The weights of `generator_loss`'s terms (``[loss]`` keys of a training configuration).
+LOSS_WEIGHTS = ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight")
+#: Its switches that make a term blind to the maps' level (`l1_loss`, `profile_loss`).
+SHAPE_ONLY_FLAGS = ("l1_shape_only", "profile_shape_only")
 
 
 def l1_loss(pred, target, shape_only=False):
@@ -167,9 +173,8 @@ def profile_loss(pred, target, radius_px, edges_r200=PROFILE_EDGES_R200, shape_o
         raise ValueError("profile_loss: no annulus holds a pixel centre; radius_px is too small")
     diff = _log_means(pred, mask, count) - _log_means(target, mask, count)
     if shape_only:
-        w = valid.to(diff.dtype)
         diff = diff - (torch.where(valid, diff, 0.0).sum(dim=1, keepdim=True)
-                       / w.sum(dim=1, keepdim=True).clamp_min(1.0))
+                       / valid.sum(dim=1, keepdim=True).clamp_min(1))
     return diff.abs()[valid].mean()
 
 
@@ -278,8 +283,7 @@ def generator_loss(pred, batch, weights, fake_logits=None):
     >>> float(generator_loss(batch["t"], batch, weights)[0])
     0.0
     """
-    w = {k: float(weights.get(k, 0.0))
-         for k in ("l1_weight", "mass_weight", "profile_weight", "gan_weight", "ps_weight")}
+    w = {k: float(weights.get(k, 0.0)) for k in LOSS_WEIGHTS}
     target = batch["t"]
     l1 = l1_loss(pred, target, shape_only=bool(weights.get("l1_shape_only", False)))
     total = w["l1_weight"] * l1
