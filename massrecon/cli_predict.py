@@ -79,6 +79,9 @@ def register(sub):
     g.add_argument("--self-consistent", action="store_true",
                    help="find R200 from the observations (the frame of the weights' scaling-relation mass; "
                         "docs/reconstruct.rst)")
+    g.add_argument("--frame-ensemble", type=int, metavar="N",
+                   help="average the maps of N frames within +-2%% in R200 (odd; default 5 with "
+                        "--self-consistent, else 1)")
     g.add_argument("--out", default="massrecon-predict", help="output folder (default massrecon-predict)")
     g.add_argument("--overwrite", action="store_true", help="replace files of a previous run")
     g.add_argument("--png", action="store_true", help="also write massmap.png")
@@ -300,7 +303,7 @@ def run(args):
         raise ValueError("give at least one observation: --y/--y-healpix, --counts with --exposure, or --members")
     rec = MassReconstructor.pretrained()
     mass_map = rec.predict(observations, frame, r200_error=None if args.self_consistent else args.r200_error,
-                           self_consistent=args.self_consistent)
+                           self_consistent=args.self_consistent, frame_ensemble=args.frame_ensemble)
     os.makedirs(args.out, exist_ok=True)
     mass_map.write(files["map"], overwrite=True)
     masses, profile = _tables(mass_map, frame)

@@ -21,6 +21,7 @@ from .checks import INPUT_RANGES_KEY, aperture_integral, check_member_masses, ch
 from .contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX, SUPPORTED_BEAM_R200
 from .exceptions import AmbiguousMassWarning, NotConvergedWarning, OutOfDistributionWarning
 from .frame import ClusterFrame
+from .frame_ensemble import DEFAULT_FRAME_ENSEMBLE, check_frame_ensemble, frame_ensemble_scales, resample_to_frame
 from .halo import nfw_enclosed_mass_shape
 from .logger import log
 from .massmap import SIGMA_UNIT, MassMap
@@ -531,10 +532,30 @@ class MassReconstructor:
             base = np.full(r.shape, 0.1)  # uncalibrated: a conservative 0.1 dex
         return base
 
-    def _predict_on(self, observations, frame, r200_error, tta):
-        prepared = self._prepare(observations, frame)
-        x, mask, cond = self._inputs(prepared, frame, r200_error)
-        return self._run(x, mask, cond, tta=tta), prepared
+    def _predict_on(self, observations, frame, r200_error, tta, frame_ensemble=1):
+        """``(sigma, prepared)`` on ``frame``: with ``frame_ensemble > 1``, the mean of the maps of
+        that many frames around it (`massrecon.frame_ensemble`), resampled onto its pixels."""
+        if frame_ensemble == 1:
+            prepared = self._prepare(observations, frame)
+            x, mask, cond = self._inputs(prepared, frame, r200_error)
+            return self._run(x, mask, cond, tta=tta), prepared
+        scales = frame_ensemble_scales(frame_ensemble)
+        frames = [frame if q == 1 else frame.with_r200(frame.r200 * float(q)) for q in scales]
+        got = self._predict_frames(observations, frames, r200_error, tta)
+        central = got[len(got) // 2]
+        if isinstance(central, Exception):
+            raise central
+        _, prepared, seen = central
+        for w in seen:  # the checks of the answer's frame are the map's
+            warnings.warn(w.message, w.category)
+        kept = [(q, g[0]) for q, g in zip(scales, got) if not isinstance(g, Exception)]
+        if len(kept) < len(got):
+            log.info(f"the frame ensemble left out {len(got) - len(kept)} of its {len(got)} frames that the "
+                     f"observations cannot fill")
+        # the mean of Sigma (not of its log, as the symmetries are averaged): the ensemble's maps
+        # differ by noise aliasing, and the mean keeps their mass
+        sigma = np.mean([resample_to_frame(sig, q) for q, sig in kept], axis=0)
+        return sigma, prepared
 
     def _m200_ratio(self, frame):
         """:math:`M_{cyl}(<R_{200})/M_{200}` of the frame: the weights' calibration of the training
@@ -549,7 +570,7 @@ class MassReconstructor:
         return float(projected_to_m200_ratio(frame.c200, m200=frame.m200, z=frame.z,
                                              calibration=self._ratio_calibration))
 
-    def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta):
+    def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta, frame_ensemble=1):
         """Find the frame whose M200 equals the M200 implied by the map predicted on it.
 
         ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``, the
@@ -596,8 +617,11 @@ class MassReconstructor:
         else:
             best = min(evals, key=lambda x: abs(x - res.root))
         _, fr, sigma, prepared, seen = evals[best]
-        for w in seen:
-            warnings.warn(w.message, w.category)
+        if frame_ensemble > 1:
+            sigma, prepared = self._predict_on(observations, fr, r200_error, tta, frame_ensemble)
+        else:
+            for w in seen:
+                warnings.warn(w.message, w.category)
         return fr, (sigma, prepared), history, self._sc_report(frame, res)
 
     def _predict_frames(self, observations, frames, r200_error, tta):
@@ -683,7 +707,7 @@ class MassReconstructor:
         cards["SCWIDEN"] = round(widen, 4)
         return cards
 
-    def _relation_solve(self, observations, frame, r200_error, max_iter, rtol, tta):
+    def _relation_solve(self, observations, frame, r200_error, max_iter, rtol, tta, frame_ensemble):
         """The ``"relation"`` self-consistent frame (`relation_mass`) and the map predicted on it."""
         rm = self.relation_mass(observations, frame, max_iter=max(int(max_iter), 30), rtol=min(rtol, 1e-3))
         cards = {"SCMETHOD": "relation", "SCFLAG": "ok" if rm.converged else "none", "SCWIDEN": 0.0,
@@ -702,7 +726,7 @@ class MassReconstructor:
                           f"M500 {rm.m500:.3g}): the map is predicted on the last frame", NotConvergedWarning)
         r200_error = relation_frame_error(rm.scatter_dex, r200_error)
         cards["R200ERR"] = round(r200_error, 4)
-        sigma, prepared = self._predict_on(observations, rm.frame, r200_error, tta)
+        sigma, prepared = self._predict_on(observations, rm.frame, r200_error, tta, frame_ensemble)
         return rm.frame, (sigma, prepared), rm.history, cards
 
     def relation_mass(self, observations, frame, *, max_iter=30, rtol=1e-3):
@@ -864,7 +888,7 @@ class MassReconstructor:
 
     # --- public API ---------------------------------------------------------------------------
     def predict(self, observations, frame, *, r200_error=None, self_consistent=False, max_iter=10, rtol=0.01,
-                tta=False):
+                tta=False, frame_ensemble=None):
         """Predict the mass map of a cluster.
 
         Parameters
@@ -908,6 +932,14 @@ class MassReconstructor:
         tta : bool
             Average over the 8 flips/rotations of the inputs (8 times slower; the calibrated
             uncertainty was measured without it, so it is slightly conservative with it).
+        frame_ensemble : int, optional
+            Average the maps predicted on this many frames (an odd number) whose R200 spans
+            +-2% around the answer's (`massrecon.frame_ensemble`), resampled onto its pixels.
+            A low-count image resampled onto the frame aliases its shot noise, so a single frame's
+            map can jump by several per cent between frames 0.3% apart; the ensemble averages
+            the jumps out.  Default: 5 with ``self_consistent`` (whose frame is fixed only to
+            such steps, so that every start gives the same map), else 1 (the frame alone).  Costs
+            that many network passes (one batch).
 
         Returns
         -------
@@ -918,17 +950,21 @@ class MassReconstructor:
         frame, r200_error = self._check_request(frame, r200_error, method is not None)
         if method:
             max_iter, rtol = _check_iteration_options(max_iter, rtol)
+        if frame_ensemble is None:
+            frame_ensemble = DEFAULT_FRAME_ENSEMBLE if method else 1
+        frame_ensemble = check_frame_ensemble(frame_ensemble)
         t0 = time.perf_counter()
         if method == "relation":
             frame, (sigma, prepared), history, cards = self._relation_solve(observations, frame, r200_error,
-                                                                            max_iter, rtol, tta)
+                                                                            max_iter, rtol, tta, frame_ensemble)
         elif method == "roots":
             frame, (sigma, prepared), history, cards = self._solve_r200(observations, frame, r200_error, max_iter,
-                                                                        rtol, tta)
+                                                                        rtol, tta, frame_ensemble)
             cards = {"SCMETHOD": "roots", **cards}
         else:
-            sigma, prepared = self._predict_on(observations, frame, r200_error, tta)
+            sigma, prepared = self._predict_on(observations, frame, r200_error, tta, frame_ensemble)
             history, cards = [float(frame.r200.to_value(u.kpc))], {}
+        cards = {**cards, "FRAMEENS": frame_ensemble}
         return self._mass_map(sigma, frame, prepared, r200_error, history, time.perf_counter() - t0, cards)
 
     def _self_consistent_method(self, self_consistent):
@@ -999,7 +1035,8 @@ class MassReconstructor:
         The observations are prepared cluster by cluster and the generator runs on batches of
         ``batch_size`` clusters (one forward pass each), which roughly halves the generator's
         share of the time compared with calling `predict` in a loop (see the performance table in
-        the reconstruction guide); with ``self_consistent=True`` each cluster is solved on its own.
+        the reconstruction guide); with ``self_consistent=True`` or a ``frame_ensemble`` each cluster
+        is predicted on its own (`predict`).
 
         Parameters
         ----------
@@ -1042,7 +1079,9 @@ class MassReconstructor:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         clusters = list(clusters)
         out = [None] * len(clusters)
-        if kwargs.get("self_consistent", False):
+        if kwargs.get("frame_ensemble") is not None:
+            check_frame_ensemble(kwargs["frame_ensemble"])  # a wrong value is the caller's, not a cluster's
+        if kwargs.get("self_consistent", False) or kwargs.get("frame_ensemble") not in (None, 1):
             for i, frame in enumerate(tqdm(clusters, disable=not progress, unit="cluster", desc="reconstruct")):
                 try:
                     obs = observations(frame) if callable(observations) else observations
@@ -1050,7 +1089,7 @@ class MassReconstructor:
                 except (ValueError, u.UnitsError) as exc:
                     log.warning(f"{frame.name or frame.center}: {exc}")
             return out
-        unknown = set(kwargs) - {"r200_error", "tta", "max_iter", "rtol", "self_consistent"}
+        unknown = set(kwargs) - {"r200_error", "tta", "max_iter", "rtol", "self_consistent", "frame_ensemble"}
         if unknown:
             raise TypeError(f"predict_catalog got unexpected keyword arguments {sorted(unknown)}")
         tta = bool(kwargs.get("tta", False))

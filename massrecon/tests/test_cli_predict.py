@@ -47,7 +47,7 @@ def test_predict_self_consistent_reports_its_own_frame(example, tmp_path, capsys
 
     assert main(_args(example, tmp_path) + ["--self-consistent"]) == 0
     m = MassMap.read(tmp_path / "massmap.fits")
-    assert m.meta["SCMETHOD"] == "relation"
+    assert m.meta["SCMETHOD"] == "relation" and m.meta["FRAMEENS"] == 5
     masses = QTable.read(tmp_path / "masses.ecsv")
     rows = {q: r for q, r in zip(masses["quantity"], masses)}
     # the relation mass that placed the frame, with its scatter, and the projected masses within
@@ -67,6 +67,7 @@ def test_predict_self_consistent_reports_its_own_frame(example, tmp_path, capsys
     ((), ("--counts", "extra.fits"), "one --exposure per --counts"),
     ((), ("--y-highpass", "3", "--y-transfer", "t.txt"), "one of --y-highpass and --y-transfer"),
     ((), ("--members-completeness", "1e10", "--members-mag-limit", "17.8"), "one of --members-completeness"),
+    ((), ("--frame-ensemble", "2"), "frame_ensemble must be a positive odd integer"),
 ])
 def test_predict_argument_errors(example, tmp_path, capsys, drop, add, message):
     args = _args(example, tmp_path)

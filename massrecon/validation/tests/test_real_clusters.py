@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(not (DATA_DIR / "realclusters").is_dir(),
 _FAILING = {
     ("xray: Chandra 5786+17170", "PSZ2"):
         "ZwCl 2341 is a merging, filamentary system (two subclusters, radio relics) at the X-ray depth of "
-        "two short Chandra pointings; the model gives 2.9e14 on the catalogue frame (3.5e14 self-consistent) "
+        "two short Chandra pointings; the model gives 2.9e14 on the catalogue frame (3.4e14 self-consistent) "
         "against MSZ/0.8 ~ 6.5e14 Msun (pull -2.4)",
     ("xray: XMM 0404910601", "PSZ2"):
         "the X-ray-only mass of Abell 907 is low with the weights of issue 15 (3.2e14 on the catalogue frame "
@@ -125,12 +125,21 @@ def test_agrees_with_catalogue(view_sets, predictions, label, catalog):
 @pytest.fixture(scope="module")
 def frame_masses(view_sets):
     """The masses from the weights' relations alone and from the default self-consistent method
-    (the map on the frame of the relation mass), started at half the catalogue mass."""
+    (the map on the frame of the relation mass), started at half and twice the catalogue mass."""
     from massrecon import MassReconstructor
 
     rec = MassReconstructor.pretrained()
     return {(start, label): predict_view_set(rec, vs, start) for label, vs in view_sets.items()
-            for start in ("relation", 0.5)}
+            for start in ("relation", 0.5, 2.0)}
+
+
+@pytest.mark.parametrize("label", sorted({label for label, _ in _CASES} | {"xray: eROSITA 0.6-2.2 keV"}))
+def test_self_consistent_starts_agree(frame_masses, label):
+    # issue 15 item 4: one answer from starts at 0.5x and 2x the catalogue mass, within 5%.  The
+    # frame is fixed only to pixel-level steps, and on the XMM image 0201901401 a single frame's map
+    # jumps by 5.6% between the two starts' frames, 0.24% apart; the frame ensemble averages it out
+    lo, hi = frame_masses[(0.5, label)]["m500"], frame_masses[(2.0, label)]["m500"]
+    assert abs(np.log((lo / hi).to_value(u.one))) < 0.05, f"{label}: M500 {lo:.4g} from 0.5x, {hi:.4g} from 2x"
 
 
 @pytest.mark.parametrize("start", ["relation", 0.5])
