@@ -289,7 +289,16 @@ def _png(path, mass_map):
 
 def run(args):
     """Run ``massrecon predict`` (the parsed arguments of `register`'s parser)."""
+    from .frame_ensemble import check_frame_ensemble
     from .reconstruct import MassReconstructor
+
+    if args.frame_ensemble is not None:
+        try:
+            check_frame_ensemble(args.frame_ensemble)
+        except ValueError:
+            # before anything is read: the option's own name
+            raise ValueError(f"--frame-ensemble must be a positive odd number of frames, got "
+                             f"{args.frame_ensemble}") from None
 
     files = {k: os.path.join(args.out, v) for k, v in dict(
         map="massmap.fits", masses="masses.ecsv", profile="profile.ecsv", png="massmap.png").items()}

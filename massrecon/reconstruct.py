@@ -532,13 +532,14 @@ class MassReconstructor:
             base = np.full(r.shape, 0.1)  # uncalibrated: a conservative 0.1 dex
         return base
 
-    def _predict_on(self, observations, frame, r200_error, tta, frame_ensemble=1):
-        """``(sigma, prepared)`` on ``frame``: with ``frame_ensemble > 1``, the mean of the maps of
-        that many frames around it (`massrecon.frame_ensemble`), resampled onto its pixels."""
+    def _predict_on(self, observations, frame, r200_error, tta, frame_ensemble):
+        """``(sigma, prepared, n)`` on ``frame``: with ``frame_ensemble > 1``, the mean of the maps of
+        the ``n`` frames around it (`massrecon.frame_ensemble`) that the observations fill,
+        resampled onto its pixels."""
         if frame_ensemble == 1:
             prepared = self._prepare(observations, frame)
             x, mask, cond = self._inputs(prepared, frame, r200_error)
-            return self._run(x, mask, cond, tta=tta), prepared
+            return self._run(x, mask, cond, tta=tta), prepared, 1
         scales = frame_ensemble_scales(frame_ensemble)
         frames = [frame if q == 1 else frame.with_r200(frame.r200 * float(q)) for q in scales]
         got = self._predict_frames(observations, frames, r200_error, tta)
@@ -555,7 +556,7 @@ class MassReconstructor:
         # the mean of Sigma (not of its log, as the symmetries are averaged): the ensemble's maps
         # differ by noise aliasing, and the mean keeps their mass
         sigma = np.mean([resample_to_frame(sig, q) for q, sig in kept], axis=0)
-        return sigma, prepared
+        return sigma, prepared, len(kept)
 
     def _m200_ratio(self, frame):
         """:math:`M_{cyl}(<R_{200})/M_{200}` of the frame: the weights' calibration of the training
@@ -570,7 +571,7 @@ class MassReconstructor:
         return float(projected_to_m200_ratio(frame.c200, m200=frame.m200, z=frame.z,
                                              calibration=self._ratio_calibration))
 
-    def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta, frame_ensemble=1):
+    def _solve_r200(self, observations, frame, r200_error, max_iter, rtol, tta, frame_ensemble):
         """Find the frame whose M200 equals the M200 implied by the map predicted on it.
 
         ``h(s) = ln(M200 implied / M200 of the frame)`` for the frame of R200 ``s * R200_0``, the
@@ -617,12 +618,14 @@ class MassReconstructor:
         else:
             best = min(evals, key=lambda x: abs(x - res.root))
         _, fr, sigma, prepared, seen = evals[best]
+        n_used = 1
         if frame_ensemble > 1:
-            sigma, prepared = self._predict_on(observations, fr, r200_error, tta, frame_ensemble)
+            # the roots are those of the single frames' maps; the answer's map is the ensemble's
+            sigma, prepared, n_used = self._predict_on(observations, fr, r200_error, tta, frame_ensemble)
         else:
             for w in seen:
                 warnings.warn(w.message, w.category)
-        return fr, (sigma, prepared), history, self._sc_report(frame, res)
+        return fr, (sigma, prepared), history, {**self._sc_report(frame, res), "FRAMEENS": n_used}
 
     def _predict_frames(self, observations, frames, r200_error, tta):
         """``(sigma, prepared, warnings)`` on each of ``frames`` (one batched network pass), or the
@@ -726,7 +729,8 @@ class MassReconstructor:
                           f"M500 {rm.m500:.3g}): the map is predicted on the last frame", NotConvergedWarning)
         r200_error = relation_frame_error(rm.scatter_dex, r200_error)
         cards["R200ERR"] = round(r200_error, 4)
-        sigma, prepared = self._predict_on(observations, rm.frame, r200_error, tta, frame_ensemble)
+        sigma, prepared, cards["FRAMEENS"] = self._predict_on(observations, rm.frame, r200_error, tta,
+                                                              frame_ensemble)
         return rm.frame, (sigma, prepared), rm.history, cards
 
     def relation_mass(self, observations, frame, *, max_iter=30, rtol=1e-3):
@@ -939,7 +943,10 @@ class MassReconstructor:
             map can jump by several per cent between frames 0.3% apart; the ensemble averages
             the jumps out.  Default: 5 with ``self_consistent`` (whose frame is fixed only to
             such steps, so that every start gives the same map), else 1 (the frame alone).  Costs
-            that many network passes (one batch).
+            that many preparations of the observations and network passes (one batch).  The
+            header card ``FRAMEENS`` is the number of frames averaged (a frame that the
+            observations cannot fill is left out).  The calibrated uncertainty was measured on
+            single frames, so it is slightly conservative with an ensemble.
 
         Returns
         -------
@@ -962,9 +969,8 @@ class MassReconstructor:
                                                                         rtol, tta, frame_ensemble)
             cards = {"SCMETHOD": "roots", **cards}
         else:
-            sigma, prepared = self._predict_on(observations, frame, r200_error, tta, frame_ensemble)
-            history, cards = [float(frame.r200.to_value(u.kpc))], {}
-        cards = {**cards, "FRAMEENS": frame_ensemble}
+            sigma, prepared, n_used = self._predict_on(observations, frame, r200_error, tta, frame_ensemble)
+            history, cards = [float(frame.r200.to_value(u.kpc))], {"FRAMEENS": n_used}
         return self._mass_map(sigma, frame, prepared, r200_error, history, time.perf_counter() - t0, cards)
 
     def _self_consistent_method(self, self_consistent):
@@ -1035,8 +1041,8 @@ class MassReconstructor:
         The observations are prepared cluster by cluster and the generator runs on batches of
         ``batch_size`` clusters (one forward pass each), which roughly halves the generator's
         share of the time compared with calling `predict` in a loop (see the performance table in
-        the reconstruction guide); with ``self_consistent=True`` or a ``frame_ensemble`` each cluster
-        is predicted on its own (`predict`).
+        the reconstruction guide); with ``self_consistent=True`` or a ``frame_ensemble`` above 1
+        each cluster is predicted on its own (`predict`).
 
         Parameters
         ----------
@@ -1104,7 +1110,8 @@ class MassReconstructor:
             share = (time.perf_counter() - t0) / len(pending)
             for sig, p in zip(sigma, pending):
                 out[p.index] = self._mass_map(sig, p.frame, p.prepared, p.r200_error,
-                                              [float(p.frame.r200.to_value(u.kpc))], p.prep_seconds + share)
+                                              [float(p.frame.r200.to_value(u.kpc))], p.prep_seconds + share,
+                                              {"FRAMEENS": 1})
             pending.clear()
 
         for i, frame in enumerate(tqdm(clusters, disable=not progress, unit="cluster", desc="reconstruct")):

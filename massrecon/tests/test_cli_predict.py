@@ -67,7 +67,7 @@ def test_predict_self_consistent_reports_its_own_frame(example, tmp_path, capsys
     ((), ("--counts", "extra.fits"), "one --exposure per --counts"),
     ((), ("--y-highpass", "3", "--y-transfer", "t.txt"), "one of --y-highpass and --y-transfer"),
     ((), ("--members-completeness", "1e10", "--members-mag-limit", "17.8"), "one of --members-completeness"),
-    ((), ("--frame-ensemble", "2"), "frame_ensemble must be a positive odd integer"),
+    ((), ("--frame-ensemble", "2"), "--frame-ensemble must be a positive odd number"),
 ])
 def test_predict_argument_errors(example, tmp_path, capsys, drop, add, message):
     args = _args(example, tmp_path)

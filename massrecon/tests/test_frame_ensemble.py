@@ -2,6 +2,7 @@
 
 import warnings
 
+import astropy.units as u
 import numpy as np
 import pytest
 
@@ -13,6 +14,7 @@ from massrecon.frame_ensemble import (
     frame_ensemble_scales,
     resample_to_frame,
 )
+from massrecon.observations import ComptonYMap
 from massrecon.tests.test_reconstruct import FRAME, META, ConstantSigma, FrameFollower, _y_map
 
 
@@ -78,16 +80,69 @@ def test_ensemble_of_a_physical_map_is_that_map():
         assert np.abs(resample_to_frame(member, 1 / q)[ring] / alone.data[ring] - 1).max() > 0.03
 
 
+def _explicit_ensemble(rec, obs, frame, n, **kwargs):
+    """The ensemble's map built by hand: each frame's own prediction, resampled and averaged."""
+    return np.mean([resample_to_frame(rec.predict(obs, frame.with_r200(frame.r200 * q), **kwargs).data, q)
+                    for q in frame_ensemble_scales(n)], axis=0)
+
+
+def test_ensemble_is_the_mean_of_the_frames_maps():
+    rec = MassReconstructor(FrameFollower(), META)
+    obs = [_y_map(FRAME)]
+    ens = rec.predict(obs, FRAME, r200_error=0.1, frame_ensemble=5)
+    np.testing.assert_allclose(ens.data, _explicit_ensemble(rec, obs, FRAME, 5, r200_error=0.1), rtol=1e-6)
+    # and not the frame's own map (the frames see the map at other pixel scales)
+    assert np.abs(ens.data / rec.predict(obs, FRAME, r200_error=0.1).data - 1).max() > 1e-3
+
+
 def test_self_consistent_answers_use_the_ensemble_by_default():
-    rec = MassReconstructor(ConstantSigma(0.0), META)
-    wide = FRAME.with_npix(96, size_r200=8.0)
+    rec = MassReconstructor(FrameFollower(), META)
+    obs = [_y_map(FRAME.with_npix(96, size_r200=8.0))]  # covers every frame of the search
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = rec.predict([_y_map(wide)], FRAME, self_consistent="roots", max_iter=5)
-        one = rec.predict([_y_map(wide)], FRAME, self_consistent="roots", max_iter=5, frame_ensemble=1)
+        m = rec.predict(obs, FRAME, self_consistent="roots", max_iter=20, rtol=1e-4)
+        one = rec.predict(obs, FRAME, self_consistent="roots", max_iter=20, rtol=1e-4, frame_ensemble=1)
     assert m.meta["FRAMEENS"] == DEFAULT_FRAME_ENSEMBLE and one.meta["FRAMEENS"] == 1
-    np.testing.assert_allclose(m.data, one.data, rtol=1e-6)  # a uniform map is its own ensemble
-    assert m.meta["R200C"] == one.meta["R200C"]
+    assert m.meta["R200C"] == one.meta["R200C"]  # the roots are the single frames'
+    answer = FRAME.with_r200(m.meta["R200C"] * FRAME.r200.unit)
+    np.testing.assert_allclose(m.data, _explicit_ensemble(rec, obs, answer, DEFAULT_FRAME_ENSEMBLE, r200_error=0.3),
+                               rtol=1e-5)
+
+
+def test_frames_the_observations_cannot_fill_are_left_out(monkeypatch, caplog):
+    rec = MassReconstructor(FrameFollower(), META)
+    obs = [_y_map(FRAME)]
+    prepare = rec._prepare
+
+    def larger_frames_fail(observations, frame, check=True):
+        if frame.r200 > FRAME.r200 * 1.001:
+            raise ValueError("the frame reaches beyond the observation's footprint")
+        return prepare(observations, frame, check)
+
+    monkeypatch.setattr(rec, "_prepare", larger_frames_fail)
+    m = rec.predict(obs, FRAME, r200_error=0.1, frame_ensemble=5)
+    assert m.meta["FRAMEENS"] == 3 and "left out 2 of its 5 frames" in caplog.text
+    kept = np.mean([resample_to_frame(rec.predict(obs, FRAME.with_r200(FRAME.r200 * q), r200_error=0.1).data, q)
+                    for q in frame_ensemble_scales(5)[:3]], axis=0)
+    np.testing.assert_allclose(m.data, kept, rtol=1e-6)
+    # the answer's own frame failing is the same error as without the ensemble
+    monkeypatch.setattr(rec, "_prepare", lambda *a, **k: (_ for _ in ()).throw(ValueError("no overlap")))
+    for n in (1, 5):
+        with pytest.raises(ValueError, match="no overlap"):
+            rec.predict(obs, FRAME, r200_error=0.1, frame_ensemble=n)
+
+
+def test_the_answer_frames_warnings_come_once():
+    meta = dict(META, supported=dict(META["supported"], noise={"sz": [0.0, 3e-6], "xray": [0.0, 3e37],
+                                                                 "stars": [0.0, 1e5]}))
+    rec = MassReconstructor(ConstantSigma(0.0), meta)
+    r = FRAME.radius_grid()
+    y = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=FRAME.wcs, beam=1 * u.arcmin, noise=np.full(r.shape, 1e-4))
+    for n in (1, 5):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rec.predict([y], FRAME, r200_error=0.0, frame_ensemble=n)
+        assert sum("sz: per-pixel noise" in str(w.message) for w in caught) == 1, n
 
 
 def test_bad_ensemble_is_refused_by_predict_and_predict_catalog():
@@ -99,3 +154,5 @@ def test_bad_ensemble_is_refused_by_predict_and_predict_catalog():
         rec.predict_catalog([FRAME], [_y_map(FRAME)], progress=False, frame_ensemble=0)
     maps = rec.predict_catalog([FRAME], [_y_map(FRAME)], progress=False, frame_ensemble=3, r200_error=0.2)
     assert maps[0].meta["FRAMEENS"] == 3 and np.allclose(maps[0].data, 1e8)
+    # the batched path: single frames, as predict's default
+    assert rec.predict_catalog([FRAME], [_y_map(FRAME)], progress=False)[0].meta["FRAMEENS"] == 1

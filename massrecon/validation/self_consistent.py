@@ -21,7 +21,7 @@ from astropy.cosmology import Planck18
 from ..apertures import aperture_weights
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, R200_ERROR_MAX
 from ..frame import ClusterFrame
-from ..frame_ensemble import frame_ensemble_scales
+from ..frame_ensemble import DEFAULT_FRAME_ENSEMBLE, frame_ensemble_scales
 from ..halo import concentration_200c
 from ..models.transforms import TargetTransform, ViewTransform, encode_conditioning, xray_noise_variance
 from ..reconstruct import (
@@ -196,7 +196,7 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
 
 
 def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal", seed=0, npix=FRAME_NPIX,
-                          n_iter=60, rtol=1e-4, frame_ensemble=1):
+                          n_iter=60, rtol=1e-4, frame_ensemble=DEFAULT_FRAME_ENSEMBLE):
     """The ``"relation"`` self-consistent method on test maps: the relation mass, and the map on its frame.
 
     For each map, the views' integrals within :math:`R_{500}` (of the mass being iterated) on the
@@ -224,7 +224,8 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
     frame_ensemble : int
         The maps of this many frames within `~massrecon.frame_ensemble.FRAME_ENSEMBLE_SPREAD` of
         the relation frame, their masses within the true :math:`R_{500}` averaged, as
-        ``predict(..., frame_ensemble=...)``; the noise is the same draw in every frame's pixels,
+        ``predict(..., self_consistent=True)`` does by default (frames beyond the stored field,
+        1.3 true R200, left out); the noise is the same draw in every frame's pixels,
         where on the sky it would be resampled differently, so the ensemble's gain on noisy
         inputs is underestimated.
 
@@ -303,23 +304,35 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
                 continue
             f_raw = (m / m500) ** (1 / 3)
             f = float(np.clip(f_raw, _F_MIN, _F_MAX))
-            fs = [min(f * q, _F_MAX) for q in frame_ensemble_scales(frame_ensemble)]
-            xs, masks, conds = zip(*(_frame_inputs(maps, views, subset, fq, r200, z, beams, noise, npix, size,
-                                                   r200_error=relation_frame_error(sd)) for fq in fs))
-            with torch.inference_mode():
-                t = model(torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(masks)),
-                          torch.from_numpy(np.stack(conds).astype(np.float32)))[:, 0].numpy()
-            cyl = 0.0
-            for fq, tq in zip(fs, t):
-                sigma = target.inverse(tq.astype(np.float64))
-                # the true R500 is r500/r200/f frame-R200s; the frame's pixels are f^2 the true frame's
-                w = aperture_weights(npix, float(data["r500"][i] / data["r200"][i]) / fq * npix / FRAME_SIZE_R200)
-                cyl += float((sigma * w).sum()) * fq**2 / len(fs)
+            cyl = _ensemble_mcyl(model, maps, views, subset, f, (r200, z, float(data["r500"][i] / r200)), beams,
+                                 noise, npix, size, relation_frame_error(sd), frame_ensemble)
             rows[key]["rel"].append(np.log10(m / m500))
             rows[key]["cyl"].append(np.log10(cyl / true_cyl))
             rows[key]["clip"].append(f != f_raw)
     return {k: {"m500_relation": summarize(r["rel"]), "mcyl_r500": summarize(r["cyl"]),
                 "frame_clipped": float(np.mean(r["clip"])), "failed": r["failed"] / n} for k, r in rows.items()}
+
+
+def _ensemble_mcyl(model, maps, views, subset, f, halo, beams, noise, npix, size, r200_error, frame_ensemble):
+    """The mean over the frame ensemble around the frame of ``f`` true R200 of the maps' projected
+    mass within the true :math:`R_{500}`, in units of the true frame's pixel area; ``halo`` is
+    (R200 in kpc, z, R500/R200).  Frames beyond the stored field (``f q > 1.3``) are left out, as
+    `~massrecon.MassReconstructor.predict` leaves out frames the observations cannot fill."""
+    r200, z, r500_r200 = halo
+    fs = [f * q for q in frame_ensemble_scales(frame_ensemble) if f * q <= _F_MAX * (1 + 1e-9)] or [f]
+    xs, masks, conds = zip(*(_frame_inputs(maps, views, subset, fq, r200, z, beams, noise, npix, size,
+                                           r200_error=r200_error) for fq in fs))
+    with torch.inference_mode():
+        t = model(torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(masks)),
+                  torch.from_numpy(np.stack(conds).astype(np.float32)))[:, 0].numpy()
+    target = TargetTransform()
+    cyl = 0.0
+    for fq, tq in zip(fs, t):
+        sigma = target.inverse(tq.astype(np.float64))
+        # the true R500 is r500/r200/f frame-R200s; the frame's pixels are f^2 the true frame's
+        w = aperture_weights(npix, r500_r200 / fq * npix / FRAME_SIZE_R200)
+        cyl += float((sigma * w).sum()) * fq**2 / len(fs)
+    return cyl
 
 
 def _true_t(data, i, npix):
@@ -383,7 +396,7 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
     starts : tuple of float
         Starting M500 in units of the frame's.
     **kwargs
-        Passed on to `~massrecon.MassReconstructor.predict` (``max_iter``, ``rtol``, ``tta``).
+        Passed on to `~massrecon.MassReconstructor.predict` (``max_iter``, ``rtol``, ``tta``, ``frame_ensemble``).
 
     Returns
     -------
