@@ -2,7 +2,6 @@
 
 import warnings
 
-import astropy.units as u
 import numpy as np
 import pytest
 
@@ -14,8 +13,7 @@ from massrecon.frame_ensemble import (
     frame_ensemble_scales,
     resample_to_frame,
 )
-from massrecon.observations import ComptonYMap
-from massrecon.tests.test_reconstruct import FRAME, META, ConstantSigma, FrameFollower, _y_map
+from massrecon.tests.test_reconstruct import FRAME, META, ConstantSigma, FrameFollower, _y_map, noise_checked_setup
 
 
 def test_scales_span_the_spread_evenly_in_log():
@@ -133,11 +131,7 @@ def test_frames_the_observations_cannot_fill_are_left_out(monkeypatch, caplog):
 
 
 def test_the_answer_frames_warnings_come_once():
-    meta = dict(META, supported=dict(META["supported"], noise={"sz": [0.0, 3e-6], "xray": [0.0, 3e37],
-                                                                 "stars": [0.0, 1e5]}))
-    rec = MassReconstructor(ConstantSigma(0.0), meta)
-    r = FRAME.radius_grid()
-    y = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=FRAME.wcs, beam=1 * u.arcmin, noise=np.full(r.shape, 1e-4))
+    rec, y = noise_checked_setup(1e-4)
     for n in (1, 5):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -184,17 +184,23 @@ def test_self_consistent_solution_is_independent_of_the_start():
     assert max(finals) / min(finals) - 1 < 1e-3
 
 
-def test_noise_above_the_training_range_warns():
+def noise_checked_setup(noise=1e-4):
+    """A reconstructor whose weights state the noise they were trained on (sz up to 3e-6), and a y
+    map with ``noise`` per pixel."""
     meta = dict(META, supported=dict(META["supported"], noise={"sz": [0.0, 3e-6], "xray": [0.0, 3e37],
                                                                  "stars": [0.0, 1e5]}))
-    rec = MassReconstructor(ConstantSigma(0.0), meta)
     r = FRAME.radius_grid()
-    y = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=FRAME.wcs, beam=1 * u.arcmin, noise=np.full(r.shape, 1e-4))
+    y = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=FRAME.wcs, beam=1 * u.arcmin, noise=np.full(r.shape, noise))
+    return MassReconstructor(ConstantSigma(0.0), meta), y
+
+
+def test_noise_above_the_training_range_warns():
+    rec, y = noise_checked_setup(1e-4)
     # so noisy that the cluster is not detected either (a second warning, massrecon.checks)
     with pytest.warns(OutOfDistributionWarning) as caught:
         rec.predict([y], FRAME, r200_error=0.0)
     assert any("sz: per-pixel noise" in str(w.message) for w in caught)
-    quiet = ComptonYMap(1e-5 / (1 + (r / 0.1) ** 2), wcs=FRAME.wcs, beam=1 * u.arcmin, noise=np.full(r.shape, 1e-6))
+    _, quiet = noise_checked_setup(1e-6)
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutOfDistributionWarning)
         rec.predict([quiet], FRAME, r200_error=0.0)
