@@ -7,6 +7,8 @@
 4. A catalogue of 200 of those clusters reconstructed from the HEALPix y map and an all-sky member
    catalogue of 200,000 galaxies: `MassReconstructor.predict_catalog` (batched forward passes)
    against a loop of `MassReconstructor.predict`.
+5. The self-consistent solve (``"relation"``) of the bundled example's three views, with a
+   single frame and with the default frame ensemble of 5 frames (seven repeats each).
 
 Usage: python benchmarks/bench_reconstruct.py [N_CLUSTERS]
 """
@@ -95,3 +97,22 @@ for f in cat:
 dt_loop = time.perf_counter() - t0
 print(f"catalogue of {n_cat} clusters (HEALPix y + {n_gal} members): predict_catalog {n_cat / dt_batched:.0f} "
       f"clusters/s ({dt_batched / n_cat * 1e3:.1f} ms each), predict in a loop {n_cat / dt_loop:.0f} clusters/s")
+
+import tempfile  # noqa: E402
+import warnings  # noqa: E402
+
+from massrecon.datasets.example import make_example_observations, read_example_observations  # noqa: E402
+
+observations, entry = read_example_observations(make_example_observations(tempfile.mkdtemp()))
+example = ClusterFrame(SkyCoord(entry["ra"], entry["dec"], unit="deg"), entry["z"], m500=entry["m500"])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    rec.predict(list(observations.values()), example, self_consistent=True)
+    for n in (1, 5):
+        times = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            rec.predict(list(observations.values()), example, self_consistent=True, frame_ensemble=n)
+            times.append(time.perf_counter() - t0)
+        print(f"self-consistent solve of the example (3 views), frame_ensemble={n}: "
+              f"{np.median(times):.3f} s median, {min(times):.3f} s fastest")
