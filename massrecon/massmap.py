@@ -472,7 +472,7 @@ class MassMap(CCDData):
             raise ValueError(f"delta must be a positive overdensity (e.g. 500), got {delta}")
         fit, pixel_cov = self._fit(None, edges, error_model, fit_kwargs)
         errors = self._errors(error_model)
-        return mapfit.spherical_mass(fit, pixel_cov, delta, 0.0 if errors is None else errors.physics_systematic)
+        return mapfit.spherical_mass(fit, pixel_cov, delta, 0.0 if errors is None else errors.mass_scale)
 
     # --- profiles and fits --------------------------------------------------------------------
     def _edges_pixels(self, edges):

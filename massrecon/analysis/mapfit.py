@@ -47,8 +47,9 @@ def fit_map_profile(mass_map, model, edges_pix, errors):
     edges_pix : `~numpy.ndarray`
         Annulus edges in pixels.
     errors : `~massrecon.analysis.ModelErrors` or None
-        Model errors; the fit leaves out their physics systematic (an uncertainty of the mass
-        scale, added to masses after the fit by `spherical_mass`).
+        Model errors; the fit leaves out their uncertainty of the mass scale (``mass_scale``: the
+        physics systematic and the map's widening, added to masses after the fit by
+        `spherical_mass`).
 
     Returns
     -------
@@ -57,8 +58,8 @@ def fit_map_profile(mass_map, model, edges_pix, errors):
     pixel_covariance : `~numpy.ndarray`
         Covariance of the free parameters from the pixel term alone.
     """
-    if errors is not None and errors.physics_systematic:
-        errors = dataclasses.replace(errors, physics_systematic=0.0)
+    if errors is not None and errors.mass_scale:
+        errors = dataclasses.replace(errors, physics_systematic=0.0, scale_widening=0.0)
     prof = map_profile(mass_map, edges_pix, errors)
     sigma = prof.sigma.to_value(TARGET_UNIT)
     cov = prof.covariance.to_value(TARGET_UNIT**2)
@@ -107,7 +108,8 @@ def spherical_mass(fit, pixel_covariance, delta, physics_systematic=0.0):
     """:math:`M_{\\Delta c}` of an NFW fit, with the fit's total and pixel-only errors.
 
     The model error is the fit's total error less its pixel term, in quadrature, and the
-    ``physics_systematic`` fraction of the mass (`massrecon.analysis.ModelErrors`) in quadrature.
+    ``physics_systematic`` fraction of the mass (`massrecon.analysis.ModelErrors.mass_scale`: the
+    physics systematic and the widening of an ambiguous self-consistent answer) in quadrature.
 
     Parameters
     ----------

@@ -125,6 +125,9 @@ class ModelErrors:
     physics_systematic : float
         Fraction of the mass added in quadrature to every mass error, fully correlated across
         radii (0: none).
+    scale_widening : float
+        This map's own uncertainty of the mass scale (ln mass), added like
+        ``physics_systematic``: the widening of an ambiguous self-consistent solve (``SCWIDEN``).
 
     Examples
     --------
@@ -142,6 +145,13 @@ class ModelErrors:
     profile: np.ndarray
     correlation_length: float = CORRELATION_LENGTH
     physics_systematic: float = 0.0
+    scale_widening: float = 0.0
+
+    @property
+    def mass_scale(self):
+        """Fraction of the mass fully correlated across radii: the physics systematic and the
+        map's scale widening in quadrature."""
+        return float(np.hypot(self.physics_systematic, self.scale_widening))
 
     @classmethod
     def from_meta(cls, meta, setting=None, metrics=None, correlation_length=CORRELATION_LENGTH,
@@ -151,7 +161,8 @@ class ModelErrors:
         Parameters
         ----------
         meta : dict-like
-            The map's meta (``VIEWS``, ``R200ERR``).
+            The map's meta (``VIEWS``, ``R200ERR``, and ``SCWIDEN`` where the reconstructor
+            widened an ambiguous self-consistent answer).
         setting : str, optional
             Test condition; default ``"planck_like"`` (real data are noisier than the ideal
             mocks), with ``"_r200_estimated"`` appended when the map was made with an uncertain
@@ -183,14 +194,15 @@ class ModelErrors:
         return cls(views=key, setting=setting, mass_r500=_rms(entry["mass_r500"]), mass_r200=_rms(entry["mass_r200"]),
                    profile_edges_r200=np.asarray(prof["edges_r200"], dtype=float), profile=rms,
                    correlation_length=float(correlation_length),
-                   physics_systematic=float(systematic.get(key, 0.0)))
+                   physics_systematic=float(systematic.get(key, 0.0)),
+                   scale_widening=float(meta.get("SCWIDEN", 0) or 0))
 
     def aperture_fraction(self, radius_r200, r500_r200):
         """Relative error of the mass in a circle of ``radius_r200`` (interpolated in ln R), with the
-        physics systematic in quadrature."""
+        mass scale's error (`mass_scale`) in quadrature."""
         x = np.log([r500_r200, 1.0])
         return float(np.hypot(np.interp(np.log(radius_r200), x, [self.mass_r500, self.mass_r200]),
-                              self.physics_systematic))
+                              self.mass_scale))
 
     def profile_fraction(self, radius_r200):
         """Relative error of :math:`\\Sigma` at ``radius_r200`` (constant beyond the bins), without
@@ -360,7 +372,7 @@ def _model_error(mass_map, errors, mass_per_pixel, kind, radius_pix, mass):
     m_bin = np.bincount(idx.ravel(), weights=mass_per_pixel.ravel(), minlength=bins.size - 1)
     centres = np.exp(0.5 * (bins[:-1] + bins[1:]))
     s = errors.profile_fraction(centres) * m_bin
-    return float(np.sqrt(max(s @ errors.correlation(centres) @ s, 0.0) + (errors.physics_systematic * mass) ** 2))
+    return float(np.sqrt(max(s @ errors.correlation(centres) @ s, 0.0) + (errors.mass_scale * mass) ** 2))
 
 
 def map_profile(mass_map, edges_pix, errors=None):
@@ -383,7 +395,7 @@ def map_profile(mass_map, edges_pix, errors=None):
     if errors is not None:
         r = radius / _r200_kpc(mass_map)
         correlated = errors.profile_fraction(r) * np.abs(sigma)
-        scale = errors.physics_systematic * sigma  # the mass scale: fully correlated
+        scale = errors.mass_scale * sigma  # the mass scale: fully correlated
         cov = cov + errors.correlation(r) * np.outer(correlated, correlated) + np.outer(scale, scale)
         model_err = np.hypot(correlated, scale)
     return ProfileMeasurement(edges=np.asarray(edges_pix) * pix * u.kpc, radius=radius * u.kpc,

@@ -121,14 +121,23 @@ def _with_systematic(monkeypatch, value):
     monkeypatch.setattr(masses, "bundled_physics_systematic", lambda: {"sz+xray": value})
 
 
-def test_physics_systematic_added_in_quadrature(model_map, monkeypatch):
+@pytest.mark.parametrize("source", ["physics_systematic", "SCWIDEN", "both"])
+def test_mass_scale_errors_added_in_quadrature(model_map, monkeypatch, source):
+    # the weights' physics systematic and the widening of an ambiguous self-consistent answer
+    # (the map's SCWIDEN card) are both uncertainties of the mass scale, fully correlated over radii
     m, frame = model_map
     s = 0.07
     _with_systematic(monkeypatch, 0.0)
     base = {"circle": m.projected_mass(frame.r500), "annulus": m.projected_mass(frame.r200, inner_radius=frame.r500),
             "sphere": m.spherical_mass(500)}
     prof0 = m.profile()
-    _with_systematic(monkeypatch, s)
+    if source == "physics_systematic":
+        _with_systematic(monkeypatch, s)
+    elif source == "SCWIDEN":
+        m.meta["SCWIDEN"] = s
+    else:
+        _with_systematic(monkeypatch, s * 0.6)
+        m.meta["SCWIDEN"] = s * 0.8
     new = {"circle": m.projected_mass(frame.r500), "annulus": m.projected_mass(frame.r200, inner_radius=frame.r500),
            "sphere": m.spherical_mass(500)}
     for kind, b in base.items():
