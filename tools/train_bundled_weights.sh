@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU, about
-# 2 hours in all on the development machine (bfloat16 autocast; see docs/training.rst):
+# 2.5-3 hours in all on the development machine (bfloat16 autocast; see docs/training.rst):
 #   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1,
 #      half fiducial physics, a quarter each weak and strong feedback), about 13 min
 #      (tools/simulate_training_set.sh);
@@ -8,7 +8,7 @@
 #      250 steps, an interrupted run continues with: massrecon train --resume WORK/run);
 #      the instrument domain of issue 15: X-ray noise to 1e38 at the reference level with
 #      backgrounds 0.1-1e4 times it, y maps high-pass filtered as ground-based SZ maps are;
-#   3. fine-tune it with configs/bundled_weights_finetune.toml (2,500 steps: the annulus-mean
+#   3. fine-tune it with configs/bundled_weights_finetune.toml (8,000 steps, about 45 min: the annulus-mean
 #      profile loss, the shape-only pixel L1 (the maps' level set by the mass and profile terms),
 #      X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
 #      massrecon train --resume WORK/run_ft),
@@ -41,7 +41,7 @@ stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
     fi
 }
 stage "$work/config.toml" "$work/run" 10000
-stage "$work/finetune.toml" "$work/run_ft" 2500
+stage "$work/finetune.toml" "$work/run_ft" 8000
 python -m massrecon.validation "$work/run_ft" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
 # 5. calibrate the input ranges of the checks on 1000 training halos (a few minutes; see docs/checks.rst)
 python -m massrecon.validation.input_ranges massrecon/models/weights/generator.json --n-halos 1000

@@ -68,7 +68,7 @@ def test_self_consistent_m200_unbiased_on_true_maps():
         frame = ClusterFrame(SkyCoord(0, 0, unit="deg"), z, m200=m200 * start[halo_id] ** 3 * u.Msun)
         for key, md in (("calibrated", calibrated), ("nfw", META)):
             rec = _true_map_reconstructor(md, sigma, cfg.size_r200, r200)
-            fr, _, _, _ = rec._solve_r200(None, frame, 0.3, 20, 2e-3, False)
+            fr, _, _, _ = rec._solve_r200(None, frame, 0.3, 20, 2e-3, False, 1)
             logm[key].append(np.log(fr.m200.to_value(u.Msun) / m200))
     bias = {k: float(np.expm1(np.median(v))) for k, v in logm.items()}
     assert abs(bias["calibrated"]) < 0.02, bias
