@@ -46,7 +46,7 @@ SELF_CONSISTENT_METHODS = ("relation", "roots")
 #: times the relation's scatter in ln R200 (the half-width of the ~95% range, as ``r200_error`` is a
 #: half-width), between 0.05 and 0.3, the range the network was trained with.  On 200 maps of
 #: the held-out fiducial set (ideal inputs) this beat telling it 0.3: M(<R500) scatter 7.9%
-#: against 9.4% with all views, 9.9% against 11.6% with y.
+#: against 9.4% with all views, 9.9% against 11.6% with y (weights of an earlier session).
 RELATION_FRAME_ERROR_FACTOR = 2.0
 
 #: Area (in units of FWHM^2) over which beam-smoothed white noise is correlated, 4 pi sigma^2 =

@@ -141,7 +141,7 @@ def frame_masses(view_sets):
 def test_self_consistent_starts_agree(frame_masses, label):
     # issue 15 item 4: one answer from starts at 0.5x and 2x the catalogue mass, within 5%.  The
     # frame is fixed only to pixel-level steps, and on the XMM image 0201901401 a single frame's map
-    # jumps by 5.6% between the two starts' frames, 0.24% apart; the frame ensemble averages it out
+    # jumps by 7.2% between the two starts' frames, 0.24% apart; the frame ensemble averages it out
     lo, hi = frame_masses[(0.5, label)]["m500"], frame_masses[(2.0, label)]["m500"]
     assert abs(np.log((lo / hi).to_value(u.one))) < 0.05, f"{label}: M500 {lo:.4g} from 0.5x, {hi:.4g} from 2x"
 
