@@ -9,6 +9,7 @@ from .metrics import (
     mass_metrics,
     pixel_metrics,
     profile_metrics,
+    scatter_difference,
     summarize,
 )
 
@@ -18,6 +19,7 @@ __all__ = [
     "mass_metrics",
     "interval_coverage",
     "summarize",
+    "scatter_difference",
     "ScalingRelationBaseline",
     "PowerLawBaseline",
 ]

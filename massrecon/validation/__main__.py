@@ -52,17 +52,24 @@ def _table(results):
         lines += ["", "The default self-consistent method (\"relation\"): the scaling relations' M500 at its own R500, "
                   "and the map predicted on its frame (test maps; masses relative to the truth):", "",
                   "| inputs | view set | relation M500 bias / scatter | map M(<true R500) bias / scatter "
-                  "| frames clipped |", "|---|---|---|---|---|"]
+                  "| map - relation scatter | frames clipped |", "|---|---|---|---|---|---|"]
         for inst, per in rf.items():
             for key, m in per.items():
                 lines.append(f"| {inst} | {key} | {pct(m['m500_relation']['bias'])} / "
                              f"{100 * m['m500_relation']['scatter']:.1f}% | {pct(m['mcyl_r500']['bias'])} / "
-                             f"{100 * m['mcyl_r500']['scatter']:.1f}% | {100 * m['frame_clipped']:.0f}% |")
+                             f"{100 * m['mcyl_r500']['scatter']:.1f}% | {_difference(m)} | "
+                             f"{100 * m['frame_clipped']:.0f}% |")
     lines.append("")
     lines.append("68% interval coverage of true pixels within R200 (test split, idealised and "
                  "instrument-like inputs): "
                  + ", ".join(f"{k} {100 * v:.1f}%" for k, v in results["coverage_68"].items()))
     return "\n".join(lines) + "\n"
+
+
+def _difference(m):
+    """The map's scatter minus the relation's, with its paired-bootstrap error (points)."""
+    d = m.get("map_minus_relation")
+    return f"{100 * d['difference']:+.1f} +- {100 * d['error']:.1f}" if d else "-"
 
 
 def _csv(results):
@@ -93,11 +100,12 @@ def _csv_self_consistent(results):
 
 def _csv_relation_frame(results):
     rows = ["inputs,view set,relation M500 bias,relation M500 scatter,map M(<true R500) bias,"
-            "map M(<true R500) scatter,frames clipped"]
+            "map M(<true R500) scatter,map - relation scatter,frames clipped"]
     for inst, per in results.get("relation_frame", {}).items():
         for key, m in per.items():
             rows.append(",".join([inst, key] + [f"{100 * m[a][b]:.1f}%" for a in ("m500_relation", "mcyl_r500")
-                                                for b in ("bias", "scatter")] + [f"{100 * m['frame_clipped']:.0f}%"]))
+                                                for b in ("bias", "scatter")]
+                                 + [_difference(m), f"{100 * m['frame_clipped']:.0f}%"]))
     return "\n".join(rows) + "\n"
 
 

@@ -12,7 +12,8 @@ import numpy as np
 from ..apertures import aperture_weights
 from ..contract import FRAME_SIZE_R200
 
-__all__ = ["pixel_metrics", "profile_metrics", "mass_metrics", "interval_coverage", "summarize", "radius_grid"]
+__all__ = ["pixel_metrics", "profile_metrics", "mass_metrics", "interval_coverage", "summarize", "scatter_difference",
+           "radius_grid"]
 
 
 def _frac(x):
@@ -36,6 +37,54 @@ def summarize(log_ratio):
     half = 0.5 * (p84 - p16)
     return {"bias": _frac(p50), "scatter": _frac(half), "bias_dex": float(p50), "scatter_dex": float(half),
             "n": int(x.size)}
+
+
+def scatter_difference(log_ratio_a, log_ratio_b, n_boot=1000, seed=0):
+    """Difference of the scatters (`summarize`) of two paired sets of log10 ratios, with the
+    standard error of a paired bootstrap.
+
+    Two estimates of the same maps' masses share their maps' luck: resampling the maps (not each
+    set on its own) gives the error of the difference, which is what decides whether one method
+    beats the other on a finite test set (about +-0.5 points on 200 maps at 10% scatter).
+
+    Parameters
+    ----------
+    log_ratio_a, log_ratio_b : array-like
+        log10 ratios of the same maps, in the same order (non-finite pairs are left out).
+    n_boot : int
+        Bootstrap resamples.
+    seed : int
+        Seed of the resampling.
+
+    Returns
+    -------
+    dict
+        ``{"difference": scatter(a) - scatter(b), "error": its bootstrap standard deviation}``,
+        as fractions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> common = rng.normal(0, 0.04, 400)
+    >>> from massrecon.validation import scatter_difference
+    >>> d = scatter_difference(common + rng.normal(0, 0.03, 400), common)
+    >>> print(f"{100 * d['difference']:.1f} +- {100 * d['error']:.1f} points")
+    3.5 +- 0.7 points
+    """
+    a, b = np.asarray(log_ratio_a, dtype=float), np.asarray(log_ratio_b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"log_ratio_a and log_ratio_b must be paired (same shape), got {a.shape} and {b.shape}")
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+
+    def scatter(x):
+        p16, p84 = np.percentile(x, [16, 84], axis=-1)
+        return 10 ** (0.5 * (p84 - p16)) - 1
+
+    idx = np.random.default_rng(seed).integers(0, a.size, (n_boot, a.size))
+    boot = scatter(a[idx]) - scatter(b[idx])
+    return {"difference": float(scatter(a) - scatter(b)), "error": float(np.std(boot))}
 
 
 def radius_grid(npix, size_r200=FRAME_SIZE_R200):

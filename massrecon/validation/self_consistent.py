@@ -32,7 +32,7 @@ from ..reconstruct import (
 )
 from ..solvers import find_log_scale_roots, log_scale_grid
 from .instruments import INSTRUMENTS, XRAY_BACKGROUND
-from .metrics import summarize
+from .metrics import scatter_difference, summarize
 
 __all__ = ["self_consistent_masses", "relation_frame_masses", "amplitude_response", "EXPECTED_RESPONSE"]
 
@@ -234,6 +234,8 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
     dict
         Per view set: ``m500_relation`` (the relation's M500 against the true one, `summarize`),
         ``mcyl_r500`` (the map's projected mass inside the true R500 against the true map's),
+        ``map_minus_relation`` (the map's scatter minus the relation's on the same maps, with its
+        paired-bootstrap error, `~massrecon.validation.metrics.scatter_difference`),
         ``frame_clipped`` (fraction of maps whose relation frame fell outside 0.5-1.3 R200),
         ``failed`` (fraction of maps where no view had a positive integral within R500, which the
         reconstructor refuses with a ValueError; left out of the statistics).
@@ -310,6 +312,7 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
             rows[key]["cyl"].append(np.log10(cyl / true_cyl))
             rows[key]["clip"].append(f != f_raw)
     return {k: {"m500_relation": summarize(r["rel"]), "mcyl_r500": summarize(r["cyl"]),
+                "map_minus_relation": scatter_difference(r["cyl"], r["rel"]),
                 "frame_clipped": float(np.mean(r["clip"])), "failed": r["failed"] / n} for k, r in rows.items()}
 
 

@@ -8,6 +8,7 @@ from massrecon.validation import (
     mass_metrics,
     pixel_metrics,
     profile_metrics,
+    scatter_difference,
     summarize,
 )
 
@@ -86,3 +87,30 @@ def test_scaling_relation_baseline_on_mocks():
     m_b = b.predict_m500_iterated(ys[12:], k, pk[12:], zz, m500_start=np.array(m500[12:]) * 2)
     assert np.allclose(m_a, m_b, rtol=0.01)  # one fixed point, from either side
     assert np.all(np.abs(np.log10(m_a / np.array(m500[12:]))) < 0.15)
+
+
+def test_scatter_difference_against_repeated_draws():
+    # two estimates of the same maps sharing most of their error: the bootstrap error of the
+    # difference of scatters must match the spread of that difference over independent test sets
+    rng = np.random.default_rng(7)
+
+    def draw(n=200):
+        common = rng.normal(0, 0.04, n)
+        return common + rng.normal(0, 0.02, n), common + rng.normal(0, 0.01, n)
+
+    sig_a, sig_b = np.hypot(0.04, 0.02), np.hypot(0.04, 0.01)
+    expected = (10**sig_a - 1) - (10**sig_b - 1)  # half the 16-84% range of a Gaussian is sigma
+    diffs = [scatter_difference(*draw())["difference"] for _ in range(300)]
+    a, b = draw()
+    d = scatter_difference(a, b, n_boot=2000, seed=3)
+    assert abs(np.mean(diffs) - expected) < 0.1 * expected
+    assert 0.7 < d["error"] / np.std(diffs) < 1.4
+    # pairing matters: resampling the sets independently would give a much larger error
+    unpaired = np.std([summarize(a[rng.integers(0, 200, 200)])["scatter"]
+                       - summarize(b[rng.integers(0, 200, 200)])["scatter"] for _ in range(500)])
+    assert d["error"] < 0.85 * unpaired
+
+
+def test_scatter_difference_rejects_unpaired():
+    with pytest.raises(ValueError, match="log_ratio_a and log_ratio_b must be paired"):
+        scatter_difference(np.zeros(3), np.zeros(4))
