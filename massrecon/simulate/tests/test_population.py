@@ -69,7 +69,8 @@ def test_lx_m500_vikhlinin09(population):
     # were recalibrated for issue 15 (median +0.08 on this population).
     assert abs(np.median(d)) < 0.5 * 0.396
     slope = _fit(np.log(p["m500"]), np.log(p["lx500_soft"]))[1]
-    assert 1.2 < slope < 2.0  # V09 1.61 +- 0.14; Lovisari+15 1.66 +- 0.22
+    # within 2 sigma of V09's 1.61 +- 0.14 (Lovisari+15: 1.66 +- 0.22); this population gives 1.43
+    assert abs(slope - 1.61) < 2 * 0.14
     # cool cores are brighter at fixed mass (e.g. Pratt+09: by a factor ~1.5-2.5)
     cc = p["cool_core"].astype(bool)
     assert np.median(d[cc]) > np.median(d[~cc]) + 0.3
