@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU, about
-# 2.5-3 hours in all on the development machine (bfloat16 autocast; see docs/training.rst):
+# 3-3.5 hours in all on the development machine (bfloat16 autocast; see docs/training.rst):
 #   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1,
 #      half fiducial physics, a quarter each weak and strong feedback), about 13 min
 #      (tools/simulate_training_set.sh);
@@ -12,6 +12,8 @@
 #      profile loss, the shape-only pixel L1 (the maps' level set by the mass and profile terms),
 #      X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
 #      massrecon train --resume WORK/run_ft),
+#   3b. continue it with configs/bundled_weights_finetune2.toml (6,000 steps at a third of the learning
+#      rate, about 40 min; resume: massrecon train --resume WORK/run_ft2),
 #   4. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
 #      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio) and
 #      the views' M500 scaling relations on 1500 training maps (metadata key scaling_relations,
@@ -31,6 +33,7 @@ mkdir -p "$work"
 bash tools/simulate_training_set.sh "$work"
 cp configs/bundled_weights.toml "$work/config.toml"
 cp configs/bundled_weights_finetune.toml "$work/finetune.toml"
+cp configs/bundled_weights_finetune2.toml "$work/finetune2.toml"
 stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
     if [ -f "$2/checkpoint.pt" ]; then
         if ! python -c "import sys, torch; sys.exit(torch.load('$2/checkpoint.pt', weights_only=True)['step'] < $3)"; then
@@ -42,7 +45,8 @@ stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
 }
 stage "$work/config.toml" "$work/run" 10000
 stage "$work/finetune.toml" "$work/run_ft" 8000
-python -m massrecon.validation "$work/run_ft" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
+stage "$work/finetune2.toml" "$work/run_ft2" 6000
+python -m massrecon.validation "$work/run_ft2" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
 # 5. calibrate the input ranges of the checks on 1000 training halos (a few minutes; see docs/checks.rst)
 python -m massrecon.validation.input_ranges massrecon/models/weights/generator.json --n-halos 1000
 # 6. the physics systematic and the coverage scales from held-out simulations (docs/validation.rst)

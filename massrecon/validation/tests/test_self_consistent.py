@@ -36,10 +36,10 @@ def test_example_solution_is_independent_of_the_start(example, views):
 def _check_response(out):
     """The scaling-relation response (within 20%), or an expected failure that states the number.
 
-    With the "relation" method the example's y map responds with 0.62 and its X-ray image 0.72;
-    eFEDS gives 0.8, as its relation mass does (0.79: the simulator's soft-band L-M relation,
-    M ~ L^0.76, iterated to its own R500, is steeper than 0.6), so that case is reported, not
-    asserted (docs/validation.rst, "One answer and the amplitude response")."""
+    With the "relation" method the example's y map responds with 0.61 and its X-ray image 0.76;
+    eFEDS gives 0.73, as its relation mass does (0.79: the simulator's soft-band L-M relation,
+    M ~ L^0.76, iterated to its own R500, is steeper than 0.6), so the X-ray cases are reported,
+    not asserted (docs/validation.rst, "One answer and the amplitude response")."""
     if out["expected"] is None:
         return
     if abs(out["response"] / out["expected"] - 1) > 0.2:
