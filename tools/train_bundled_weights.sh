@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU, about
-# 3-3.5 hours in all on the development machine (bfloat16 autocast; see docs/training.rst):
+# about 3 hours in all on the idle development machine (up to 4 beside other work) (bfloat16 autocast; see docs/training.rst):
 #   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1,
 #      half fiducial physics, a quarter each weak and strong feedback), about 13 min
 #      (tools/simulate_training_set.sh);
@@ -8,12 +8,12 @@
 #      250 steps, an interrupted run continues with: massrecon train --resume WORK/run);
 #      the instrument domain of issue 15: X-ray noise to 1e38 at the reference level with
 #      backgrounds 0.1-1e4 times it, y maps high-pass filtered as ground-based SZ maps are;
-#   3. fine-tune it with configs/bundled_weights_finetune.toml (8,000 steps, about 45 min: the annulus-mean
+#   3. fine-tune it with configs/bundled_weights_finetune.toml (8,000 steps, about 42 min: the annulus-mean
 #      profile loss, the shape-only pixel L1 (the maps' level set by the mass and profile terms),
 #      X-ray noise as deep as eRASS1/ROSAT survey images, to 3e39; resume:
 #      massrecon train --resume WORK/run_ft),
 #   3b. continue it with configs/bundled_weights_finetune2.toml (6,000 steps at a third of the learning
-#      rate, about 40 min; resume: massrecon train --resume WORK/run_ft2),
+#      rate, about 31 min; resume: massrecon train --resume WORK/run_ft2),
 #   4. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
 #      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio) and
 #      the views' M500 scaling relations on 1500 training maps (metadata key scaling_relations,

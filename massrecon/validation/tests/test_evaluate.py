@@ -112,6 +112,10 @@ def test_relation_frame_masses_against_independent_values(dataset):
         assert r["m500_relation"]["bias_dex"] == pytest.approx(np.median(rel), abs=1e-6)
         # frames clipped to 0.5-1.3 R200 change nothing for a uniform map
         assert r["mcyl_r500"]["bias_dex"] == pytest.approx(np.median(cyl), abs=0.015)
+        # every pair is finite here: the paired difference is that of the two scatters
+        d = r["map_minus_relation"]
+        assert d["difference"] == pytest.approx(r["mcyl_r500"]["scatter"] - r["m500_relation"]["scatter"], abs=1e-12)
+        assert d["error"] > 0
 
 
 def test_relation_frame_masses_fixed_point_against_quadrature(dataset):
@@ -141,3 +145,16 @@ def test_relation_frame_masses_fixed_point_against_quadrature(dataset):
         expected.append(brentq(g, 12.5, 16.0) - np.log10(data["m500"][i]))
     # the code measures on the 32-pixel model frame, the check on the stored 2.6-R200 maps
     assert res["sz"]["m500_relation"]["bias_dex"] == pytest.approx(np.median(expected), abs=0.01)
+
+
+def test_relation_frame_csv_has_the_paired_difference():
+    from massrecon.validation.__main__ import _csv_relation_frame
+
+    s = {"bias": -0.01, "scatter": 0.1}
+    row = {"m500_relation": s, "mcyl_r500": dict(s, scatter=0.09), "frame_clipped": 0.0,
+           "map_minus_relation": {"difference": -0.012, "error": 0.0074}}
+    old = {k: v for k, v in row.items() if k != "map_minus_relation"}  # results written before the column
+    lines = _csv_relation_frame({"relation_frame": {"ideal": {"sz": row, "xray": old}}}).splitlines()
+    assert lines[0].split(",")[-2] == "map - relation scatter"
+    assert lines[1] == "ideal,sz,-1.0%,10.0%,-1.0%,9.0%,-1.2 +- 0.7,0%"
+    assert lines[2].split(",")[-2] == "-"

@@ -111,6 +111,20 @@ def test_scatter_difference_against_repeated_draws():
     assert d["error"] < 0.85 * unpaired
 
 
+def test_scatter_difference_is_the_difference_of_the_summarized_scatters():
+    # a skewed, heavy-tailed sample, where a std would differ from half the 16-84% range
+    rng = np.random.default_rng(11)
+    a = rng.lognormal(-3.0, 0.8, 300) - 0.03
+    b = 0.5 * a + rng.standard_t(3, 300) * 0.01
+    d = scatter_difference(a, b)
+    assert d["difference"] == pytest.approx(summarize(a)["scatter"] - summarize(b)["scatter"], rel=1e-12)
+    # a non-finite value drops its pair from both sets
+    a2, b2 = np.append(a, np.nan), np.append(b, 5.0)
+    assert scatter_difference(a2, b2)["difference"] == pytest.approx(d["difference"], rel=1e-12)
+
+
 def test_scatter_difference_rejects_unpaired():
     with pytest.raises(ValueError, match="log_ratio_a and log_ratio_b must be paired"):
         scatter_difference(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="at least two pairs"):
+        scatter_difference([0.1, np.nan], [0.2, 0.3])
