@@ -20,6 +20,12 @@ def _frac(x):
     return float(10**x - 1)
 
 
+def _half_range(x):
+    """Half the 16-84% range of ``x`` along its last axis (the scatter in the units of ``x``)."""
+    p16, p84 = np.percentile(x, [16, 84], axis=-1)
+    return 0.5 * (p84 - p16)
+
+
 def summarize(log_ratio):
     """Bias (median) and scatter (half the 16-84% range) of log10 ratios, as fractions.
 
@@ -33,8 +39,7 @@ def summarize(log_ratio):
     """
     x = np.asarray(log_ratio, dtype=float)
     x = x[np.isfinite(x)]
-    p16, p50, p84 = np.percentile(x, [16, 50, 84])
-    half = 0.5 * (p84 - p16)
+    p50, half = np.percentile(x, 50), _half_range(x)
     return {"bias": _frac(p50), "scatter": _frac(half), "bias_dex": float(p50), "scatter_dex": float(half),
             "n": int(x.size)}
 
@@ -87,14 +92,10 @@ def scatter_difference(log_ratio_a, log_ratio_b, n_boot=1000, seed=0):
     a, b = a[ok], b[ok]
     if a.size < 2:
         raise ValueError(f"scatter_difference needs at least two pairs of finite log ratios, got {a.size}")
-
-    def scatter(x):
-        p16, p84 = np.percentile(x, [16, 84], axis=-1)
-        return 10 ** (0.5 * (p84 - p16)) - 1
-
     idx = np.random.default_rng(seed).integers(0, a.size, (n_boot, a.size))
-    boot = scatter(a[idx]) - scatter(b[idx])
-    return {"difference": float(scatter(a) - scatter(b)), "error": float(np.std(boot))}
+    # 10**x - 1 of each scatter, as `summarize` quotes them
+    boot = 10 ** _half_range(a[idx]) - 10 ** _half_range(b[idx])
+    return {"difference": _frac(_half_range(a)) - _frac(_half_range(b)), "error": float(np.std(boot))}
 
 
 def radius_grid(npix, size_r200=FRAME_SIZE_R200):
