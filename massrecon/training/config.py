@@ -198,9 +198,11 @@ class TrainingConfig:
         the mass term alone sets the maps' level and ``mass_weight`` must be > 0.
     init_from : str, optional
         A checkpoint (or run directory) whose generator (and discriminator, if both runs have one)
-        weights start this run: fine-tuning.  Optimisers, schedules and the data order start
-        afresh.  Its architecture and views must match.  A relative path is resolved against the
-        TOML file's directory.
+        weights start this run: fine-tuning.  Exported weights (a ``generator.pt`` beside its
+        ``generator.json``, such as the bundled ones) start the generator only, with a fresh
+        discriminator.  Optimisers, schedules and the data order start afresh.  Its
+        architecture and views must match.  A relative path is resolved against the TOML
+        file's directory.
     checkpoint_interval, log_interval, val_interval, val_batches : int
         In steps (validation: batches of the validation split, 0 switches it off).
     seed : int

@@ -24,7 +24,7 @@ from ..models._weights import WEIGHTS_FORMAT, sha256_file
 from ..models.transforms import TRANSFORM_CONSTANTS, conditioning_names
 from ..models.unet import UNetGenerator, count_parameters
 from .config import TrainingConfig
-from .loop import load_checkpoint
+from .loop import load_checkpoint, load_init_source
 
 __all__ = ["export_weights"]
 
@@ -95,13 +95,19 @@ def _record_stages(training, config, run_base):
             break
         seen.add(key)
         try:
-            earlier = load_checkpoint(source)
+            earlier = load_init_source(source)
         except (OSError, ValueError) as exc:
             log.warning(f"init_from checkpoint {source} not readable ({exc}); its configuration "
                         "is not recorded in the metadata")
             break
         node["init_from"] = {"config": _portable(earlier["config"], run_base), "step": int(earlier["step"]),
                              "massrecon_version": earlier.get("massrecon_version")}
+        if "weights" in earlier:
+            # exported weights carry their own stages (already portable): copy them and stop
+            node["init_from"]["weights_sha256"] = earlier["weights"].get("sha256")
+            if "init_from" in earlier["weights"]["training"]:
+                node["init_from"]["init_from"] = earlier["weights"]["training"]["init_from"]
+            break
         node, source = node["init_from"], earlier["config"].get("init_from")
 
 

@@ -566,10 +566,60 @@ def _simulated(config, split, augment, seed, cache_size=DEFAULT_CACHE_SIZE):
                                seed, halo_start=sim["halo_start"], cache_size=cache_size)
 
 
+def load_init_source(path):
+    """The checkpoint-like dict of an ``init_from`` source: a training checkpoint (or run
+    directory), or exported weights (``generator.pt`` beside its ``generator.json``, as
+    `~massrecon.training.export_weights` writes them and massrecon ships them).
+
+    Exported weights hold the generator only: the dict has ``config``, ``generator``, ``step``
+    and ``massrecon_version`` from the metadata's ``training`` record, and ``weights``, the
+    metadata itself; its checksum is verified.  This is how a user fine-tunes the bundled
+    weights (package data ``massrecon/models/weights``), which come without a checkpoint.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is neither a massrecon checkpoint nor exported weights with their metadata,
+        or the weights' checksum differs from their metadata's.
+
+    Examples
+    --------
+    >>> from astropy.utils.data import get_pkg_data_path
+    >>> from massrecon.training.loop import load_init_source
+    >>> src = load_init_source(get_pkg_data_path("models", "weights", "generator.pt", package="massrecon"))
+    >>> "discriminator" in src, src["weights"]["views"]
+    (False, ['sz', 'xray', 'stars'])
+    """
+    path = Path(path)
+    meta_path = path.with_suffix(".json")
+    if path.is_dir() or path.suffix != ".pt" or not meta_path.is_file():
+        return load_checkpoint(path)
+    import json
+
+    from ..models._weights import sha256_file
+
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"init_from: the metadata {meta_path} of {path} is not readable JSON: {exc}") from None
+    if "weights_format" not in meta or not isinstance(meta.get("training"), dict):
+        return load_checkpoint(path)
+    if meta.get("sha256") and sha256_file(path) != meta["sha256"]:
+        raise ValueError(f"init_from: the SHA-256 of {path} differs from the one in {meta_path}: the weights "
+                         "were changed after export")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    training = meta["training"]
+    return {"config": training["config"], "generator": state, "step": int(training.get("step", 0)),
+            "massrecon_version": training.get("massrecon_version"), "weights": meta}
+
+
 def _init_from(config, gen, disc):
     """Start the networks from the weights of ``config.init_from`` (fine-tuning), checking that
-    the architectures match."""
-    src = load_checkpoint(config.init_from)
+    the architectures match.  Exported weights start the generator only (the discriminator
+    starts afresh)."""
+    src = load_init_source(config.init_from)
     other = TrainingConfig.from_dict(src["config"])
     if other.model_kwargs() != config.model_kwargs():
         raise ValueError(f"init_from: the generator of {config.init_from} ({other.model_kwargs()}) differs "
@@ -580,7 +630,8 @@ def _init_from(config, gen, disc):
             raise ValueError(f"init_from: discriminator width ndf={other.ndf} differs from this run's "
                              f"ndf={config.ndf}")
         disc.load_state_dict(src["discriminator"])
-    log.info(f"generator initialised from {config.init_from} (step {src['step']})")
+    fresh = "" if disc is None or "discriminator" in src else "; the discriminator starts afresh"
+    log.info(f"generator initialised from {config.init_from} (step {src['step']}){fresh}")
 
 
 def _checkpoint(path, ctx, config, step, per_rank, nets):

@@ -328,3 +328,41 @@ def test_loop_passes_the_shape_only_flags(tiny_config, tmp_path, monkeypatch):
                               profile_weight=1.0, val_batches=0)
     train(cfg, run_dir=tmp_path / "run", progress=False)
     assert seen and all(s == (True, True) for s in seen)
+
+
+def test_fine_tune_from_exported_weights(tiny_config, tmp_path, caplog):
+    """Exported weights (generator.pt + generator.json, as massrecon ships them) start the
+    generator of a new stage; the discriminator starts afresh; the export of that stage records
+    the weights' stages; a changed weights file is refused."""
+    from massrecon.training import export_weights
+    from massrecon.training.loop import load_init_source
+
+    torch.use_deterministic_algorithms(True)
+    stage1 = dataclasses.replace(tiny_config, steps=2, checkpoint_interval=2, val_interval=2)
+    train(stage1, tmp_path / "run", progress=False)
+    export_weights(tmp_path / "run", tmp_path / "stage1")
+    shipped = torch.load(tmp_path / "stage1" / "generator.pt", weights_only=True)
+    src = load_init_source(tmp_path / "stage1" / "generator.pt")
+    assert "discriminator" not in src and src["step"] == 2 and src["weights"]["views"] == list(stage1.views)
+
+    stage2 = dataclasses.replace(stage1, steps=1, checkpoint_interval=1, lr=1e-12, lr_discriminator=1e-12, seed=7,
+                                 init_from=str(tmp_path / "stage1" / "generator.pt"))
+    with caplog.at_level("INFO", logger="massrecon"):
+        train(stage2, tmp_path / "run_ft", progress=False)
+    assert "discriminator starts afresh" in caplog.text
+    after = load_checkpoint(tmp_path / "run_ft")
+    for k, v in shipped.items():
+        if v.is_floating_point():
+            torch.testing.assert_close(after["generator"][k], v, rtol=1e-6, atol=1e-8)
+    # the discriminator is not stage 1's (exports have none): it differs from the stage-1 one
+    disc1 = load_checkpoint(tmp_path / "run")["discriminator"]
+    assert any(not torch.allclose(after["discriminator"][k], v) for k, v in disc1.items() if v.is_floating_point())
+
+    meta = export_weights(tmp_path / "run_ft", tmp_path / "stage2")
+    rec = meta["training"]["init_from"]
+    assert rec["step"] == 2 and rec["weights_sha256"] == src["weights"]["sha256"]
+
+    # a weights file changed after export no longer matches its checksum
+    (tmp_path / "stage1" / "generator.pt").write_bytes(b"not the exported weights")
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_init_source(tmp_path / "stage1" / "generator.pt")
