@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU, about
-# about 3 hours in all on the idle development machine (up to 4 beside other work) (bfloat16 autocast; see docs/training.rst):
+# Reproduce the bundled weights (massrecon/models/weights) from scratch on a 2-core CPU, in
+# about 3.5 hours in all on the idle development machine (up to 4.5 beside other work) (bfloat16 autocast; see docs/training.rst):
 #   1. simulate the training set (4000 halos x 8 lines of sight, 104 px over 2.6 R200, z 0.01-1,
 #      half fiducial physics, a quarter each weak and strong feedback), about 13 min
 #      (tools/simulate_training_set.sh);
@@ -14,6 +14,9 @@
 #      massrecon train --resume WORK/run_ft),
 #   3b. continue it with configs/bundled_weights_finetune2.toml (6,000 steps at a third of the learning
 #      rate, about 31 min; resume: massrecon train --resume WORK/run_ft2),
+#   3c. export that generator to WORK/stage3 and train it on with configs/bundled_weights_finetune3.toml
+#      (6,000 steps, a fresh discriminator, y-map noise as deep as ground-based SZ maps, to 5e-5;
+#      about 35 min; resume: massrecon train --resume WORK/run_ft3),
 #   4. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
 #      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio) and
 #      the views' M500 scaling relations on 1500 training maps (metadata key scaling_relations,
@@ -34,6 +37,7 @@ bash tools/simulate_training_set.sh "$work"
 cp configs/bundled_weights.toml "$work/config.toml"
 cp configs/bundled_weights_finetune.toml "$work/finetune.toml"
 cp configs/bundled_weights_finetune2.toml "$work/finetune2.toml"
+cp configs/bundled_weights_finetune3.toml "$work/finetune3.toml"
 stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
     if [ -f "$2/checkpoint.pt" ]; then
         if ! python -c "import sys, torch; sys.exit(torch.load('$2/checkpoint.pt', weights_only=True)['step'] < $3)"; then
@@ -46,7 +50,11 @@ stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
 stage "$work/config.toml" "$work/run" 10000
 stage "$work/finetune.toml" "$work/run_ft" 8000
 stage "$work/finetune2.toml" "$work/run_ft2" 6000
-python -m massrecon.validation "$work/run_ft2" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
+if [ ! -f "$work/stage3/generator.pt" ]; then
+    python -c "from massrecon.training import export_weights; export_weights('$work/run_ft2', '$work/stage3')"
+fi
+stage "$work/finetune3.toml" "$work/run_ft3" 6000
+python -m massrecon.validation "$work/run_ft3" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite
 # 5. calibrate the input ranges of the checks on 1000 training halos (a few minutes; see docs/checks.rst)
 python -m massrecon.validation.input_ranges massrecon/models/weights/generator.json --n-halos 1000
 # 6. the physics systematic and the coverage scales from held-out simulations (docs/validation.rst)

@@ -206,8 +206,9 @@ def _slope_table(rows_by_view):
 
 
 #: Noise levels of the mock slope table: per-pixel rms (X-ray at the reference level 1e35
-#: erg/s/kpc^2; eFEDS measures 4e38, eRASS1 ~1.5e39).
-MOCK_NOISE_LEVELS = {"xray": (0.0, 1e37, 1e38, 4e38, 1.5e39), "sz": (0.0, 3e-7, 1e-6, 3e-6)}
+#: erg/s/kpc^2; eFEDS measures 4e38, eRASS1 ~1.5e39; y: Planck-like to 3e-6, the ACT and
+#: Bolocam maps of MACS J0025 1.2-2.4e-5 on the frame).
+MOCK_NOISE_LEVELS = {"xray": (0.0, 1e37, 1e38, 4e38, 1.5e39), "sz": (0.0, 3e-7, 1e-6, 3e-6, 2e-5)}
 
 
 def main(argv=None):
