@@ -16,7 +16,7 @@
 #      rate, about 31 min; resume: massrecon train --resume WORK/run_ft2),
 #   3c. export that generator to WORK/stage3 and train it on with configs/bundled_weights_finetune3.toml
 #      (6,000 steps, a fresh discriminator, y-map noise as deep as ground-based SZ maps, to 5e-5;
-#      about 35 min; resume: massrecon train --resume WORK/run_ft3),
+#      about 27 min; resume: massrecon train --resume WORK/run_ft3),
 #   4. export the generator, calibrate the ratio M_cyl(<R200)/M200 of the self-consistent R200 on
 #      400 training halos (metadata key projected_ratio, massrecon.validation.projected_ratio) and
 #      the views' M500 scaling relations on 1500 training maps (metadata key scaling_relations,
@@ -25,7 +25,7 @@
 #   5. calibrate the input ranges of the checks (massrecon.checks) on the training halos (a few minutes),
 #   6. measure the weights on fresh simulations of every physics variant (seeds 11 and 12) and store
 #      the physics systematic of the masses and the coverage scales of the uncertainty maps
-#      (massrecon.validation.heldout, docs/validation.rst; about 15 min).
+#      (massrecon.validation.heldout, docs/validation.rst; a few minutes).
 # Each stage ends within one 3-hour working session; finished stages are skipped, so rerunning the
 # script after an interruption picks up where it stopped.
 # Usage: bash tools/train_bundled_weights.sh [WORK_DIR]   (default runs/bundled)
