@@ -50,8 +50,8 @@ stage() {  # stage CONFIG RUN_DIR STEPS: train, resume, or skip a finished run
 stage "$work/config.toml" "$work/run" 10000
 stage "$work/finetune.toml" "$work/run_ft" 8000
 stage "$work/finetune2.toml" "$work/run_ft2" 6000
-if [ ! -f "$work/stage3/generator.pt" ]; then
-    python -c "from massrecon.training import export_weights; export_weights('$work/run_ft2', '$work/stage3')"
+if [ ! -f "$work/stage3/generator.json" ]; then  # written after generator.pt: a finished export
+    python -c "from massrecon.training import export_weights; export_weights('$work/run_ft2', '$work/stage3', overwrite=True)"
 fi
 stage "$work/finetune3.toml" "$work/run_ft3" 6000
 python -m massrecon.validation "$work/run_ft3" --data "$work/train.h5" --out-dir massrecon/models/weights --overwrite

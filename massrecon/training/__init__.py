@@ -8,8 +8,8 @@ from .augment import AugmentConfig
 from .config import TrainingConfig
 from .data import ClusterMapDataset, ResumableSampler
 from .export import export_weights
-from .loop import load_checkpoint, train
+from .loop import load_checkpoint, load_init_source, train
 from .on_the_fly import SimulatedMapDataset
 
 __all__ = ["AugmentConfig", "TrainingConfig", "ClusterMapDataset", "ResumableSampler", "SimulatedMapDataset",
-           "train", "load_checkpoint", "export_weights"]
+           "train", "load_checkpoint", "load_init_source", "export_weights"]

@@ -326,7 +326,8 @@ class TrainingConfig:
             raise ValueError(f"min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
         if self.init_from is not None:
             if not isinstance(self.init_from, (str, Path)) or not str(self.init_from):
-                raise TypeError(f"init_from must be a path to a checkpoint, got {self.init_from!r}")
+                raise TypeError(f"init_from must be a path to a checkpoint, a run directory or exported weights "
+                                f"(generator.pt), got {self.init_from!r}")
             self.init_from = str(self.init_from)
         self.amplitude_head = bool(self.amplitude_head)
         for name in ("channels_last", "compile", "integral_features"):

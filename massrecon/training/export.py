@@ -97,13 +97,15 @@ def _record_stages(training, config, run_base):
         try:
             earlier = load_init_source(source)
         except (OSError, ValueError) as exc:
-            log.warning(f"init_from checkpoint {source} not readable ({exc}); its configuration "
+            log.warning(f"init_from source {source} not readable ({exc}); its configuration "
                         "is not recorded in the metadata")
             break
-        node["init_from"] = {"config": _portable(earlier["config"], run_base), "step": int(earlier["step"]),
+        # exported weights carry their configuration already portable (relative to their work directory)
+        cfg = earlier["config"] if "weights" in earlier else _portable(earlier["config"], run_base)
+        node["init_from"] = {"config": cfg, "step": int(earlier["step"]),
                              "massrecon_version": earlier.get("massrecon_version")}
         if "weights" in earlier:
-            # exported weights carry their own stages (already portable): copy them and stop
+            # and their own stages: copy them and stop
             node["init_from"]["weights_sha256"] = earlier["weights"].get("sha256")
             if "init_from" in earlier["weights"]["training"]:
                 node["init_from"]["init_from"] = earlier["weights"]["training"]["init_from"]

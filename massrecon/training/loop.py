@@ -34,7 +34,8 @@ from .losses import LOSS_WEIGHTS, SHAPE_ONLY_FLAGS, gan_discriminator_loss, gene
 from .on_the_fly import DEFAULT_CACHE_SIZE, SimulatedMapDataset
 from .relation_frames import RelationFrameSolver
 
-__all__ = ["train", "lr_factor", "build_generator", "load_checkpoint", "CSV_COLUMNS", "CHECKPOINT_NAME"]
+__all__ = ["train", "lr_factor", "build_generator", "load_checkpoint", "load_init_source", "CSV_COLUMNS",
+           "CHECKPOINT_NAME"]
 
 #: File name of the latest checkpoint in a run directory.
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -595,22 +596,37 @@ def load_init_source(path):
     path = Path(path)
     meta_path = path.with_suffix(".json")
     if path.is_dir() or path.suffix != ".pt" or not meta_path.is_file():
-        return load_checkpoint(path)
+        try:
+            return load_checkpoint(path)
+        except ValueError as exc:
+            if path.suffix == ".pt" and not path.is_dir():
+                raise ValueError(f"{exc} (exported weights need their {meta_path.name} beside them)") from None
+            raise
     import json
 
     from ..models._weights import sha256_file
 
     try:
         meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"init_from: the metadata {meta_path} of {path} is not readable JSON: {exc}") from None
-    if "weights_format" not in meta or not isinstance(meta.get("training"), dict):
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or "weights_format" not in meta:
+        # a checkpoint that happens to have some other JSON file beside it
         return load_checkpoint(path)
-    if meta.get("sha256") and sha256_file(path) != meta["sha256"]:
-        raise ValueError(f"init_from: the SHA-256 of {path} differs from the one in {meta_path}: the weights "
-                         "were changed after export")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    training = meta["training"]
+    training = meta.get("training")
+    if not isinstance(training, dict) or not isinstance(training.get("config"), dict):
+        raise ValueError(f"the metadata {meta_path} of the weights {path} has no training configuration "
+                         "(training.config): they cannot start a run")
+    if not meta.get("sha256"):
+        raise ValueError(f"the metadata {meta_path} of the weights {path} has no sha256: their integrity cannot "
+                         "be checked")
+    if sha256_file(path) != meta["sha256"]:
+        raise ValueError(f"the SHA-256 of {path} differs from the one in {meta_path}: the weights were changed "
+                         "after export")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not readable as weights: {exc}") from None
     return {"config": training["config"], "generator": state, "step": int(training.get("step", 0)),
             "massrecon_version": training.get("massrecon_version"), "weights": meta}
 
@@ -619,7 +635,10 @@ def _init_from(config, gen, disc):
     """Start the networks from the weights of ``config.init_from`` (fine-tuning), checking that
     the architectures match.  Exported weights start the generator only (the discriminator
     starts afresh)."""
-    src = load_init_source(config.init_from)
+    try:
+        src = load_init_source(config.init_from)
+    except (FileNotFoundError, ValueError) as exc:
+        raise type(exc)(f"init_from: {exc}") from None
     other = TrainingConfig.from_dict(src["config"])
     if other.model_kwargs() != config.model_kwargs():
         raise ValueError(f"init_from: the generator of {config.init_from} ({other.model_kwargs()}) differs "

@@ -362,6 +362,25 @@ def test_fine_tune_from_exported_weights(tiny_config, tmp_path, caplog):
     rec = meta["training"]["init_from"]
     assert rec["step"] == 2 and rec["weights_sha256"] == src["weights"]["sha256"]
 
+    assert rec["config"]["views"] == list(stage1.views) and "init_from" not in rec
+
+    # a stage from those weights' export: its record holds both earlier stages, nested
+    export_weights(tmp_path / "run_ft", tmp_path / "stage2w")
+    stage3 = dataclasses.replace(stage2, init_from=str(tmp_path / "stage2w" / "generator.pt"))
+    train(stage3, tmp_path / "run_ft2", progress=False)
+    chain = export_weights(tmp_path / "run_ft2", tmp_path / "stage3w")["training"]["init_from"]
+    assert chain["step"] == 1 and chain["init_from"]["step"] == 2
+
+    # a checkpoint or run directory is still read as one; a .pt without its metadata says what is missing
+    assert "discriminator" in load_init_source(tmp_path / "run")
+    (tmp_path / "lone").mkdir()
+    (tmp_path / "lone" / "generator.pt").write_bytes((tmp_path / "stage1" / "generator.pt").read_bytes())
+    with pytest.raises(ValueError, match="generator.json beside"):
+        load_init_source(tmp_path / "lone" / "generator.pt")
+    with pytest.raises(ValueError, match="init_from: .*generator.json beside"):
+        train(dataclasses.replace(stage2, init_from=str(tmp_path / "lone" / "generator.pt")), tmp_path / "x",
+              progress=False)
+
     # a weights file changed after export no longer matches its checksum
     (tmp_path / "stage1" / "generator.pt").write_bytes(b"not the exported weights")
     with pytest.raises(ValueError, match="SHA-256"):

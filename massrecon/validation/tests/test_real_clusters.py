@@ -142,7 +142,7 @@ def test_self_consistent_starts_agree(frame_masses, label):
     # issue 15 item 4: one answer from starts at 0.5x and 2x the catalogue mass, within 5%.  The
     # frame is fixed only to pixel-level steps, and on the XMM image 0201901401 a single frame's map
     # jumped by 7.2% between the two starts' frames, 0.24% apart (the two-stage weights of 8,000
-    # steps); the frame ensemble averages it out (2.1% with the bundled weights)
+    # steps); the frame ensemble averages it out (1.9% with the bundled weights)
     lo, hi = frame_masses[(0.5, label)]["m500"], frame_masses[(2.0, label)]["m500"]
     assert abs(np.log((lo / hi).to_value(u.one))) < 0.05, f"{label}: M500 {lo:.4g} from 0.5x, {hi:.4g} from 2x"
 
@@ -168,5 +168,5 @@ def test_every_real_view_set_is_inside_the_training_range(predictions, frame_mas
     # OutOfDistributionWarning, on the catalogue frame or on the self-consistent frames
     flags = {(label, "catalogue frame"): p["flags"] for label, p in predictions.items()}
     flags.update({(label, start): p["flags"] for (start, label), p in frame_masses.items()})
-    ood = {key: f for key, fl in flags.items() for f in fl if f.startswith("OutOfDistributionWarning")}
-    assert not ood, ood
+    bad = {key: [f for f in fl if f.startswith(("OutOfDistributionWarning", "FAILED"))] for key, fl in flags.items()}
+    assert not any(bad.values()), {key: fl for key, fl in bad.items() if fl}
