@@ -27,18 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from massrecon import MassReconstructor
+from massrecon.contract import FRAME_NPIX
 from massrecon.models.transforms import TargetTransform
 from massrecon.validation.evaluate import _predict, _samples, load_split
 from massrecon.validation.instruments import INSTRUMENTS, XRAY_BACKGROUND
-from massrecon.validation.metrics import mass_metrics
+from massrecon.validation.metrics import mass_metrics, summarize
 from massrecon.validation.self_consistent import relation_frame_masses
 
 VIEW_SETS = {"y": ("sz",), "y+X-ray": ("sz", "xray"), "X-ray": ("xray",), "members": ("stars",),
              "all views": ("sz", "xray", "stars")}
-
-
-def _pct(dex):
-    return 100 * (10**dex - 1)
 
 
 def _rows(table, names):
@@ -77,7 +74,7 @@ def depth(rec, heldout, n):
     views = tuple(rec.views)
     d = load_split(Path(heldout) / "fiducial_seed11.h5", None, views, n_max=n, seed=0)
     rng = np.random.default_rng(0)
-    _, t_true, _ = _samples(d, views, "ideal", 80, rng)
+    _, t_true, _ = _samples(d, views, "ideal", FRAME_NPIX, rng)
     true = TargetTransform().inverse(t_true)
     r5 = d["r500"] / d["r200"]
     massive = d["m500"] > 5e14
@@ -89,14 +86,15 @@ def depth(rec, heldout, n):
         INSTRUMENTS[key] = {"sz": (0.01, 0.0), "xray": (0.04, rms), "stars": (0.05, 0.0)}
         XRAY_BACKGROUND[key] = 140.0
         try:
-            x, _, conds = _samples(d, views, key, 80, rng)
+            x, _, conds = _samples(d, views, key, FRAME_NPIX, rng)
         finally:
             del INSTRUMENTS[key], XRAY_BACKGROUND[key]
         cells = []
         for err in (0.3, 0.1):
             pred = _predict(rec.model, views, x, conds, ("xray",), r200_error=err)
             lr = mass_metrics(pred, true, r5)["log_ratio"]
-            cells.append(f"r200_error {err}: {_pct(np.median(lr)):+.1f}% / {_pct(np.median(lr[massive])):+.1f}%")
+            cells.append(f"r200_error {err}: {100 * summarize(lr)['bias']:+.1f}% / "
+                         f"{100 * summarize(lr[massive])['bias']:+.1f}%")
         print(f"  noise {rms:7.0e}  " + "   ".join(cells))
 
 

@@ -14,6 +14,7 @@ would have had (same device, threads and world size).
 import contextlib
 import csv
 import dataclasses
+import json
 import math
 import os
 import random
@@ -26,6 +27,7 @@ from torch.utils.data import DataLoader
 
 from .. import __version__
 from ..logger import log
+from ..models._weights import sha256_file
 from ..models.unet import PatchGANDiscriminator, UNetGenerator
 from .config import TrainingConfig
 from .data import ClusterMapDataset, ResumableSampler
@@ -602,10 +604,6 @@ def load_init_source(path):
             if path.suffix == ".pt" and not path.is_dir():
                 raise ValueError(f"{exc} (exported weights need their {meta_path.name} beside them)") from None
             raise
-    import json
-
-    from ..models._weights import sha256_file
-
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
