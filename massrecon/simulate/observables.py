@@ -88,10 +88,25 @@ def vikhlinin09_lx(m500, z, cosmology):
     """Soft-band (0.5-2 keV) luminosity (erg/s) of Vikhlinin et al. 2009 (ApJ 692, 1033), eq. 22.
 
     :math:`\\ln L = 47.392 + 1.61 \\ln M_{500} + 1.850 \\ln E(z) - 0.39 \\ln(h/0.72)` with
-    :math:`M_{500}` in :math:`h^{-1} M_\\odot`; intrinsic scatter 0.396 in ln L.
+    :math:`M_{500}` in :math:`M_\\odot`; intrinsic scatter 0.396 in ln L.
+
+    The mass is in plain solar masses, not :math:`h^{-1} M_\\odot`: the Hubble-constant term
+    carries the whole :math:`h` dependence, :math:`-0.39 = 1.61 - 2` for :math:`L \\propto h^{-2}`
+    and :math:`M \\propto h^{-1}` (with :math:`M` in :math:`h^{-1} M_\\odot` it would be
+    :math:`-2`).  This reading gives 1.4e43 erg/s at 1e14 Msun and, in the 0.1-2.4 keV band for
+    hydrostatic masses 0.8 times the true ones, the L500-M500 relation of the MCXC catalogue
+    (Piffaretti et al. 2011); both are tested.  Before December 2026 the function multiplied the
+    mass by :math:`h`, which put the relation 1.85 times too low (:math:`h^{1.61}` for h = 0.68).
+
+    Examples
+    --------
+    >>> from astropy.cosmology import Planck18
+    >>> from massrecon.simulate.observables import vikhlinin09_lx
+    >>> f"{vikhlinin09_lx(1e14, 0.0, Planck18):.2g}"
+    '1.4e+43'
     """
     h = cosmology.H0.value / 100.0
-    lnl = (47.392 + 1.61 * np.log(np.asarray(m500) * h) + 1.850 * np.log(cosmology.efunc(z))
+    lnl = (47.392 + 1.61 * np.log(np.asarray(m500, dtype=float)) + 1.850 * np.log(cosmology.efunc(z))
            - 0.39 * np.log(h / 0.72))
     return np.exp(lnl)
 

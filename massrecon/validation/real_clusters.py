@@ -200,10 +200,33 @@ def load_efeds(data_dir=DATA_DIR):
 
 
 #: Assumed XMM-Newton EPIC ECFs in 0.5-2 keV for the absorbed flux of a ~6 keV plasma (thin/medium
-#: filters, on axis; XMM-Newton Users Handbook effective areas): pn 7.0e11, each MOS 2.0e11
-#: ct cm2/erg.  The merged exposure maps are sums over the three cameras (README of the data), so
-#: counts / exposure is the mean rate per camera and the ECF is the cameras' mean.
-A907_ECF = (7.0e11 + 2 * 2.0e11) / 3 * u.ct * u.cm**2 / u.erg
+#: filters, on axis; XMM-Newton Users Handbook effective areas), ct cm2/erg per camera.
+A907_CAMERA_ECF = {"EPN": 7.0e11, "EMOS1": 2.0e11, "EMOS2": 2.0e11}
+
+
+def a907_ecf(image_header, expmap):
+    """The ECF of one merged XMM image of Abell 907 for counts divided by its merged exposure map.
+
+    The merged exposure maps are ``emosaic`` mosaics of each camera's *scaled* exposure map
+    (``expmap_scaled`` in their ``XPROC0`` card): on axis they read 3.6-7.8e4 s, 2.7-3.2 times the
+    cameras' summed exposures (``EMSCE00n``: 1.3-2.5e4 s), so ``counts / expmap`` is not a rate in
+    ct/s per camera.  The counts of a source of flux F are :math:`F \\sum_i E_i\\,{\\rm ECF}_i` over
+    the cameras; dividing by the on-axis value of the map gives the ECF of that ratio.  It comes
+    out at 1.17e11 ct cm2/erg for all three observations (whose pn / MOS exposure mixes differ),
+    and the flux within R500 then agrees with the ROSAT (MCXC) luminosity of the cluster; reading
+    the maps as summed seconds (the cameras' mean ECF, 3.67e11) gave a third of it.
+    """
+    total = 0.0
+    for n in range(1, 10):
+        inst = image_header.get(f"EMSCI{n:03d}")
+        if inst is None:
+            break
+        total += float(image_header[f"EMSCE{n:03d}"]) * A907_CAMERA_ECF[inst.strip()]
+    if total <= 0:
+        raise ValueError("the merged image header names no camera exposures (EMSCI/EMSCE cards)")
+    return total / float(np.nanmax(expmap)) * u.ct * u.cm**2 / u.erg
+
+
 A907_NH = 5.3e20 * u.cm**-2  # approximate Galactic column towards A907 (HI surveys)
 A907_OBSIDS = ("0201901401", "0201903501", "0404910601")
 
@@ -222,12 +245,15 @@ def load_a907(data_dir=DATA_DIR):
     out = []
     for obsid in A907_OBSIDS:
         with fits.open(d / f"{obsid}_0.5-2.0keV_merged_img.fits.gz") as h:
-            counts, wcs = np.clip(h[0].data.astype(float), 0, None), _wcs(h[0].header)
+            counts, wcs, header = np.clip(h[0].data.astype(float), 0, None), _wcs(h[0].header), h[0].header
         expo = fits.getdata(d / f"{obsid}_0.5-2.0keV_merged_expmap.fits.gz").astype(float)
-        img = XrayImage.from_counts(counts, expo * u.s, wcs=wcs, ecf=A907_ECF, beam=0.2 * u.arcmin,
+        ecf = a907_ecf(header, expo)
+        img = XrayImage.from_counts(counts, expo * u.s, wcs=wcs, ecf=ecf, beam=0.2 * u.arcmin,
                                     kT=6 * u.keV, nh=A907_NH, name=f"A907 XMM {obsid}")
         out.append(ViewSet("Abell 907 (z=0.167)", f"xray: XMM {obsid}", [img], frame,
-                           "PSZ2 MSZ / 0.8", refs, notes="assumed ECF; negatives clipped"))
+                           "PSZ2 MSZ / 0.8", refs,
+                           notes=f"ECF {ecf.to_value(u.ct * u.cm**2 / u.erg):.3g} ct cm2/erg (scaled exposure maps); "
+                                 "negatives clipped"))
     return out
 
 
