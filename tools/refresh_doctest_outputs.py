@@ -1,0 +1,48 @@
+"""Refresh the printed outputs of doctests after new weights: run pytest on the given files and
+replace each failing example's expected output by what it now prints, until they all pass.
+
+Only the output lines of examples are touched; read the diff before committing, since a changed
+number is a changed result that the prose around it may quote.
+
+Usage: python tools/refresh_doctest_outputs.py FILE [FILE ...]
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+_FAILURE = re.compile(r"Expected:\n(.*?)\nGot:\n(.*?)\n\n(/\S+?):(\d+): DocTestFailure", re.S)
+
+
+def _replace(path, line, expected, got):
+    lines = Path(path).read_text().split("\n")
+    for i in range(line - 1, min(line + 40, len(lines) - len(expected) + 1)):
+        if all(lines[i + k].strip() == expected[k].strip() for k in range(len(expected))):
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            lines[i : i + len(expected)] = [indent + g.strip() if g.strip() else "" for g in got]
+            Path(path).write_text("\n".join(lines))
+            return
+    raise SystemExit(f"{path}:{line}: expected output {expected[0]!r} not found")
+
+
+def main(files, max_rounds=30):
+    for _ in range(max_rounds):
+        out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
+                             capture_output=True, text=True).stdout
+        failures = _FAILURE.findall(out)
+        if not failures:
+            print(out[-600:])
+            return
+        for expected, got, path, line in failures:
+            expected = [x[4:] for x in expected.split("\n")]
+            got = [x[4:] for x in got.split("\n")]
+            _replace(path, int(line), expected, got)
+            print(f"{path}:{line}: {expected[0]!r} -> {got[0]!r}")
+    raise SystemExit(f"outputs still change after {max_rounds} rounds")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    main(sys.argv[1:])
