@@ -28,15 +28,20 @@ def _replace(path, line, expected, got):
 
 def main(files, max_rounds=30):
     for _ in range(max_rounds):
-        out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
-                             capture_output=True, text=True).stdout
-        failures = _FAILURE.findall(out)
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
+                             capture_output=True, text=True)
+        failures = _FAILURE.findall(run.stdout)
         if not failures:
-            print(out[-600:])
+            print(run.stdout[-600:])
+            if run.returncode != 0:  # errors that are not a changed output (an exception, a collection error)
+                raise SystemExit("pytest failed for another reason than a changed output: see above")
             return
-        for expected, got, path, line in failures:
+        # bottom-up within each file, so that a replacement of another length moves no later line
+        for expected, got, path, line in sorted(failures, key=lambda f: (f[2], -int(f[3]))):
             expected = [x[4:] for x in expected.split("\n")]
             got = [x[4:] for x in got.split("\n")]
+            if any("..." in x for x in expected):
+                raise SystemExit(f"{path}:{line}: the expected output uses an ellipsis; update it by hand")
             _replace(path, int(line), expected, got)
             print(f"{path}:{line}: {expected[0]!r} -> {got[0]!r}")
     raise SystemExit(f"outputs still change after {max_rounds} rounds")

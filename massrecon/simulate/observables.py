@@ -93,10 +93,11 @@ def vikhlinin09_lx(m500, z, cosmology):
     The mass is in plain solar masses, not :math:`h^{-1} M_\\odot`: the Hubble-constant term
     carries the whole :math:`h` dependence, :math:`-0.39 = 1.61 - 2` for :math:`L \\propto h^{-2}`
     and :math:`M \\propto h^{-1}` (with :math:`M` in :math:`h^{-1} M_\\odot` it would be
-    :math:`-2`).  This reading gives 1.4e43 erg/s at 1e14 Msun and, in the 0.1-2.4 keV band for
-    hydrostatic masses 0.8 times the true ones, the L500-M500 relation of the MCXC catalogue
-    (Piffaretti et al. 2011); both are tested.  Before December 2026 the function multiplied the
-    mass by :math:`h`, which put the relation 1.85 times too low (:math:`h^{1.61}` for h = 0.68).
+    :math:`-2`).  This reading gives 1.4e43 erg/s at 1e14 Msun, and in the 0.1-2.4 keV band it
+    lies 0.38 in ln L below the REXCESS relation behind the MCXC catalogue (Piffaretti et al.
+    2011), which is calibrated on hydrostatic masses too (tested; the other reading: 0.95).
+    Before December 2026 the function multiplied the mass by :math:`h`, which put the relation
+    1.85 times too low (:math:`h^{1.61}` for h = 0.68).
 
     Examples
     --------

@@ -32,6 +32,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import QTable
 from astropy.wcs import WCS, FITSFixedWarning
+from scipy import optimize
 
 import massrecon
 from massrecon import ClusterFrame
@@ -55,6 +56,8 @@ __all__ = [
     "Reference",
     "load_efeds",
     "load_a907",
+    "a907_ecf",
+    "a907_background",
     "load_zwcl2341",
     "load_macsj0025",
     "load_all",
@@ -208,44 +211,85 @@ def a907_ecf(image_header, expmap):
     """The ECF of one merged XMM image of Abell 907 for counts divided by its merged exposure map.
 
     The merged exposure maps are ``emosaic`` mosaics of each camera's *scaled* exposure map
-    (``expmap_scaled`` in their ``XPROC0`` card): on axis they read 3.6-7.8e4 s, 2.7-3.2 times the
-    cameras' summed exposures (``EMSCE00n``: 1.3-2.5e4 s), so ``counts / expmap`` is not a rate in
+    (``expmap_scaled`` in their ``XPROC0`` card): their maximum (on axis) is 2.5-2.8 times the
+    cameras' summed exposures (``EMSCE00n``: 1.3-3.1e4 s), so ``counts / expmap`` is not a rate in
     ct/s per camera.  The counts of a source of flux F are :math:`F \\sum_i E_i\\,{\\rm ECF}_i` over
-    the cameras; dividing by the on-axis value of the map gives the ECF of that ratio.  It comes
-    out at 1.17e11 ct cm2/erg for all three observations (whose pn / MOS exposure mixes differ),
-    and the flux within R500 then agrees with the ROSAT (MCXC) luminosity of the cluster; reading
-    the maps as summed seconds (the cameras' mean ECF, 3.67e11) gave a third of it.
+    the cameras (`A907_CAMERA_ECF`); divided by the maximum of the map they give the ECF of that
+    ratio: 1.17e11 ct cm2/erg for all three observations, whose pn / MOS mixes differ.  Reading the
+    maps as summed seconds (the cameras' mean ECF, 3.67e11) gave a third of the flux.
+
+    Parameters
+    ----------
+    image_header : `~astropy.io.fits.Header`
+        Header of the merged image, with its ``EMSCInnn`` (camera) and ``EMSCEnnn`` (exposure, s)
+        cards.
+    expmap : array
+        The merged exposure map.
+
+    Returns
+    -------
+    ecf : `~astropy.units.Quantity`
+        In ct cm2 / erg, for ``counts / expmap``.
     """
-    total = 0.0
-    for n in range(1, 10):
-        inst = image_header.get(f"EMSCI{n:03d}")
-        if inst is None:
-            break
-        total += float(image_header[f"EMSCE{n:03d}"]) * A907_CAMERA_ECF[inst.strip()]
+    peak = float(np.nanmax(expmap)) if np.size(expmap) else 0.0
+    if not np.isfinite(peak) or peak <= 0:
+        raise ValueError("expmap: the merged exposure map has no positive finite value")
+    total, n = 0.0, 1
+    while (inst := image_header.get(f"EMSCI{n:03d}")) is not None:
+        inst = str(inst).strip()
+        if inst not in A907_CAMERA_ECF:
+            raise ValueError(f"image_header: EMSCI{n:03d} names camera {inst!r}; expected one of "
+                             f"{sorted(A907_CAMERA_ECF)}")
+        if f"EMSCE{n:03d}" not in image_header:
+            raise ValueError(f"image_header: EMSCI{n:03d} has no exposure card EMSCE{n:03d}")
+        total += float(image_header[f"EMSCE{n:03d}"]) * A907_CAMERA_ECF[inst]
+        n += 1
     if total <= 0:
-        raise ValueError("the merged image header names no camera exposures (EMSCI/EMSCE cards)")
-    return total / float(np.nanmax(expmap)) * u.ct * u.cm**2 / u.erg
+        raise ValueError("image_header: names no camera exposures (EMSCInnn / EMSCEnnn cards)")
+    return total / peak * u.ct * u.cm**2 / u.erg
+
+
+def a907_background(counts, expmap, wcs, frame, inner=1.3):
+    """Background counts per pixel of a merged XMM image of Abell 907.
+
+    Beyond about R500 the count rate per unit of exposure stops falling and rises again towards
+    the edge of the field, where the particle background, which the mirrors do not vignette,
+    dominates.  The background is fitted there as ``a * expmap + b``: a sky part vignetted like
+    the cluster and a flat particle part, both non-negative (`scipy.optimize.nnls`).
+
+    Parameters
+    ----------
+    counts, expmap : array
+        The merged image (counts, negatives already clipped) and its exposure map.
+    wcs : `~astropy.wcs.WCS`
+        Of the image.
+    frame : `~massrecon.ClusterFrame`
+        Its centre and :math:`\\theta_{500}` place the fitting region.
+    inner : float
+        The fit uses the pixels beyond ``inner`` R500 whose exposure is above a fifth of its
+        maximum.
+
+    Returns
+    -------
+    background : array
+        Expected background counts per pixel, the shape of ``counts``.
+    """
+    counts = np.asarray(counts, dtype=float)
+    expmap = np.asarray(expmap, dtype=float)
+    yy, xx = np.indices(counts.shape)
+    sep = wcs.pixel_to_world(xx, yy).separation(frame.center)
+    good = np.isfinite(counts) & np.isfinite(expmap) & (expmap > 0.2 * np.nanmax(expmap))
+    outer = good & (sep > inner * frame.theta500)
+    if outer.sum() < 1000:
+        raise ValueError(f"only {outer.sum()} exposed pixels beyond {inner} R500 of the frame to fit the "
+                         "background on (at least 1000 needed)")
+    design = np.vstack([expmap[outer], np.ones(outer.sum())]).T
+    (a, b), _ = optimize.nnls(design, counts[outer])
+    return a * expmap + b
 
 
 A907_NH = 5.3e20 * u.cm**-2  # approximate Galactic column towards A907 (HI surveys)
 A907_OBSIDS = ("0201901401", "0201903501", "0404910601")
-
-
-def a907_background(counts, expmap, wcs, frame, inner=1.3):
-    """Background counts per pixel of a merged XMM image: ``a * expmap + b`` fitted beyond
-    ``inner`` R500 of ``frame`` (where the exposure is above a fifth of its maximum).
-
-    ``a * expmap`` is the sky background (vignetted like the cluster), ``b`` the particle
-    background (counts per pixel, not vignetted).  Both are kept at zero or above.
-    """
-    yy, xx = np.indices(counts.shape)
-    sep = wcs.pixel_to_world(xx, yy).separation(frame.center)
-    outer = (sep > inner * frame.theta500) & (expmap > 0.2 * expmap.max())
-    if outer.sum() < 1000:
-        raise ValueError(f"fewer than 1000 pixels beyond {inner} R500 to fit the background on")
-    design = np.vstack([expmap[outer], np.ones(outer.sum())]).T
-    (a, b), *_ = np.linalg.lstsq(design, counts[outer], rcond=None)
-    return max(a, 0.0) * expmap + max(b, 0.0)
 
 
 def load_a907(data_dir=DATA_DIR):

@@ -168,13 +168,32 @@ def test_relation_and_self_consistent_masses_agree_with_catalogue(view_sets, fra
     assert ok, f"{label} vs {catalog} ({start}): M500 {p['m500']:.3g}, pull {pull:+.2f} (limit {AGREEMENT_SIGMA})"
 
 
+def test_a907_ecf_reads_the_camera_cards_and_refuses_bad_input():
+    from astropy.io import fits
+
+    from massrecon.validation.real_clusters import a907_ecf
+
+    h = fits.Header({"EMSCI001": "EPN", "EMSCE001": 1000.0, "EMSCI002": "EMOS1", "EMSCE002": 2000.0})
+    # (1000 s x 7e11 + 2000 s x 2e11) / 5000 (the map's maximum) = 2.2e11
+    assert np.isclose(a907_ecf(h, np.array([5000.0, 10.0])).to_value(u.ct * u.cm**2 / u.erg), 2.2e11)
+    with pytest.raises(ValueError, match="expmap"):
+        a907_ecf(h, np.zeros(3))
+    with pytest.raises(ValueError, match="camera 'ACIS'"):
+        a907_ecf(fits.Header({"EMSCI001": "ACIS", "EMSCE001": 1.0}), np.ones(3))
+    with pytest.raises(ValueError, match="EMSCE001"):
+        a907_ecf(fits.Header({"EMSCI001": "EPN"}), np.ones(3))
+    with pytest.raises(ValueError, match="no camera exposures"):
+        a907_ecf(fits.Header(), np.ones(3))
+
+
 def test_a907_flux_agrees_with_rosat():
     # The flux of the XMM images within R500 (counts less the fitted background, over the merged
-    # exposure map and a907_ecf) against the ROSAT
-    # luminosity of the MCXC catalogue (Piffaretti et al. 2011: L500 in 0.1-2.4 keV, h = 0.7),
-    # moved to 0.5-2 keV for a 6 keV free-free spectrum (x 1/1.64).  Within 35%: the camera ECFs
-    # are assumed (20%), the pointings cover R500 unevenly.  Measured 1.07, 0.97, 0.82; reading
-    # the merged exposure maps as summed seconds gave 0.34, 0.30, 0.25.
+    # exposure map and a907_ecf) against the ROSAT luminosity of the MCXC catalogue (Piffaretti et
+    # al. 2011: L500 in 0.1-2.4 keV, h = 0.7), moved to 0.5-2 keV for a 6 keV free-free spectrum
+    # (x 1/1.64).  Within 35%: the camera ECFs are assumed (20%), the pointings cover R500
+    # unevenly, the chip gaps are left out, the ECF is for the absorbed flux (ROSAT's is
+    # unabsorbed, ~ -8%) and no K-correction is made (~ +8%).  Measured 1.07, 0.97, 0.82; the
+    # merged exposure maps read as summed seconds, without a background, gave about 0.3.
     from astropy.coordinates import SkyCoord
     from astropy.cosmology import FlatLambdaCDM
     from astropy.io import fits
