@@ -8,7 +8,7 @@
 #   * the regression data of the tests (tools/make_regression_data.py);
 #   * the numbers of accuracy.rst / validation.rst / training.rst that no table writes
 #     (tools/measure_docs_numbers.py), into WORK/numbers_*.txt, to copy into the prose;
-#   * the doctest outputs of the docs pages that print masses (tools/refresh_doctest_outputs.py).
+#   * the doctest outputs of the docs pages and docstrings that print masses (tools/refresh_doctest_outputs.py).
 # heldout_data (ignored by git) is linked to WORK/heldout, the held-out simulations of the recipe.
 # Usage: bash tools/refresh_generated_docs.sh WORK_DIR   (default runs/bundled)
 # PYTHON picks the interpreter (default: python on PATH, e.g. the activated virtual environment).
@@ -38,5 +38,5 @@ step "numbers"
 "$python" tools/measure_docs_numbers.py variants heldout_data > "$work/numbers_variants.txt"
 "$python" tools/measure_docs_numbers.py depth heldout_data > "$work/numbers_depth.txt"
 step "doctest outputs"
-"$python" tools/refresh_doctest_outputs.py docs/*.rst README.rst
+"$python" tools/refresh_doctest_outputs.py docs/*.rst docs/tutorials/*.rst README.rst $(git ls-files "massrecon/*.py" | grep -v /tests/)
 step "done: now compare the prose of docs/*.rst and CHANGELOG.rst with the new tables and $work/numbers_*.txt"

@@ -134,7 +134,7 @@ class ModelErrors:
     >>> from massrecon.analysis.masses import ModelErrors
     >>> err = ModelErrors.from_meta({"VIEWS": "sz,xray,stars", "R200ERR": 0.0})
     >>> err.setting, round(err.mass_r200, 3)
-    ('planck_like', 0.034)
+    ('planck_like', 0.031)
     """
 
     views: str

@@ -5,7 +5,7 @@ See :doc:`/simulate` in the documentation for the models and their sources.
 
 from .config import SimulationConfig
 from .particles import ParticleSet, project_particles, read_gadget_hdf5
-from .physics_models import PHYSICS_MODELS, PhysicsModel, get_physics
+from .physics_models import PHYSICS_MODELS, SUPERSEDED_PHYSICS_MODELS, PhysicsModel, get_physics
 from .population import HaloProperties, projection_bases, sample_halo
 from .projection import (
     MAP_NAMES,
@@ -18,6 +18,7 @@ from .projection import (
 
 __all__ = [
     "PHYSICS_MODELS",
+    "SUPERSEDED_PHYSICS_MODELS",
     "PhysicsModel",
     "SimulationConfig",
     "HaloProperties",

@@ -4,7 +4,7 @@ import sys
 
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200
 from .config import SimulationConfig
-from .physics_models import PHYSICS_MODELS
+from .physics_models import PHYSICS_MODELS, SUPERSEDED_PHYSICS_MODELS
 from .projection import MODEL_EXTENT_R200
 
 
@@ -64,8 +64,9 @@ def register(sub):
                        epilog="example: massrecon simulate --n-halos 20 --seed 11 --out test.h5")
     p.add_argument("--n-halos", type=int, default=100, help="number of halos (default 100)")
     p.add_argument("--projections", type=int, default=29, help="lines of sight per halo (default 29)")
-    p.add_argument("--physics", default="fiducial", choices=sorted(PHYSICS_MODELS),
-                   help="physics variant (default fiducial)")
+    p.add_argument("--physics", default="fiducial", choices=sorted(PHYSICS_MODELS) + sorted(SUPERSEDED_PHYSICS_MODELS),
+                   help="physics variant (default fiducial; the *_v1 variants are the superseded gas "
+                        "calibration of the first phase of the bundled weights)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--out", help="output HDF5 file")
     p.add_argument("--shard", help="write shard I of N (I/N): a contiguous block of halo ids")

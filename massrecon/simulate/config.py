@@ -25,7 +25,7 @@ import astropy.units as u
 
 from ..contract import FRAME_NPIX, FRAME_SIZE_R200, MEMBER_CATALOGUE_MASS_LIMIT
 from ..halo import CM_RELATIONS
-from .physics_models import get_physics
+from .physics_models import PHYSICS_MODELS, SUPERSEDED_PHYSICS_MODELS, get_physics
 from .projection import MAP_NAMES, MODEL_EXTENT_R200
 
 __all__ = ["SimulationConfig", "RENAMED_KEYS", "ADDED_KEYS", "upgrade_stored_config", "canonical_config_json"]
@@ -92,7 +92,30 @@ def upgrade_stored_config(d, *, complete=False):
         for name, old_value in ADDED_KEYS.items():
             if name not in out:
                 out[name] = old_value(out)
+        if "physics" in out:
+            out["physics"] = _superseded_physics_name(out)
     return out
+
+
+def _superseded_physics_name(d):
+    """The name of a stored configuration's physics.
+
+    A data set simulated before the gas was recalibrated (December 2026) stored the name
+    ``fiducial`` with the parameters of that time, which are now the variant ``fiducial_v1``
+    (then a global factor of 2.5 on the core radii, now its ``core_scale``); its stored
+    ``physics_model`` tells which.
+    """
+    name, stored = d.get("physics"), d.get("physics_model")
+    old = SUPERSEDED_PHYSICS_MODELS.get(f"{name}_v1")
+    if not isinstance(stored, dict) or name not in PHYSICS_MODELS or old is None:
+        return name
+    then = {k: v for k, v in stored.items() if k != "name"}
+    if isinstance(then.get("core_scale"), (int, float)):
+        then["core_scale"] = 2.5 * then["core_scale"]
+    want = {k: v for k, v in json.loads(json.dumps(old.to_dict())).items() if k != "name"}
+    same = then.keys() == want.keys() and all(
+        math.isclose(then[k], v) if isinstance(v, float) else then[k] == v for k, v in want.items())
+    return old.name if same else name
 
 
 def canonical_config_json(text):

@@ -49,7 +49,7 @@ from astropy.cosmology import Planck18
 from .. import __version__
 from ..logger import log
 from .config import SimulationConfig, canonical_config_json
-from .physics_models import PHYSICS_MODELS
+from .physics_models import PHYSICS_MODELS, SUPERSEDED_PHYSICS_MODELS
 from .population import projection_bases, sample_halo
 from .projection import MAP_UNITS, HaloModel, add_los_neighbours, project_halo
 
@@ -76,7 +76,8 @@ _META_FLOAT = ("m200", "r200", "m500", "r500", "z", "c200", "q", "s", "relaxedne
 _META_INT = ("halo_id", "projection", "cool_core", "merger", "physics", "seed", "split",
              "member_start", "member_count")
 _MEMBER_FIELDS = ("x", "y", "mstar", "v_los")
-_PHYSICS_CODES = {name: i for i, name in enumerate(sorted(PHYSICS_MODELS))}
+# the superseded variants after the current ones, so the codes of the current ones keep their values
+_PHYSICS_CODES = {name: i for i, name in enumerate(sorted(PHYSICS_MODELS) + sorted(SUPERSEDED_PHYSICS_MODELS))}
 _SPLIT = (0.8, 0.1, 0.1)
 
 

@@ -1,7 +1,10 @@
 """The baryonic-physics variants of the mock universe.
 
 `PhysicsModel` holds the parameters of one variant; `PHYSICS_MODELS` names the three variants that
-mirror the codes of The Three Hundred, and `get_physics` turns a name into its model.  This module
+mirror the codes of The Three Hundred, and `get_physics` turns a name into its model.
+`SUPERSEDED_PHYSICS_MODELS` keeps the variants of an earlier gas calibration that the first phase of
+the bundled weights was trained on, so that their recipe (``tools/train_bundled_weights.sh``) can
+be rerun; nothing else uses them.  This module
 imports nothing else of `massrecon.simulate`, so both the population (`~massrecon.simulate.sample_halo`)
 and the projection (`~massrecon.simulate.HaloModel`) can use it.
 
@@ -14,7 +17,7 @@ Examples
 
 import dataclasses
 
-__all__ = ["PhysicsModel", "PHYSICS_MODELS", "get_physics"]
+__all__ = ["PhysicsModel", "PHYSICS_MODELS", "SUPERSEDED_PHYSICS_MODELS", "get_physics"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,14 +32,15 @@ class PhysicsModel:
 
     name: str
     #: f_gas,500 at 5e14 Msun and its slope with M500 (see `~massrecon.simulate.gas.gas_fraction_500`)
-    fgas_norm: float = 0.12
-    fgas_slope: float = 0.25
+    fgas_norm: float = 0.13
+    fgas_slope: float = 0.28
     #: log-normal scatter (dex) of the gas fraction and of the pressure normalisation
     fgas_scatter_dex: float = 0.04
     pressure_scatter_dex: float = 0.06
     #: fraction of cool-core clusters (SZ-selected samples: ~30%, Andrade-Santos et al. 2017)
     cool_core_fraction: float = 0.30
-    #: multiplies the core radius of the gas density (a proxy for the core entropy)
+    #: multiplies the core radii of the gas density of Vikhlinin et al. (2006) (a proxy for the core
+    #: entropy; see `~massrecon.simulate.projection.gas_tables`)
     core_scale: float = 1.0
     #: multiplies the stellar-to-halo and BCG relations
     stellar_scale: float = 1.0
@@ -55,25 +59,50 @@ class PhysicsModel:
         return dataclasses.asdict(self)
 
 
-#: The named physics variants.
+#: The named physics variants.  Their gas (f_gas,500 and the core radii) is calibrated so the fiducial
+#: population follows the soft-band L_X-M500 relation of Vikhlinin et al. (2009, ApJ 692, 1033,
+#: Table 3; median ln offset -0.12, slope 1.59 against 1.61) and the cool-core and non-cool-core
+#: surface-brightness concentrations of Santos et al. (2008), keeping T-M and f_gas-M500
+#: (docs/simulate.rst, "Validation of the mock population").
 PHYSICS_MODELS = {
     "fiducial": PhysicsModel("fiducial"),
     "weak_feedback": PhysicsModel(
-        "weak_feedback", fgas_norm=0.13, fgas_slope=0.12, cool_core_fraction=0.45, core_scale=0.7,
+        "weak_feedback", fgas_norm=0.14, fgas_slope=0.15, cool_core_fraction=0.45, core_scale=0.7,
         stellar_scale=1.6, icl_fraction=(0.15, 0.3), clumping_r200=1.8,
     ),
     "strong_feedback": PhysicsModel(
-        "strong_feedback", fgas_norm=0.11, fgas_slope=0.32, cool_core_fraction=0.15, core_scale=1.5,
+        "strong_feedback", fgas_norm=0.12, fgas_slope=0.35, cool_core_fraction=0.15, core_scale=1.5,
+        stellar_scale=0.7, icl_fraction=(0.25, 0.45), clumping_r200=1.4,
+    ),
+}
+
+#: The variants of the earlier gas calibration (massrecon 0.x up to December 2026), made against a
+#: misreading of Vikhlinin et al. (2009) that was 1.85x too faint: core radii 2.5x wider and
+#: f_gas,500 lower; the population is 1.7x fainter in X-rays than the corrected relation.  The first
+#: phase of the bundled weights was trained on them (tools/train_bundled_weights.sh); do not use
+#: them for anything else.
+SUPERSEDED_PHYSICS_MODELS = {
+    "fiducial_v1": PhysicsModel("fiducial_v1", fgas_norm=0.12, fgas_slope=0.25, core_scale=2.5),
+    "weak_feedback_v1": PhysicsModel(
+        "weak_feedback_v1", fgas_norm=0.13, fgas_slope=0.12, cool_core_fraction=0.45, core_scale=2.5 * 0.7,
+        stellar_scale=1.6, icl_fraction=(0.15, 0.3), clumping_r200=1.8,
+    ),
+    "strong_feedback_v1": PhysicsModel(
+        "strong_feedback_v1", fgas_norm=0.11, fgas_slope=0.32, cool_core_fraction=0.15, core_scale=2.5 * 1.5,
         stellar_scale=0.7, icl_fraction=(0.25, 0.45), clumping_r200=1.4,
     ),
 }
 
 
 def get_physics(name):
-    """The `PhysicsModel` called ``name`` (one of `PHYSICS_MODELS`), or a `PhysicsModel` as is."""
+    """The `PhysicsModel` called ``name`` (one of `PHYSICS_MODELS` or `SUPERSEDED_PHYSICS_MODELS`),
+    or a `PhysicsModel` as is."""
     if isinstance(name, PhysicsModel):
         return name
-    if name not in PHYSICS_MODELS:
-        raise ValueError(f"physics must be one of {sorted(PHYSICS_MODELS)}, got {name!r}")
-    return PHYSICS_MODELS[name]
+    if name in PHYSICS_MODELS:
+        return PHYSICS_MODELS[name]
+    if name in SUPERSEDED_PHYSICS_MODELS:
+        return SUPERSEDED_PHYSICS_MODELS[name]
+    raise ValueError(f"physics must be one of {sorted(PHYSICS_MODELS)} (or, to rerun the first phase of the "
+                     f"bundled weights, {sorted(SUPERSEDED_PHYSICS_MODELS)}), got {name!r}")
 

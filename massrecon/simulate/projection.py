@@ -110,11 +110,6 @@ _NCOMP = 2200
 _ORIGIN = np.zeros(3)
 #: Slope of the gas core radius with M500 (see `gas_tables`).
 CORE_MASS_SLOPE = -0.5
-#: Factor on the Vikhlinin et al. (2006) core radii of `~massrecon.simulate.gas.DENSITY_PARAMETERS`
-#: (see `gas_tables`): with the Born-Gaunt soft-band emissivity (issue 16) the population was 1.6x
-#: brighter than the L_X-M500 relation of Vikhlinin et al. 2009 (median ln offset +0.48); larger
-#: cores (2.5x) and f_gas,500 = 0.12 at 5e14 Msun bring it to +0.08, keeping T-M and f_gas-M.
-CORE_RADIUS_SCALE = 2.5
 _TAU_GRID = np.logspace(-0.5, 2.0, 24)
 _X_GRID = np.concatenate([[0.0], np.logspace(-3, 3, 240)])
 _SUB_TABLE = None
@@ -269,9 +264,10 @@ def gas_tables(r, m500, r500, r200, z, cosmology, cool_core, f_gas500, pressure_
     rc, alpha, beta, rs, eps, gamma = DENSITY_PARAMETERS[key]
     # Feedback raises the core entropy of groups more than that of clusters, so their gas is
     # less concentrated: core radii grow towards low mass (e.g. Sun et al. 2009, ApJ 693, 1142;
-    # Lovisari et al. 2015).  The exponent and `CORE_RADIUS_SCALE` are calibrated so the fiducial
-    # population follows the soft-band L_X-M500 relation of Vikhlinin et al. 2009 (see the validation page).
-    core = CORE_RADIUS_SCALE * physics.core_scale * float(np.clip((m500 / 5e14) ** CORE_MASS_SLOPE, 1.0, 4.0))
+    # Lovisari et al. 2015).  The exponent, the variants' core_scale and f_gas are calibrated so the
+    # fiducial population follows the soft-band L_X-M500 relation of Vikhlinin et al. 2009
+    # (docs/simulate.rst).
+    core = physics.core_scale * float(np.clip((m500 / 5e14) ** CORE_MASS_SLOPE, 1.0, 4.0))
     params = (rc * core, alpha, beta, rs, eps, gamma)
     shape = vikhlinin_shape(r / r500, params)
     # normalise: M_gas(<R500) = f_gas M500

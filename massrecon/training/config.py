@@ -215,8 +215,10 @@ class TrainingConfig:
         (see :ref:`training-speed`).
     autocast : {"auto", "none", "bf16"}
         Mixed precision of the forward passes: ``"bf16"``, bfloat16 autocast (CPU or CUDA),
-        ``"none"``, float32 throughout, ``"auto"`` (the default), bfloat16 on CUDA and float32
-        on the CPU.  Losses, optimiser states and weights stay float32.
+        ``"none"``, float32 throughout, ``"auto"`` (the default), bfloat16 on CUDA and on CPUs
+        that compute it in hardware (AVX512-BF16 or AMX), float32 on other CPUs, where bfloat16
+        is emulated and many times slower (``"bf16"`` warns there).  Losses, optimiser states
+        and weights stay float32.
     compile : bool
         Run the networks through `torch.compile` (default mode); the first steps then take
         longer, while it compiles.

@@ -19,6 +19,7 @@ import math
 import os
 import random
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .. import __version__
+from ..exceptions import MassreconWarning
 from ..logger import log
 from ..models._weights import sha256_file
 from ..models.unet import PatchGANDiscriminator, UNetGenerator
@@ -486,9 +488,24 @@ def _wrap_networks(config, nets, ctx):
             nets.disc_g = torch.compile(nets.disc)
 
 
+def cpu_has_native_bf16():
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX).
+
+    Without it, bfloat16 autocast on the CPU is emulated: on a 2-core AMD EPYC with AVX2 a
+    training step of the recipe took 7.5 s instead of about 0.5 s in float32.
+    """
+    # private helpers of torch.cpu (torch >= 2.3); without them, assume no bfloat16 hardware
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(check()) for check in checks if check is not None)
+
+
 def _autocast(config, device):
     """The mixed-precision context of the forward passes (``config.autocast``)."""
-    if config.autocast == "bf16" or (config.autocast == "auto" and device.type == "cuda"):
+    native = device.type == "cuda" or cpu_has_native_bf16()
+    if config.autocast == "bf16" and not native:
+        warnings.warn("autocast = 'bf16' on a CPU without bfloat16 hardware (AVX512-BF16 or AMX) is emulated "
+                      "and many times slower than float32; use autocast = 'auto'", MassreconWarning)
+    if config.autocast == "bf16" or (config.autocast == "auto" and native):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

@@ -419,11 +419,10 @@ def load_all(data_dir=DATA_DIR):
 
 # --- predictions ------------------------------------------------------------------------------
 def _short_flag(w):
-    # the same warning repeats on every frame of a self-consistent solve with other numbers: keep
-    # the words before the first number, so that repeats collapse into one flag
-    text = " ".join(str(w.message).split())
-    words = re.split(r"\s[-+]?\d", text, maxsplit=1)[0]
-    return f"{w.category.__name__}: {words[:70]}{'...' if len(words) > 70 else ''}"
+    # the same warning repeats on every frame of a self-consistent solve with other numbers: write
+    # every number as N, so that repeats collapse into one flag
+    text = re.sub(r"(?<![\w.])[-+]?\d[\d.]*(e[-+]?\d+)?", "N", " ".join(str(w.message).split()))
+    return f"{w.category.__name__}: {text[:70]}{'...' if len(text) > 70 else ''}"
 
 
 def predict_view_set(rec, vs, start=None):

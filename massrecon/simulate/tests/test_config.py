@@ -49,3 +49,22 @@ def test_training_simulate_table_with_old_key():
     with pytest.raises(ValueError, match="simulate: .*both"):
         TrainingConfig.from_dict({"data": {"simulate": {"n_halos": 3, "member_mass_limit": 2e9,
                                                         "catalogue_mass_limit": 2e9}}})
+
+
+@pytest.mark.parametrize("name", ["fiducial", "weak_feedback", "strong_feedback"])
+def test_data_set_of_the_superseded_gas_reads_as_its_v1_variant(name):
+    # A data set simulated before the gas recalibration stored the name "fiducial" with the
+    # parameters of that time (f_gas 0.12 (M/5e14)^0.25, core radii times a global 2.5): written
+    # out here by hand, as massrecon 766963e wrote it, with the variant's own core_scale
+    new = json.loads(SimulationConfig(physics=name, seed=2).to_json())
+    then = {"fiducial": (0.12, 0.25, 1.0), "weak_feedback": (0.13, 0.12, 0.7),
+            "strong_feedback": (0.11, 0.32, 1.5)}[name]
+    old = dict(new, physics_model=dict(new["physics_model"], fgas_norm=then[0], fgas_slope=then[1],
+                                       core_scale=then[2]))
+    cfg = SimulationConfig.from_json(json.dumps(old))
+    assert cfg.physics == f"{name}_v1"
+    assert (cfg.physics_model.fgas_norm, cfg.physics_model.fgas_slope) == then[:2]
+    assert cfg.physics_model.core_scale == pytest.approx(2.5 * then[2])
+    # today's configuration keeps its name; so does one without its parameters
+    assert SimulationConfig.from_json(json.dumps(new)).physics == name
+    assert SimulationConfig.from_json(json.dumps({"physics": name, "seed": 2})).physics == name

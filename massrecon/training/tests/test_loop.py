@@ -115,6 +115,7 @@ def test_bad_train_arguments(tiny_config, tmp_path):
         train(TrainingConfig(data_paths=tiny_config.data_paths, npix=36), tmp_path / "x")
 
 
+@pytest.mark.filterwarnings("ignore:autocast = 'bf16' on a CPU without bfloat16 hardware")
 def test_fast_settings(tiny_config, tmp_path):
     """channels_last + bf16 autocast: the resume stays exact, the losses stay close to float32's and
     the checkpoint's generator loads into a plain (contiguous, float32) model."""
@@ -132,15 +133,29 @@ def test_fast_settings(tiny_config, tmp_path):
     assert g.views == ("sz", "xray", "stars")
 
 
-def test_autocast_context():
+def test_autocast_context(monkeypatch):
+    import massrecon.training.loop as loop
+    from massrecon.exceptions import MassreconWarning
     from massrecon.training.loop import _autocast
 
-    assert not isinstance(_autocast(TrainingConfig(), torch.device("cpu")), torch.autocast)  # today's default
+    # "auto" on the CPU: bfloat16 where the hardware computes it, float32 where it would be emulated
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: False)
+    assert not isinstance(_autocast(TrainingConfig(), torch.device("cpu")), torch.autocast)
+    with pytest.warns(MassreconWarning, match="emulated"):
+        amp = _autocast(TrainingConfig(autocast="bf16"), torch.device("cpu"))
+    assert isinstance(amp, torch.autocast)  # asked for explicitly: done, with the warning
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: True)
+    amp = _autocast(TrainingConfig(), torch.device("cpu"))
+    assert isinstance(amp, torch.autocast) and amp.fast_dtype == torch.bfloat16
+    monkeypatch.undo()
+    assert isinstance(loop.cpu_has_native_bf16(), bool)
     with warnings.catch_warnings():  # "CUDA is not available": the context is made, not entered
         warnings.simplefilter("ignore")
         assert isinstance(_autocast(TrainingConfig(), torch.device("cuda")), torch.autocast)
         assert not isinstance(_autocast(TrainingConfig(autocast="none"), torch.device("cuda")), torch.autocast)
-    amp = _autocast(TrainingConfig(autocast="bf16"), torch.device("cpu"))
+    with warnings.catch_warnings():  # the emulation warning, on CPUs without bfloat16 hardware
+        warnings.simplefilter("ignore", MassreconWarning)
+        amp = _autocast(TrainingConfig(autocast="bf16"), torch.device("cpu"))
     assert isinstance(amp, torch.autocast) and amp.fast_dtype == torch.bfloat16
     with pytest.raises(ValueError, match="autocast"):
         TrainingConfig(autocast="fp16")
