@@ -81,16 +81,11 @@ PHYSICS_MODELS = {
 #: f_gas,500 lower; the population is 1.7x fainter in X-rays than the corrected relation.  The first
 #: phase of the bundled weights was trained on them (tools/train_bundled_weights.sh); do not use
 #: them for anything else.
+_V1_GAS_FRACTION = {"fiducial": (0.12, 0.25), "weak_feedback": (0.13, 0.12), "strong_feedback": (0.11, 0.32)}
 SUPERSEDED_PHYSICS_MODELS = {
-    "fiducial_v1": PhysicsModel("fiducial_v1", fgas_norm=0.12, fgas_slope=0.25, core_scale=2.5),
-    "weak_feedback_v1": PhysicsModel(
-        "weak_feedback_v1", fgas_norm=0.13, fgas_slope=0.12, cool_core_fraction=0.45, core_scale=2.5 * 0.7,
-        stellar_scale=1.6, icl_fraction=(0.15, 0.3), clumping_r200=1.8,
-    ),
-    "strong_feedback_v1": PhysicsModel(
-        "strong_feedback_v1", fgas_norm=0.11, fgas_slope=0.32, cool_core_fraction=0.15, core_scale=2.5 * 1.5,
-        stellar_scale=0.7, icl_fraction=(0.25, 0.45), clumping_r200=1.4,
-    ),
+    f"{name}_v1": dataclasses.replace(PHYSICS_MODELS[name], name=f"{name}_v1", fgas_norm=norm, fgas_slope=slope,
+                                      core_scale=2.5 * PHYSICS_MODELS[name].core_scale)
+    for name, (norm, slope) in _V1_GAS_FRACTION.items()
 }
 
 
