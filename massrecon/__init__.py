@@ -11,12 +11,13 @@ from .exceptions import (
     AmbiguousMassWarning,
     ApertureWarning,
     MassreconWarning,
+    MassTensionWarning,
     NotConvergedWarning,
     OutOfDistributionWarning,
 )
 
 __all__ = ["__version__", "ClusterFrame", "MassMap", "MassReconstructor", "MassreconWarning", "NotConvergedWarning",
-           "AmbiguousMassWarning", "OutOfDistributionWarning", "ApertureWarning"]
+           "AmbiguousMassWarning", "MassTensionWarning", "OutOfDistributionWarning", "ApertureWarning"]
 
 # The main classes are imported on first use (PEP 562), so that ``massrecon --version`` and
 # ``--help`` answer without loading astropy.cosmology, photutils or torch.

@@ -55,6 +55,9 @@ def register(sub):
     g.add_argument("--counts", action="append", default=[], help="counts image (repeat for several bands)")
     g.add_argument("--exposure", action="append", default=[], help="exposure map in s (one per --counts)")
     g.add_argument("--background", action="append", default=[], help="background counts image (one per --counts)")
+    g.add_argument("--background-error", type=float, metavar="FRACTION",
+                   help="fractional 1-sigma uncertainty of --background (e.g. 0.05): the map is predicted again "
+                        "with the background scaled by 1 -+ FRACTION and the mass errors widened by the change")
     g.add_argument("--xray-mask", help="mask image (non-zero = good, eSASS convention)")
     g.add_argument("--band", type=float, nargs=2, default=[0.5, 2.0], metavar=("EMIN", "EMAX"),
                    help="observed energy band in keV of the summed counts (default 0.5 2)")
@@ -201,6 +204,7 @@ def _xray(args, frame):
     return XrayImage.from_counts(counts * u.ct, exposure * u.s, wcs=WCS(fits.getheader(args.counts[0])).celestial,
                                  band=band, ecf=ecf, background=None if background is None else background * u.ct,
                                  mask=mask, beam=args.psf * u.arcsec, nh=args.nh * u.cm**-2,
+                                 background_error=args.background_error,
                                  **({"kT": args.kt * u.keV} if args.kt else {}))
 
 

@@ -7,8 +7,8 @@ astropy's own.
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["MassreconWarning", "NotConvergedWarning", "AmbiguousMassWarning", "OutOfDistributionWarning",
-           "ApertureWarning"]
+__all__ = ["MassreconWarning", "NotConvergedWarning", "AmbiguousMassWarning", "MassTensionWarning",
+           "OutOfDistributionWarning", "ApertureWarning"]
 
 
 class MassreconWarning(AstropyUserWarning):
@@ -27,6 +27,14 @@ class AmbiguousMassWarning(MassreconWarning):
     """The self-consistent mass is not unique: several frames agree with the maps predicted on
     them, or the predicted mass follows the frame so closely (a flat response) that the answer is
     set by the starting guess more than by the data.  The uncertainty is widened to cover it."""
+
+
+class MassTensionWarning(MassreconWarning):
+    """Two estimates of one mass disagree beyond their combined uncertainty: the spherical
+    :math:`M_{500c}` of a map predicted on the frame of a scaling-relation mass
+    (``self_consistent=True``) and that relation mass.  Both are calibrated on the same mock
+    clusters, so a real cluster where they disagree is unlike the mocks of its mass (for example a
+    brighter core or fainter outskirts, or a background subtracted wrongly): quote both."""
 
 
 class ApertureWarning(MassreconWarning):

@@ -27,11 +27,19 @@ from .analysis import compare, lensing, mapfit, masses, plotting
 from .analysis.profiles import ProjectedNFW
 from .apertures import annulus_weights, aperture_weights, region_weights
 from .contract import TARGET_UNIT
+from .exceptions import MassTensionWarning
 
-__all__ = ["MassMap", "SIGMA_UNIT"]
+__all__ = ["MassMap", "SIGMA_UNIT", "TENSION_SIGMA"]
 
 #: Unit of surface mass density maps (`massrecon.contract.TARGET_UNIT`).
 SIGMA_UNIT = TARGET_UNIT
+
+#: Disagreement (in units of the two uncertainties in quadrature, in ln of the mass) beyond which
+#: `MassMap.spherical_mass` warns (`~massrecon.MassTensionWarning`) that a map's :math:`M_{500c}`
+#: and the scaling-relation :math:`M_{500c}` that placed its frame (``self_consistent=True``) are in
+#: tension: 2, a 5% false-alarm rate for two independent Gaussian estimates, and fewer for these,
+#: which share their inputs.
+TENSION_SIGMA = 2.0
 
 _META_KEYS = {
     "OBJECT": "cluster name",
@@ -466,13 +474,43 @@ class MassMap(CCDData):
         -------
         mass : `~massrecon.analysis.MassMeasurement`
             With ``radius`` :math:`R_{\\Delta c}`.
+
+        Warns
+        -----
+        MassTensionWarning
+            For ``delta=500`` on a map of ``self_consistent=True`` (header card ``RELM500``),
+            when its :math:`M_{500c}` and the scaling-relation mass that placed the frame
+            disagree by more than ``massrecon.massmap.TENSION_SIGMA`` times their uncertainties in quadrature.
         """
         delta = float(delta)
         if not (np.isfinite(delta) and delta > 0):
             raise ValueError(f"delta must be a positive overdensity (e.g. 500), got {delta}")
         fit, pixel_cov = self._fit(None, edges, error_model, fit_kwargs)
         errors = self._errors(error_model)
-        return mapfit.spherical_mass(fit, pixel_cov, delta, 0.0 if errors is None else errors.mass_scale)
+        mass = mapfit.spherical_mass(fit, pixel_cov, delta, 0.0 if errors is None else errors.mass_scale)
+        if delta == 500:
+            self._check_relation_tension(mass)
+        return mass
+
+    def _check_relation_tension(self, mass):
+        """Warn when the map's M500c and the scaling-relation M500c that placed its frame
+        (header cards ``RELM500``, ``RELSCAT`` of ``self_consistent=True``) disagree by more than
+        `TENSION_SIGMA` times their uncertainties in quadrature (in ln of the mass)."""
+        try:
+            rel, scat = float(self.meta["RELM500"]), float(self.meta["RELSCAT"])
+        except (KeyError, TypeError, ValueError):
+            return
+        m, err = mass.mass.to_value(u.Msun), mass.error.to_value(u.Msun)
+        if not (rel > 0 and m > 0 and np.isfinite(err) and np.isfinite(scat)):
+            return
+        sigma = float(np.hypot(err / m, scat * np.log(10)))
+        pull = float(np.log(m / rel)) / sigma
+        if abs(pull) > TENSION_SIGMA:
+            warnings.warn(f"the map's M500c, {m:.3g} Msun, is {m / rel:.2f} times the scaling-relation mass that "
+                          f"placed its frame ({rel:.3g} Msun), {abs(pull):.1f} sigma apart (their uncertainties in "
+                          "quadrature): the inputs are unlike the training clusters of either mass (e.g. a brighter "
+                          "core or fainter outskirts than the mocks, or a misjudged background); quote both",
+                          MassTensionWarning)
 
     # --- profiles and fits --------------------------------------------------------------------
     def _edges_pixels(self, edges):

@@ -954,6 +954,7 @@ class MassReconstructor:
             Sigma in Msun/kpc^2 on the model's frame, with a calibrated `StdDevUncertainty`.
         """
         method = self._self_consistent_method(self_consistent)
+        frame_in = frame
         frame, r200_error = self._check_request(frame, r200_error, method is not None)
         if method:
             max_iter, rtol = _check_iteration_options(max_iter, rtol)
@@ -971,7 +972,42 @@ class MassReconstructor:
         else:
             sigma, prepared, n_used = self._predict_on(observations, frame, r200_error, tta, frame_ensemble)
             history, cards = [float(frame.r200.to_value(u.kpc))], {"FRAMEENS": n_used}
+        cards.update(self._background_widening(observations, frame_in, sigma, frame, r200_error, self_consistent,
+                                               max_iter, rtol, tta, frame_ensemble))
         return self._mass_map(sigma, frame, prepared, r200_error, history, time.perf_counter() - t0, cards)
+
+    def _background_widening(self, observations, frame_in, sigma, frame, r200_error, self_consistent, max_iter,
+                             rtol, tta, frame_ensemble):
+        """Cards ``BKGERR`` and ``BKGWIDEN`` for X-ray images with a ``background_error``: the
+        prediction repeated (self-consistent search included) with the background scaled by
+        ``1 -+ background_error``, and half the change of the projected mass within the
+        answer's :math:`R_{500}` in ln, which widens the uncertainty; {} without one."""
+        obs = list(observations.values()) if isinstance(observations, dict) else (
+            list(observations) if isinstance(observations, (list, tuple)) else [observations])
+        i = next((k for k, o in enumerate(obs) if getattr(o, "background_error", None)), None)
+        if i is None:
+            return {}
+        err = float(obs[i].background_error)
+        pix_kpc = float(frame.pixel_scale_kpc.to_value(u.kpc))
+        weights = aperture_weights(frame.npix, float(frame.r500.to_value(u.kpc)) / pix_kpc)
+        nominal = float((np.asarray(sigma) * weights).sum()) * pix_kpc**2
+        masses = []
+        with warnings.catch_warnings():
+            # the nominal prediction has issued every warning these would repeat
+            warnings.simplefilter("ignore")
+            for scale in (1 - err, 1 + err):
+                img = obs[i].with_background_scaled(scale)
+                img.background_error = None  # not widened again
+                shifted = obs[:i] + [img] + obs[i + 1:]
+                m = self.predict(shifted, frame_in, r200_error=None if self_consistent else r200_error,
+                                 self_consistent=self_consistent, max_iter=max_iter, rtol=rtol, tta=tta,
+                                 frame_ensemble=frame_ensemble)
+                masses.append(m.projected_mass(frame.r500).mass.to_value(u.Msun))
+        widen = 0.5 * abs(float(np.log(masses[0] / masses[1])))
+        log.info(f"background of {getattr(obs[i], 'name', None) or 'the X-ray image'} scaled by {1 - err:g} and "
+                 f"{1 + err:g}: projected M(<R500) {masses[0]:.3g} and {masses[1]:.3g} Msun against {nominal:.3g} "
+                 f"nominal; uncertainty widened by {widen:.3f} in ln(mass)")
+        return {"BKGERR": round(err, 4), "BKGWIDEN": round(widen, 4)}
 
     def _self_consistent_method(self, self_consistent):
         """``predict``'s ``self_consistent`` as a method name, or None."""
@@ -1014,9 +1050,11 @@ class MassReconstructor:
     def _mass_map(self, sigma, frame, prepared, r200_error, history, runtime, cards=None):
         cards = cards or {}
         sig_log = self._calibrated_sigma(frame, prepared)
-        if cards.get("SCWIDEN"):
-            # an amplitude uncertainty shared by all pixels, from several or ill-defined self-consistent masses
-            sig_log = np.hypot(sig_log, cards["SCWIDEN"] / np.log(10))
+        widen = float(np.hypot(cards.get("SCWIDEN", 0.0), cards.get("BKGWIDEN", 0.0)))
+        if widen:
+            # an amplitude uncertainty shared by all pixels: several or ill-defined self-consistent masses,
+            # an uncertain X-ray background
+            sig_log = np.hypot(sig_log, widen / np.log(10))
         unc = sigma * np.log(10) * sig_log
         beams = {v: round(pv.beam_fwhm_r200, 4) for v, pv in prepared.items()}
         meta = {

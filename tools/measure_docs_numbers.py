@@ -12,13 +12,18 @@ weights (or ``--weights generator.pt``), so that every quoted number has a comma
 * ``depth HELDOUT_DIR``: X-ray alone on the true frame, 200 held-out fiducial maps,
   M(<R500) median bias at a per-pixel noise of 0, 1e38 and 4e38 (reference level 1e35
   erg/s/kpc^2, background 140 times it, PSF 0.04 R200) with ``r200_error`` 0.3 and 0.1, all
-  maps and those above M500 = 5e14 Msun (docs/validation.rst, "What the table shows").
+  maps and those above M500 = 5e14 Msun (docs/validation.rst, "What the table shows");
+* ``xray_profiles DATA.h5``: the X-ray surface-brightness profile of each real X-ray image on its
+  catalogue frame (medians in rings of R200) as a percentile of the training set's maps of the
+  same M500 (+-20%) and z (+-0.1), and, for Abell 907, the map and relation M500 with the
+  fitted background scaled by 0.95 and 0.9 (docs/validation.rst, "The network's X-ray maps").
 
 Usage::
 
     python tools/measure_docs_numbers.py relation600 runs/bundled/train.h5
     python tools/measure_docs_numbers.py variants runs/bundled/heldout
     python tools/measure_docs_numbers.py depth runs/bundled/heldout
+    python tools/measure_docs_numbers.py xray_profiles runs/bundled/train.h5
 """
 
 import argparse
@@ -98,15 +103,71 @@ def depth(rec, heldout, n):
         print(f"  noise {rms:7.0e}  " + "   ".join(cells))
 
 
+def xray_profiles(rec, data, n):
+    import warnings
+
+    import astropy.units as u
+    from astropy.io import fits
+
+    from massrecon.observations import XrayImage
+    from massrecon.validation import real_clusters as rc
+
+    edges = np.array([0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45, 0.65])
+    d = load_split(data, None, ("xray",))
+    npx = d["xray"].shape[-1]
+    idx = np.arange(npx) - (npx - 1) / 2
+    rr = np.hypot(*np.meshgrid(idx, idx)) * d["size_r200"] / npx
+    rings = [(rr >= a) & (rr < b) for a, b in zip(edges[:-1], edges[1:])]
+    unit = u.Unit(rec.metadata["transforms"]["view_units"]["xray"])
+
+    def profile(data, r):
+        return np.array([np.nanmedian(data[(r >= a) & (r < b)]) for a, b in zip(edges[:-1], edges[1:])])
+
+    print("X-ray surface brightness on the catalogue frame, medians in rings of R200 "
+          f"({', '.join(f'{a:g}-{b:g}' for a, b in zip(edges[:-1], edges[1:]))}):")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        view_sets = rc.load_a907() + rc.load_zwcl2341()
+        for vs in view_sets:
+            frame = rec.model_frame(vs.frame)
+            pv = vs.observations[0].prepare(frame)
+            real = profile(np.where(pv.mask, np.nan, (pv.data * pv.unit).to_value(unit)), frame.radius_grid())
+            m5 = frame.m500.to_value(u.Msun)
+            sel = np.nonzero((np.abs(np.log(d["m500"] / m5)) < 0.2) & (np.abs(d["z"] - frame.z) < 0.1))[0]
+            mocks = np.array([[np.median(d["xray"][i][ring]) for ring in rings] for i in sel])
+            rank = (mocks < real).mean(axis=0)
+            print(f"  {vs.label} (M500 {m5:.2e}, z {frame.z:.3f}; {sel.size} training maps of "
+                  f"{np.unique(d['halo_id'][sel]).size} halos): real / median "
+                  f"{' '.join(f'{v:.2f}' for v in real / np.median(mocks, axis=0))}; percentile "
+                  f"{' '.join(f'{100 * v:.0f}' for v in rank)}")
+        print("Abell 907, X-ray alone, r200_error 0.3 on the catalogue frame, and the relation mass, "
+              "with the fitted background times k:")
+        root = rc.DATA_DIR / "realclusters" / "a907_xmm"
+        for vs, obsid in zip(view_sets, rc.A907_OBSIDS):
+            with fits.open(root / f"{obsid}_0.5-2.0keV_merged_img.fits.gz") as h:
+                counts, wcs, header = np.clip(h[0].data.astype(float), 0, None), rc._wcs(h[0].header), h[0].header
+            expo = fits.getdata(root / f"{obsid}_0.5-2.0keV_merged_expmap.fits.gz").astype(float)
+            ecf, bkg = rc.a907_ecf(header, expo), rc.a907_background(counts, expo, wcs, vs.frame)
+            cells = []
+            for k in (1.0, 0.95, 0.9):
+                img = XrayImage.from_counts(counts, expo * u.s, wcs=wcs, ecf=ecf, background=k * bkg,
+                                            beam=0.2 * u.arcmin, kT=6 * u.keV, nh=rc.A907_NH)
+                m = rec.predict([img], vs.frame, r200_error=0.3).spherical_mass(500).mass.to_value(u.Msun)
+                rel = rec.relation_mass([img], vs.frame).m500.to_value(u.Msun)
+                cells.append(f"k {k:g}: map {m:.2e}, relation {rel:.2e}")
+            print(f"  {obsid}  " + "; ".join(cells))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["relation600", "variants", "depth"])
-    p.add_argument("path", help="the training set (relation600) or the held-out directory (variants, depth)")
+    p.add_argument("what", choices=["relation600", "variants", "depth", "xray_profiles"])
+    p.add_argument("path", help="the training set (relation600, xray_profiles) or the held-out directory "
+                                "(variants, depth)")
     p.add_argument("--weights", help="generator.pt (metadata next to it); default: the bundled weights")
     p.add_argument("-n", type=int, help="maps (default 600 for relation600, 200 otherwise)")
     a = p.parse_args(argv)
     rec = MassReconstructor.from_files(a.weights) if a.weights else MassReconstructor.pretrained()
-    {"relation600": relation600, "variants": variants, "depth": depth}[a.what](
+    {"relation600": relation600, "variants": variants, "depth": depth, "xray_profiles": xray_profiles}[a.what](
         rec, a.path, a.n or (600 if a.what == "relation600" else 200))
 
 

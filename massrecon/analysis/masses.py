@@ -127,7 +127,8 @@ class ModelErrors:
         radii (0: none).
     scale_widening : float
         This map's own uncertainty of the mass scale (ln mass), added like
-        ``physics_systematic``: the widening of an ambiguous self-consistent solve (``SCWIDEN``).
+        ``physics_systematic``: the widening of an ambiguous self-consistent solve (``SCWIDEN``)
+        and that of an uncertain X-ray background (``BKGWIDEN``), in quadrature.
 
     Examples
     --------
@@ -161,8 +162,8 @@ class ModelErrors:
         Parameters
         ----------
         meta : dict-like
-            The map's meta (``VIEWS``, ``R200ERR``, and ``SCWIDEN`` where the reconstructor
-            widened an ambiguous self-consistent answer).
+            The map's meta (``VIEWS``, ``R200ERR``, and ``SCWIDEN`` / ``BKGWIDEN`` where the
+            reconstructor widened an ambiguous self-consistent answer or an uncertain background).
         setting : str, optional
             Test condition; default ``"planck_like"`` (real data are noisier than the ideal
             mocks), with ``"_r200_estimated"`` appended when the map was made with an uncertain
@@ -195,7 +196,8 @@ class ModelErrors:
                    profile_edges_r200=np.asarray(prof["edges_r200"], dtype=float), profile=rms,
                    correlation_length=float(correlation_length),
                    physics_systematic=float(systematic.get(key, 0.0)),
-                   scale_widening=float(meta.get("SCWIDEN", 0) or 0))
+                   scale_widening=float(np.hypot(float(meta.get("SCWIDEN", 0) or 0),
+                                                 float(meta.get("BKGWIDEN", 0) or 0))))
 
     def aperture_fraction(self, radius_r200, r500_r200):
         """Relative error of the mass in a circle of ``radius_r200`` (interpolated in ln R), with the

@@ -375,6 +375,7 @@ class XrayImage(Observation):
         if nh is not None:
             _check_absorption_band(self.band, owner)
         self._counts = None
+        self.background_error = None  # set by from_counts
 
     @classmethod
     def _unit_ok(cls, unit):
@@ -383,7 +384,7 @@ class XrayImage(Observation):
     # --- counts --------------------------------------------------------------------------
     @classmethod
     def from_counts(cls, counts, exposure, *, wcs=None, band=REST_BAND, ecf=None, background=None, mask=None,
-                    beam=None, **kwargs):
+                    beam=None, background_error=None, **kwargs):
         """Surface brightness from a counts image and an exposure map.
 
         :math:`S_X = (C - B) / (t \\, \\Omega_{pix} \\, \\mathrm{ECF})` with counts :math:`C`,
@@ -437,6 +438,12 @@ class XrayImage(Observation):
             True where pixels are bad (point sources, ...).
         beam : `~astropy.units.Quantity`
             PSF FWHM (angle).  Required.
+        background_error : float, optional
+            Fractional 1-sigma uncertainty of ``background`` (e.g. 0.05 for a background model
+            good to 5%), in [0, 1).  `~massrecon.MassReconstructor.predict` then predicts the map
+            again with the background scaled by ``1 -+ background_error`` and widens the
+            uncertainty by the change (header cards ``BKGERR``, ``BKGWIDEN``): the faint outskirts
+            the network reads the mass from depend on the background (docs/validation.rst).
         **kwargs
             ``kT``, ``nh``, ``absorption_correction``, ``name``, ``meta``: see `XrayImage`.
 
@@ -506,7 +513,50 @@ class XrayImage(Observation):
                   meta=meta, **kwargs)
         obj._counts = dict(counts=counts, background=bkg, exposure=expo, omega=omega, ecf=ecf_value,
                            conv=conv)
+        obj.background_error = _check_background_error(background_error, background, owner)
         return obj
+
+    def with_background_scaled(self, factor):
+        """A copy of an image made by `from_counts` whose background counts are ``factor`` times
+        these (surface brightness and noise recomputed; ``background_error`` kept).
+
+        Parameters
+        ----------
+        factor : float
+            Non-negative scale of the background.
+
+        Returns
+        -------
+        image : `XrayImage`
+
+        Examples
+        --------
+        >>> import numpy as np, astropy.units as u
+        >>> from astropy.wcs import WCS
+        >>> from massrecon.observations import XrayImage
+        >>> w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]; w.wcs.cdelt = [-1 / 360, 1 / 360]
+        >>> img = XrayImage.from_counts(np.full((8, 8), 10.0), np.full((8, 8), 1e3) * u.s, wcs=w,
+        ...                             ecf=1e12 * u.ct * u.cm**2 / u.erg, background=4.0, beam=0.5 * u.arcmin)
+        >>> lower = img.with_background_scaled(0.5)  # net counts 8 instead of 6
+        >>> round(float(lower.data[0, 0] / img.data[0, 0]), 3)
+        1.333
+        """
+        if self._counts is None:
+            raise ValueError("with_background_scaled needs an image made by XrayImage.from_counts (its counts and "
+                             "background), not from a surface-brightness map")
+        try:
+            factor = float(factor)
+        except (TypeError, ValueError):
+            raise TypeError(f"factor must be a number, got {factor!r}") from None
+        if not (np.isfinite(factor) and factor >= 0):
+            raise ValueError(f"factor must be a finite number >= 0, got {factor}")
+        c = self._counts
+        out = type(self).from_counts(
+            c["counts"], c["exposure"] * u.s, wcs=self.wcs, band=self.band, ecf=c["ecf"] * _ECF_UNIT,
+            background=c["background"] * factor, mask=self.mask, beam=self.beam, kT=self.kT, nh=self.nh,
+            absorption_correction=self.absorption_correction, name=self.name, meta=dict(self.meta))
+        out.background_error = self.background_error
+        return out
 
     @classmethod
     def read_counts(cls, counts_file, exposure_file, *, band=REST_BAND, ecf=None, beam=None, hdu=0,
@@ -621,6 +671,22 @@ def _check_exposure(expo, owner):
             warnings.warn(f"{owner}: the median exposure is {median:.3g} s, implausibly short for an X-ray image "
                           f"(expected >= {_MIN_PLAUSIBLE_EXPOSURE_S:g} s): is the exposure map in ks? Give it as a "
                           "Quantity in its unit (e.g. exposure * u.ks) or exposure_unit=u.ks", MassreconWarning)
+
+
+def _check_background_error(value, background, owner):
+    """``from_counts``' ``background_error`` as a float in [0, 1), or None."""
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: background_error must be a number (fractional error of the background, e.g. "
+                        f"0.05), got {value!r}") from None
+    if not (np.isfinite(value) and 0 <= value < 1):
+        raise ValueError(f"{owner}: background_error must lie in [0, 1) (a fraction of the background), got {value}")
+    if background is None and value > 0:
+        raise ValueError(f"{owner}: background_error={value} given without a background")
+    return value
 
 
 def _count_values(value, name, owner):

@@ -100,3 +100,18 @@ def test_predict_depth_and_filter_options_reach_the_observations(example, tmp_pa
     assert tf is not None and abs(tf.evaluate(multipole_to_wavenumber(1000)) - 0.55) < 1e-9
     sz.y_transfer, sz.y_highpass = None, 3.0
     assert _sz(sz).transfer_function.equivalent_high_pass().to_value(u.arcmin) == pytest.approx(3.0, rel=1e-3)
+
+
+def test_predict_background_error_reaches_the_image(example, tmp_path, capsys):
+    from argparse import Namespace
+
+    from massrecon.cli_predict import _xray
+
+    frame = None  # the frame is needed only for an ECF from an ARF
+    args = Namespace(counts=[example["counts"]], exposure=[example["exposure"]], background=[example["background"]],
+                     background_error=0.05, xray_mask=example["mask"], psf=30.0, band=[0.5, 2.0], ecf=6.36e11,
+                     arf=None, nh=2e20, kt=None)
+    assert _xray(args, frame).background_error == 0.05
+    # a bad value is one line naming the option's meaning
+    assert main(_args(example, tmp_path) + ["--background-error", "1.5"]) == 2
+    assert "background_error must lie in [0, 1)" in capsys.readouterr().err

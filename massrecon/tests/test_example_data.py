@@ -65,3 +65,41 @@ def test_example_ecf_is_the_efeds_arf_value(files):
                                    nh=EXAMPLE["nh"], flux="absorbed")
     assert ecf.to_value(EXAMPLE["ecf"].unit) == pytest.approx(EXAMPLE["ecf"].value, rel=2e-3)
     assert fits.getheader(files["counts"])["NH"] == pytest.approx(EXAMPLE["nh"].to_value(u.cm**-2))
+
+
+def test_background_error_widens_the_mass_uncertainty(files):
+    # the example's X-ray image with its background known to 20%: the map is predicted again with
+    # the background scaled by 0.8 and 1.2, and half the change in ln M(<R500) widens the
+    # uncertainty of the mass scale (BKGWIDEN), shared by all radii
+    import warnings
+
+    from massrecon import MassReconstructor
+
+    rec = MassReconstructor.pretrained()
+    hx = fits.getheader(files["counts"])
+    cat = QTable.read(files["cluster"])
+    frame = ClusterFrame(SkyCoord(cat["ra"][0], cat["dec"][0]), cat["z"][0], m500=cat["m500"][0])
+
+    def read(**kw):
+        return XrayImage.read_counts(files["counts"], files["exposure"], band=[hx["EMIN"], hx["EMAX"]] * u.keV,
+                                     ecf=EXAMPLE["ecf"], nh=EXAMPLE["nh"], beam=EXAMPLE["xray_psf"],
+                                     background_file=files["background"], mask_file=files["mask"], **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the survey-depth image's own warnings are not the point here
+        plain = rec.predict(read(), frame)
+        widened = rec.predict(read(background_error=0.2), frame)
+        lo = rec.predict(read().with_background_scaled(0.8), frame)
+        hi = rec.predict(read().with_background_scaled(1.2), frame)
+    assert "BKGWIDEN" not in plain.meta
+    assert widened.meta["BKGERR"] == 0.2
+    r500 = frame.r500
+    expected = 0.5 * abs(np.log(lo.projected_mass(r500).mass / hi.projected_mass(r500).mass))
+    assert widened.meta["BKGWIDEN"] == pytest.approx(float(expected), abs=1e-3)
+    assert widened.meta["BKGWIDEN"] > 0.01
+    # the same map, a wider uncertainty
+    assert np.allclose(widened.data, plain.data)
+    m_plain, m_wide = plain.spherical_mass(500), widened.spherical_mass(500)
+    m, e, e0 = (q.to_value(u.Msun) for q in (m_wide.mass, m_wide.error, m_plain.error))
+    assert m == pytest.approx(m_plain.mass.to_value(u.Msun), rel=1e-3)  # the fit weighs pixels by their errors
+    assert e**2 == pytest.approx(e0**2 + (widened.meta["BKGWIDEN"] * m) ** 2, rel=0.05)

@@ -1,5 +1,7 @@
 """MassMap arithmetic, geometry after reprojection, masses with errors, fits, lensing, comparison and plots."""
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ from astropy.io import fits
 from astropy.nddata import CCDData
 from astropy.wcs import WCS
 
-from massrecon import ApertureWarning, ClusterFrame, MassMap
+from massrecon import ApertureWarning, ClusterFrame, MassMap, MassTensionWarning
 from massrecon.analysis import ProjectedNFW, sigma_crit
 from massrecon.halo import nfw_enclosed_mass_shape, nfw_radius_ratio
 
@@ -200,6 +202,29 @@ def test_nfw_fit_recovers_the_halo(nfw_map):
     assert u.isclose(m.spherical_mass(500).mass, m500, rtol=0.02)
     assert u.isclose(m.spherical_mass(200).mass, 10**LOG_M200 * u.Msun, rtol=0.02)
     assert m.spherical_mass(2500).radius < m.spherical_mass(500).radius
+
+
+def test_spherical_mass_warns_of_tension_with_the_relation():
+    # A map of M500 ~ 7.1e14 (M200 = 1e15, c = 4) on the frame of a relation mass 2.5 times higher,
+    # the relation good to 0.13 dex (the X-ray relation's scatter): ln 2.5 = 0.92 against
+    # hypot(0.30, the fit's ~0.05) = 0.31, about 3 sigma -> warned; at 1.2 times (0.6 sigma) not.
+    x500 = nfw_radius_ratio(C200, 500 / 200)
+    m500 = 10**LOG_M200 * nfw_enclosed_mass_shape(x500) / nfw_enclosed_mass_shape(C200)
+    for factor, warned in ((2.5, True), (1 / 2.5, True), (1.2, False)):
+        m, _ = _nfw_map(meta={**VIEWS, "RELM500": factor * m500, "RELSCAT": 0.13})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m.spherical_mass(500)
+            m.spherical_mass(200)  # only M500 is compared
+        tension = [w for w in caught if issubclass(w.category, MassTensionWarning)]
+        assert len(tension) == int(warned), (factor, [str(w.message) for w in caught])
+        if warned:
+            assert f"{1 / factor:.2f} times the scaling-relation mass" in str(tension[0].message)
+    # without the relation's cards (a map on a catalogue frame) nothing is compared
+    m, _ = _nfw_map()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MassTensionWarning)
+        m.spherical_mass(500)
 
 
 def test_profile_matches_sigma(nfw_map):

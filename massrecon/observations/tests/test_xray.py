@@ -385,3 +385,35 @@ def test_simulated_map_round_trip():
     good = np.isfinite(view.data)
     assert good.mean() > 0.9
     assert np.allclose(view.data[good], truth[good], rtol=1e-3)
+
+
+def test_background_scaled_copy_and_background_error(small_frame):
+    # (C - k B) / (t Omega ECF): C = 9, B = 4 -> net 5; k = 0.5 -> net 7, k = 1.5 -> net 3
+    n = 60
+    wcs = _counts_wcs(small_frame, n)
+    counts, bkg = np.full((n, n), 9.0), np.full((n, n), 4.0)
+    mask = np.zeros((n, n), bool)
+    mask[:5] = True
+    img = XrayImage.from_counts(counts, np.full((n, n), 1000.0) * u.s, wcs=wcs, ecf=ECF, background=bkg,
+                                mask=mask, beam=0.4 * u.arcmin, kT=5 * u.keV, nh=2e20 * u.cm**-2, name="A",
+                                background_error=0.1)
+    assert img.background_error == 0.1
+    for k, net in ((0.5, 7.0), (1.5, 3.0), (0.0, 9.0)):
+        other = img.with_background_scaled(k)
+        assert np.allclose(other.data[10:], img.data[10:] * net / 5.0, rtol=1e-12)
+        assert np.array_equal(other.mask, img.mask) and np.allclose(other.noise[10:], img.noise[10:])
+        assert (other.kT, other.nh, other.name, other.background_error) == (img.kT, img.nh, "A", 0.1)
+    assert img.data[20, 20] == pytest.approx(img.with_background_scaled(1.0).data[20, 20], rel=1e-12)
+    for bad, err in ((-0.1, ValueError), (1.0, ValueError), (np.nan, ValueError), ("x", TypeError)):
+        with pytest.raises(err, match="background_error"):
+            XrayImage.from_counts(counts, np.full((n, n), 1000.0) * u.s, wcs=wcs, ecf=ECF, background=bkg,
+                                  beam=0.4 * u.arcmin, background_error=bad)
+    with pytest.raises(ValueError, match="background_error=0.1 given without a background"):
+        XrayImage.from_counts(counts, np.full((n, n), 1000.0) * u.s, wcs=wcs, ecf=ECF, beam=0.4 * u.arcmin,
+                              background_error=0.1)
+    with pytest.raises(ValueError, match="factor must be a finite number >= 0"):
+        img.with_background_scaled(-1)
+    plain = XrayImage(img.quantity, wcs=img.wcs, beam=0.4 * u.arcmin, mask=img.mask)
+    assert plain.background_error is None
+    with pytest.raises(ValueError, match="needs an image made by XrayImage.from_counts"):
+        plain.with_background_scaled(0.9)

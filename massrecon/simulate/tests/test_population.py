@@ -269,3 +269,24 @@ def test_surface_brightness_concentration_santos08():
         c_sb[bool(h.cool_core)].append(maps["xray_soft"][r < 40].sum() / maps["xray_soft"][r < 400].sum())
     assert np.median(c_sb[True]) > 0.075
     assert 0.01 < np.median(c_sb[False]) < 0.075
+
+
+def test_gas_density_at_the_xcop_transition_radius():
+    # Ghirardini et al. 2019 (A&A 627, A19, X-COP: 12 Planck clusters, M500 ~ 3-10e14): the
+    # pressure-density relation of the ICM breaks at r_t = (0.19 +- 0.04) R500, where the electron
+    # density is n_t = (1.91 +- 0.21)e-3 E(z)^2 cm^-3.  The mock population of that mass (cool and
+    # non-cool cores mixed as sampled) has its median there within 25% (the error of n_t and the
+    # density slope times the error of r_t).  Measured: 1.94e-3 (36 halos; cool cores 3.0e-3, others 1.9e-3).
+    from massrecon.simulate.projection import _KPC_CM, _M_P_MSUN, MU_E
+
+    cfg = SimulationConfig(seed=5, z_range=(0.05, 0.1), log_m200_range=(14.7, 15.2))
+    ne = []
+    for i in range(60):
+        h = sample_halo(i, cfg)
+        if not 3e14 < h.m500 < 1e15:
+            continue
+        model = HaloModel(h, include={"gas"})
+        rho = np.interp(np.log(0.19 * h.r500), model.lnr, model.rho_gas)  # Msun / kpc^3
+        ne.append(rho / (MU_E * _M_P_MSUN) / _KPC_CM**3 / Planck18.efunc(h.z) ** 2)
+    assert len(ne) >= 30
+    assert np.median(ne) == pytest.approx(1.91e-3, rel=0.25)
