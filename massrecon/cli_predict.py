@@ -179,6 +179,8 @@ def _xray(args, frame):
     from .observations import XrayImage
 
     if not args.counts:
+        if getattr(args, "background_error", None) is not None:
+            raise ValueError("--background-error needs X-ray counts (--counts) and their --background")
         return None
     if len(args.exposure) != len(args.counts):
         raise ValueError(f"give one --exposure per --counts (got {len(args.counts)} counts, "

@@ -37,9 +37,11 @@ SIGMA_UNIT = TARGET_UNIT
 #: Disagreement (in units of the two uncertainties in quadrature, in ln of the mass) beyond which
 #: `MassMap.spherical_mass` warns (`~massrecon.MassTensionWarning`) that a map's :math:`M_{500c}`
 #: and the scaling-relation :math:`M_{500c}` that placed its frame (``self_consistent=True``) are in
-#: tension: 2, a 5% false-alarm rate for two independent Gaussian estimates, and fewer for these,
-#: which share their inputs.
-TENSION_SIGMA = 2.0
+#: tension.  The two share their inputs, so they disagree less than independent estimates would:
+#: on the relation frames of 600 test maps of the bundled weights the pull exceeds 1.5 for 0.2-4.7%
+#: of the maps (members alone the most; ideal and Planck-like inputs) and 2 for at most 0.3%
+#: (``python tools/measure_docs_numbers.py tension``), so 1.5 keeps the false alarms near 5%.
+TENSION_SIGMA = 1.5
 
 _META_KEYS = {
     "OBJECT": "cluster name",
@@ -488,7 +490,7 @@ class MassMap(CCDData):
         fit, pixel_cov = self._fit(None, edges, error_model, fit_kwargs)
         errors = self._errors(error_model)
         mass = mapfit.spherical_mass(fit, pixel_cov, delta, 0.0 if errors is None else errors.mass_scale)
-        if delta == 500:
+        if delta == 500 and errors is not None:  # without the model term the map's error is too small to judge
             self._check_relation_tension(mass)
         return mass
 
@@ -504,7 +506,7 @@ class MassMap(CCDData):
         if not (rel > 0 and m > 0 and np.isfinite(err) and np.isfinite(scat)):
             return
         sigma = float(np.hypot(err / m, scat * np.log(10)))
-        pull = float(np.log(m / rel)) / sigma
+        pull = float(np.log(m / rel)) / sigma if sigma > 0 else 0.0
         if abs(pull) > TENSION_SIGMA:
             warnings.warn(f"the map's M500c, {m:.3g} Msun, is {m / rel:.2f} times the scaling-relation mass that "
                           f"placed its frame ({rel:.3g} Msun), {abs(pull):.1f} sigma apart (their uncertainties in "

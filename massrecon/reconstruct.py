@@ -254,6 +254,19 @@ def projected_to_m200_ratio(c200, depth_r200=1.0, *, m200=None, z=None, calibrat
     return nfw * (corr if np.ndim(nfw) or corr.size > 1 else corr[0])
 
 
+def _observation_list(observations):
+    """``predict``'s observations (one, a list or a dict) as a list."""
+    if isinstance(observations, dict):
+        return list(observations.values())
+    return list(observations) if isinstance(observations, (list, tuple)) else [observations]
+
+
+def _uncertain_background(observations):
+    """Index of the first observation with a ``background_error`` (an X-ray image), or None."""
+    return next((k for k, o in enumerate(_observation_list(observations)) if getattr(o, "background_error", None)),
+                None)
+
+
 def fill_masked_by_ring(t, r, width=0.05):
     """Fill the non-finite pixels of ``t`` with the median of the nearest observed ring.
 
@@ -952,6 +965,14 @@ class MassReconstructor:
         -------
         mass_map : `~massrecon.MassMap`
             Sigma in Msun/kpc^2 on the model's frame, with a calibrated `StdDevUncertainty`.
+
+        Notes
+        -----
+        An X-ray image with a ``background_error`` (`~massrecon.observations.XrayImage.from_counts`)
+        makes the prediction run three times: again with its background scaled by ``1 -+
+        background_error`` (the self-consistent search included), the larger change of the
+        projected mass within :math:`R_{500}`, in ln, widening the uncertainty of the mass scale
+        (header cards ``BKGERR`` and ``BKGWIDEN``).
         """
         method = self._self_consistent_method(self_consistent)
         frame_in = frame
@@ -980,13 +1001,12 @@ class MassReconstructor:
                              rtol, tta, frame_ensemble):
         """Cards ``BKGERR`` and ``BKGWIDEN`` for X-ray images with a ``background_error``: the
         prediction repeated (self-consistent search included) with the background scaled by
-        ``1 -+ background_error``, and half the change of the projected mass within the
+        ``1 -+ background_error``, and the larger change of the projected mass within the
         answer's :math:`R_{500}` in ln, which widens the uncertainty; {} without one."""
-        obs = list(observations.values()) if isinstance(observations, dict) else (
-            list(observations) if isinstance(observations, (list, tuple)) else [observations])
-        i = next((k for k, o in enumerate(obs) if getattr(o, "background_error", None)), None)
+        i = _uncertain_background(observations)
         if i is None:
             return {}
+        obs = _observation_list(observations)
         err = float(obs[i].background_error)
         pix_kpc = float(frame.pixel_scale_kpc.to_value(u.kpc))
         weights = aperture_weights(frame.npix, float(frame.r500.to_value(u.kpc)) / pix_kpc)
@@ -1003,7 +1023,9 @@ class MassReconstructor:
                                  self_consistent=self_consistent, max_iter=max_iter, rtol=rtol, tta=tta,
                                  frame_ensemble=frame_ensemble)
                 masses.append(m.projected_mass(frame.r500).mass.to_value(u.Msun))
-        widen = 0.5 * abs(float(np.log(masses[0] / masses[1])))
+        # the larger of the two one-sided changes: the response is lopsided (a lower background
+        # brightens the faint rings the network reads the mass from more than a higher one dims them)
+        widen = max(abs(float(np.log(m / nominal))) for m in masses)
         log.info(f"background of {getattr(obs[i], 'name', None) or 'the X-ray image'} scaled by {1 - err:g} and "
                  f"{1 + err:g}: projected M(<R500) {masses[0]:.3g} and {masses[1]:.3g} Msun against {nominal:.3g} "
                  f"nominal; uncertainty widened by {widen:.3f} in ln(mass)")
@@ -1053,7 +1075,9 @@ class MassReconstructor:
         widen = float(np.hypot(cards.get("SCWIDEN", 0.0), cards.get("BKGWIDEN", 0.0)))
         if widen:
             # an amplitude uncertainty shared by all pixels: several or ill-defined self-consistent masses,
-            # an uncertain X-ray background
+            # an uncertain X-ray background.  The masses add it once more as their fully correlated
+            # mass-scale error (ModelErrors.scale_widening); the pixel term it also enters here treats
+            # pixels as independent, so over an aperture it adds only a small fraction of that again.
             sig_log = np.hypot(sig_log, widen / np.log(10))
         unc = sigma * np.log(10) * sig_log
         beams = {v: round(pv.beam_fwhm_r200, 4) for v, pv in prepared.items()}
@@ -1160,6 +1184,10 @@ class MassReconstructor:
                                     f"{type(frame).__name__} at index {i}")
                 frame_m, r200_error = self._check_request(frame, kwargs.get("r200_error"), False)
                 obs = observations(frame) if callable(observations) else observations
+                if _uncertain_background(obs) is not None:
+                    # its widening repeats the prediction: made alone, not in the batch
+                    out[i] = self.predict(obs, frame, **kwargs)
+                    continue
                 prepared = self._prepare(obs, frame_m)
                 x, mask, cond = self._inputs(prepared, frame_m, r200_error)
             except (ValueError, u.UnitsError) as exc:

@@ -38,6 +38,7 @@ step "numbers"
 "$python" tools/measure_docs_numbers.py variants heldout_data > "$work/numbers_variants.txt"
 "$python" tools/measure_docs_numbers.py depth heldout_data > "$work/numbers_depth.txt"
 "$python" tools/measure_docs_numbers.py xray_profiles "$work/train.h5" > "$work/numbers_xray_profiles.txt"
+"$python" tools/measure_docs_numbers.py tension "$work/train.h5" > "$work/numbers_tension.txt"
 step "doctest outputs"
 "$python" tools/refresh_doctest_outputs.py docs/*.rst docs/tutorials/*.rst README.rst $(git ls-files "massrecon/*.py" | grep -v -e /tests/ -e __main__.py)
 step "done: now compare the prose of docs/*.rst and CHANGELOG.rst with the new tables and $work/numbers_*.txt"

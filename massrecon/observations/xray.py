@@ -375,7 +375,7 @@ class XrayImage(Observation):
         if nh is not None:
             _check_absorption_band(self.band, owner)
         self._counts = None
-        self.background_error = None  # set by from_counts
+        self._background_error = None  # set by from_counts
 
     @classmethod
     def _unit_ok(cls, unit):
@@ -451,7 +451,10 @@ class XrayImage(Observation):
         ------
         ValueError
             Exposure zero everywhere, negative counts or background, shapes that disagree, both
-            ``nh`` and ``absorption_correction``.
+            ``nh`` and ``absorption_correction``, ``background_error`` outside [0, 1) or without
+            a background.
+        TypeError
+            ``background_error`` not a number.
         astropy.units.UnitsError
             Exposure without time units, an ECF without count-rate-per-flux units.
 
@@ -513,8 +516,23 @@ class XrayImage(Observation):
                   meta=meta, **kwargs)
         obj._counts = dict(counts=counts, background=bkg, exposure=expo, omega=omega, ecf=ecf_value,
                            conv=conv)
-        obj.background_error = _check_background_error(background_error, background, owner)
+        obj._background_error = _check_background_error(background_error, background, owner)
         return obj
+
+    @property
+    def background_error(self):
+        """Fractional 1-sigma uncertainty of the subtracted background (None: taken as exact);
+        only for images made by `from_counts` with a background, in [0, 1)."""
+        return self._background_error
+
+    @background_error.setter
+    def background_error(self, value):
+        owner = type(self).__name__
+        if value is not None and self._counts is None:
+            raise ValueError(f"{owner}: background_error needs an image made by XrayImage.from_counts with a "
+                             "background (a surface-brightness map has no background to scale)")
+        has_background = self._counts is not None and np.any(self._counts["background"] > 0)
+        self._background_error = _check_background_error(value, True if has_background else None, owner)
 
     def with_background_scaled(self, factor):
         """A copy of an image made by `from_counts` whose background counts are ``factor`` times
@@ -528,6 +546,13 @@ class XrayImage(Observation):
         Returns
         -------
         image : `XrayImage`
+
+        Raises
+        ------
+        ValueError
+            An image not made by `from_counts`, or ``factor`` negative or not finite.
+        TypeError
+            ``factor`` not a number.
 
         Examples
         --------
@@ -555,7 +580,7 @@ class XrayImage(Observation):
             c["counts"], c["exposure"] * u.s, wcs=self.wcs, band=self.band, ecf=c["ecf"] * _ECF_UNIT,
             background=c["background"] * factor, mask=self.mask, beam=self.beam, kT=self.kT, nh=self.nh,
             absorption_correction=self.absorption_correction, name=self.name, meta=dict(self.meta))
-        out.background_error = self.background_error
+        out._background_error = self._background_error
         return out
 
     @classmethod
@@ -582,7 +607,8 @@ class XrayImage(Observation):
             True (default; eSASS/eROSITA convention) if non-zero mask pixels are the ones to keep,
             False if non-zero marks bad pixels.
         **kwargs
-            ``kT``, ``nh``, ``absorption_correction``, ``name``, ``meta``, ``mask``: see `from_counts`.
+            ``kT``, ``nh``, ``absorption_correction``, ``name``, ``meta``, ``mask``,
+            ``background_error``: see `from_counts`.
         """
         owner = f"{cls.__name__}.read_counts"
         (h,) = read_fits_hdus(counts_file, [hdu], owner)

@@ -115,3 +115,6 @@ def test_predict_background_error_reaches_the_image(example, tmp_path, capsys):
     # a bad value is one line naming the option's meaning
     assert main(_args(example, tmp_path) + ["--background-error", "1.5"]) == 2
     assert "background_error must lie in [0, 1)" in capsys.readouterr().err
+    args.counts = []
+    with pytest.raises(ValueError, match="--background-error needs X-ray counts"):
+        _xray(args, frame)

@@ -207,7 +207,8 @@ def test_nfw_fit_recovers_the_halo(nfw_map):
 def test_spherical_mass_warns_of_tension_with_the_relation():
     # A map of M500 ~ 7.1e14 (M200 = 1e15, c = 4) on the frame of a relation mass 2.5 times higher,
     # the relation good to 0.13 dex (the X-ray relation's scatter): ln 2.5 = 0.92 against
-    # hypot(0.30, the fit's ~0.05) = 0.31, about 3 sigma -> warned; at 1.2 times (0.6 sigma) not.
+    # hypot(0.30, the fit's ~0.05) = 0.31, about 3 sigma -> warned (beyond TENSION_SIGMA = 1.5); at
+    # 1.2 times (0.6 sigma) not.
     x500 = nfw_radius_ratio(C200, 500 / 200)
     m500 = 10**LOG_M200 * nfw_enclosed_mass_shape(x500) / nfw_enclosed_mass_shape(C200)
     for factor, warned in ((2.5, True), (1 / 2.5, True), (1.2, False)):

@@ -196,7 +196,7 @@ def self_consistent_masses(model, data, subsets, *, instrument="ideal", start_er
 
 
 def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal", seed=0, npix=FRAME_NPIX,
-                          n_iter=60, rtol=1e-4, frame_ensemble=DEFAULT_FRAME_ENSEMBLE):
+                          n_iter=60, rtol=1e-4, frame_ensemble=DEFAULT_FRAME_ENSEMBLE, per_map=False):
     """The ``"relation"`` self-consistent method on test maps: the relation mass, and the map on its frame.
 
     For each map, the views' integrals within :math:`R_{500}` (of the mass being iterated) on the
@@ -228,6 +228,8 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
         1.3 true R200, left out); the noise is the same draw in every frame's pixels,
         where on the sky it would be resampled differently, so the ensemble's gain on noisy
         inputs is underestimated.
+    per_map : bool
+        Also return the masses of every map (``per_map`` below).
 
     Returns
     -------
@@ -238,7 +240,11 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
         paired-bootstrap error, `~massrecon.validation.metrics.scatter_difference`),
         ``frame_clipped`` (fraction of maps whose relation frame fell outside 0.5-1.3 R200),
         ``failed`` (fraction of maps where no view had a positive integral within R500, which the
-        reconstructor refuses with a ValueError; left out of the statistics).
+        reconstructor refuses with a ValueError; left out of the statistics); with ``per_map``
+        also ``per_map``: the arrays ``index`` (of the map in ``data``), ``relation_dex`` and
+        ``map_dex`` (log10 of the relation's M500 and of the map's M(<true R500) over the truth)
+        and ``relation_scatter_dex`` (the relation's precision that the frame was told) of every
+        map that gave a relation mass.
     """
     from ..halo import m200c_from_m500c
     from ..relations import aperture_fraction, combine_log_masses
@@ -248,7 +254,7 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
     n = data["target"].shape[0]
     target = TargetTransform()
     beams = {v: max(INSTRUMENTS[instrument][v][0], data["smoothing_r200"]) for v in views}
-    rows = {"+".join(s): {"rel": [], "cyl": [], "clip": [], "failed": 0} for s in subsets}
+    rows = {"+".join(s): {"rel": [], "cyl": [], "sd": [], "idx": [], "clip": [], "failed": 0} for s in subsets}
     for i in range(n):
         maps = _beamed_maps(data, i, views, instrument)
         r200, z, m500 = float(data["r200"][i]), float(data["z"][i]), float(data["m500"][i])
@@ -311,9 +317,16 @@ def relation_frame_masses(model, data, subsets, relations, *, instrument="ideal"
             rows[key]["rel"].append(np.log10(m / m500))
             rows[key]["cyl"].append(np.log10(cyl / true_cyl))
             rows[key]["clip"].append(f != f_raw)
-    return {k: {"m500_relation": summarize(r["rel"]), "mcyl_r500": summarize(r["cyl"]),
-                "map_minus_relation": scatter_difference(r["cyl"], r["rel"]),
-                "frame_clipped": float(np.mean(r["clip"])), "failed": r["failed"] / n} for k, r in rows.items()}
+            rows[key]["sd"].append(sd)
+            rows[key]["idx"].append(i)
+    out = {k: {"m500_relation": summarize(r["rel"]), "mcyl_r500": summarize(r["cyl"]),
+               "map_minus_relation": scatter_difference(r["cyl"], r["rel"]),
+               "frame_clipped": float(np.mean(r["clip"])), "failed": r["failed"] / n} for k, r in rows.items()}
+    if per_map:
+        for k, r in rows.items():
+            out[k]["per_map"] = {"index": np.array(r["idx"], dtype=int), "relation_dex": np.array(r["rel"]),
+                                 "map_dex": np.array(r["cyl"]), "relation_scatter_dex": np.array(r["sd"])}
+    return out
 
 
 def _ensemble_mcyl(model, maps, views, subset, f, halo, beams, noise, npix, size, r200_error, frame_ensemble):
@@ -363,13 +376,16 @@ class _Scaled:
 
 
 def _solve(rec, observations, frame, **kwargs):
+    """The self-consistent map, its spherical M500 (Msun) and the names of the warnings of both
+    (the mass's `~massrecon.MassTensionWarning` included)."""
     import warnings
 
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         m = rec.predict(observations, frame, self_consistent=True, **kwargs)
+        mass = _map_m500(m)
     names = sorted({w.category.__name__ for w in seen})
-    return m, names
+    return m, mass, names
 
 
 def _map_m500(mass_map):
@@ -437,8 +453,7 @@ def amplitude_response(rec, observations, frame, *, factor=4.0, starts=(0.5, 2.0
         fr = frame.with_mass(m500=frame.m500 * (starts[0] if start is None else start))
         obs = observations if start is not None else [_Scaled(o, factor) for o in observations]
         try:
-            m, names = _solve(rec, obs, fr, **kwargs)
-            mass = _map_m500(m)
+            m, mass, names = _solve(rec, obs, fr, **kwargs)
         except (ValueError, RuntimeError) as exc:
             # e.g. a filtered y map scaled up: its larger frame leaves too little of Y500 to the
             # filter; or the NFW fit of the map fails

@@ -417,3 +417,9 @@ def test_background_scaled_copy_and_background_error(small_frame):
     assert plain.background_error is None
     with pytest.raises(ValueError, match="needs an image made by XrayImage.from_counts"):
         plain.with_background_scaled(0.9)
+    with pytest.raises(ValueError, match="background_error needs an image made by XrayImage.from_counts"):
+        plain.background_error = 0.1
+    with pytest.raises(ValueError, match="background_error must lie in"):
+        img.background_error = 1.5
+    img.background_error = 0.2  # a validated attribute
+    assert img.background_error == 0.2

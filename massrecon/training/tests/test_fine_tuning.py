@@ -400,4 +400,4 @@ def test_every_recipe_configuration_reads_back():
         assert cfg.steps > 0 and cfg.autocast == "auto", path.name
         if cfg.init_from is not None:
             # relative to the work directory the recipe copies the file into
-            assert Path(cfg.init_from).is_relative_to(path.parent), path.name
+            assert Path(cfg.init_from).is_relative_to(path.resolve().parent), path.name

@@ -96,7 +96,8 @@ def test_relation_frame_masses_against_independent_values(dataset):
     data = load_split(dataset, "test", ("sz", "xray", "stars"))
     k = 3e8
     rels = {v: ScalingRelation(v, (14.5, 0.0, 0.0), 0.1) for v in ("sz", "xray", "stars")}
-    res = relation_frame_masses(_UniformSigma(k), data, [("sz",), ("sz", "xray", "stars")], rels, npix=32)
+    res = relation_frame_masses(_UniformSigma(k), data, [("sz",), ("sz", "xray", "stars")], rels, npix=32,
+                                per_map=True)
     n = data["target"].shape[0]
     npix = data["target"].shape[-1]
     rel, cyl = [], []
@@ -116,6 +117,12 @@ def test_relation_frame_masses_against_independent_values(dataset):
         d = r["map_minus_relation"]
         assert d["difference"] == pytest.approx(r["mcyl_r500"]["scatter"] - r["m500_relation"]["scatter"], abs=1e-12)
         assert d["error"] > 0
+        # per map: the same values, in the order of the data, and the relations' 0.1 dex told
+        pm = r["per_map"]
+        assert np.array_equal(pm["index"], np.arange(n))
+        assert np.allclose(pm["relation_dex"], rel, atol=1e-6)
+        assert np.allclose(pm["map_dex"], cyl, atol=0.03)
+        assert np.all(pm["relation_scatter_dex"] <= 0.1 + 1e-12) and np.all(pm["relation_scatter_dex"] > 0.05)
 
 
 def test_relation_frame_masses_fixed_point_against_quadrature(dataset):

@@ -250,3 +250,23 @@ def test_every_real_view_set_is_inside_the_training_range(predictions, frame_mas
     bad = {key: [f for f in fl if f.startswith(("OutOfDistributionWarning", "FAILED")) and "of its core" not in f]
            for key, fl in flags.items()}
     assert not any(bad.values()), {key: fl for key, fl in bad.items() if fl}
+
+
+def test_map_and_relation_tension_is_flagged(frame_masses):
+    # issue 15 item 4, never a silent answer: a self-consistent map whose M500 is further from the
+    # relation mass that placed its frame than TENSION_SIGMA times their errors in quadrature carries
+    # a MassTensionWarning (Abell 907's shallowest pointing: 2.8e14 against 6.3e14), and no other does
+    from massrecon.massmap import TENSION_SIGMA
+
+    flagged = set()
+    for (start, label), p in frame_masses.items():
+        if start == "relation" or not np.isfinite(p["m500"]):
+            continue
+        rel = frame_masses[("relation", label)]
+        m, rm = p["m500"].to_value(u.Msun), rel["m500"].to_value(u.Msun)
+        pull = np.log(m / rm) / np.hypot(p["error"].to_value(u.Msun) / m, rel["error"].to_value(u.Msun) / rm)
+        has_flag = any(f.startswith("MassTensionWarning") for f in p["flags"])
+        assert has_flag == (abs(pull) > TENSION_SIGMA), (label, start, pull, p["flags"])
+        if has_flag:
+            flagged.add(label)
+    assert flagged == {"xray: XMM 0404910601"}
