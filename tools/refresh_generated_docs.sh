@@ -37,7 +37,8 @@ step "numbers"
 "$python" tools/measure_docs_numbers.py relation600 "$work/train.h5" > "$work/numbers_relation600.txt"
 "$python" tools/measure_docs_numbers.py variants heldout_data > "$work/numbers_variants.txt"
 "$python" tools/measure_docs_numbers.py depth heldout_data > "$work/numbers_depth.txt"
-"$python" tools/measure_docs_numbers.py xray_profiles "$work/train.h5" > "$work/numbers_xray_profiles.txt"
+"$python" tools/measure_docs_numbers.py xray_profiles "$work/train.h5" --ecsv docs/validation_xray_profiles.ecsv \
+    > "$work/numbers_xray_profiles.txt"
 "$python" tools/measure_docs_numbers.py tension "$work/train.h5" > "$work/numbers_tension.txt"
 step "doctest outputs"
 "$python" tools/refresh_doctest_outputs.py docs/*.rst docs/tutorials/*.rst README.rst $(git ls-files "massrecon/*.py" | grep -v -e /tests/ -e __main__.py)
