@@ -1026,7 +1026,7 @@ class MassReconstructor:
         # the larger of the two one-sided changes: the response is lopsided (a lower background
         # brightens the faint rings the network reads the mass from more than a higher one dims them)
         widen = max(abs(float(np.log(m / nominal))) for m in masses)
-        log.info(f"background of {getattr(obs[i], 'name', None) or 'the X-ray image'} scaled by {1 - err:g} and "
+        log.debug(f"background of {getattr(obs[i], 'name', None) or 'the X-ray image'} scaled by {1 - err:g} and "
                  f"{1 + err:g}: projected M(<R500) {masses[0]:.3g} and {masses[1]:.3g} Msun against {nominal:.3g} "
                  f"nominal; uncertainty widened by {widen:.3f} in ln(mass)")
         return {"BKGERR": round(err, 4), "BKGWIDEN": round(widen, 4)}
